@@ -1,0 +1,7 @@
+"""Entry point for ``python -m cplib``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

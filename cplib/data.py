@@ -1,0 +1,162 @@
+"""Reading MVTec AD-layout folders: MVTec AD itself, the embedded default dataset, or your own images.
+
+Layout (``ground_truth/`` is optional: without it only image-level labels exist)::
+
+    <root>/<category>/train/good/*.png
+    <root>/<category>/test/<defect>/*.png            (``good`` among the defects)
+    <root>/<category>/ground_truth/<defect>/<stem>_mask.png
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torchvision.transforms.v2 import functional as TF
+
+from .errors import DataError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+SPLITS = ("train", "test")
+
+
+@dataclass
+class Split:
+    """One split of one category, loaded into memory at a fixed size.
+
+    images: (N, 3, S, S) float in [0, 1]; labels: (N,) 0 good / 1 defective; defects: defect type per image;
+    masks: (N, S, S) bool, or None when the category has no ``ground_truth/`` folder; paths: the source files.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    defects: list[str]
+    masks: torch.Tensor | None
+    paths: list[Path]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def select(self, index: list[int] | np.ndarray | torch.Tensor) -> Split:
+        """A subset of the split, by positions."""
+        index = torch.as_tensor(index, dtype=torch.long)
+        masks = None if self.masks is None else self.masks[index]
+        chosen = index.tolist()
+        return Split(self.images[index], self.labels[index], [self.defects[i] for i in chosen], masks, [self.paths[i] for i in chosen])
+
+
+def list_categories(root: str | Path) -> list[str]:
+    """The categories under an MVTec-layout root: sub-folders that have ``train/good``."""
+    root = _existing_root(root)
+    return sorted(p.name for p in root.iterdir() if (p / "train" / "good").is_dir())
+
+
+def count_images(root: str | Path, category: str) -> dict[str, int]:
+    """Image counts of a category: 'train' and one entry per test defect type ('test/good', 'test/crack', ...)."""
+    folder = _category_folder(root, category)
+    counts = {"train": len(_split_files(folder, "train"))}
+    for path in _split_files(folder, "test"):
+        key = f"test/{path.parent.name}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def load_split(root: str | Path, category: str, split: str = "train", size: int = 256) -> Split:
+    """Load every image of a category's split, resized to size×size (masks with nearest neighbour)."""
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
+    if size < 8:
+        raise DataError(f"size={size} is too small: use an image size of at least 8 pixels")
+    folder = _category_folder(root, category)
+    files = _split_files(folder, split)
+    has_masks = split == "test" and (folder / "ground_truth").is_dir()
+    images, masks, defects = [], [], []
+    for path in files:
+        defect = path.parent.name
+        images.append(read_image(path, size))
+        defects.append(defect)
+        if has_masks:
+            masks.append(_read_mask(folder, path, defect, size))
+    return Split(
+        images=torch.stack(images),
+        labels=torch.tensor([int(d != "good") for d in defects]),
+        defects=defects,
+        masks=torch.stack(masks) if has_masks else None,
+        paths=files,
+    )
+
+
+def read_image(path: str | Path, size: int) -> torch.Tensor:
+    """One image file as a (3, size, size) float tensor in [0, 1]; grayscale becomes three channels."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"image not found: {path}")
+    try:
+        with Image.open(path) as image:
+            array = _rgb_unit(image)
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise DataError(f"cannot read image {path}: {error}. Replace or delete the file.") from None
+    tensor = torch.from_numpy(array).permute(2, 0, 1)
+    return TF.resize(tensor, [size, size], antialias=True).clamp(0, 1)
+
+
+def _rgb_unit(image: Image.Image) -> np.ndarray:
+    """Pixels as (H, W, 3) float32 in [0, 1]; 16-bit and float images are scaled, not clipped at 255."""
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        peak = 1.0 if image.mode == "F" else 65535.0  # 32-bit integer PNGs hold 16-bit data; float images are [0, 1]
+        grey = np.asarray(image, dtype=np.float32) / peak
+        return np.repeat(grey[..., None], 3, axis=2)
+    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255
+
+
+def _read_mask(folder: Path, image_path: Path, defect: str, size: int) -> torch.Tensor:
+    """The ground-truth mask of a test image (all zero for good images and for a missing mask file)."""
+    mask_path = folder / "ground_truth" / defect / f"{image_path.stem}_mask.png"
+    if defect == "good" or not mask_path.is_file():
+        return torch.zeros(size, size, dtype=torch.bool)
+    try:
+        with Image.open(mask_path) as image:
+            array = np.asarray(image.convert("L"))
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise DataError(f"cannot read mask {mask_path}: {error}. Replace or delete the file.") from None
+    mask = torch.from_numpy(array > 127)[None]
+    return TF.resize(mask.to(torch.uint8), [size, size], interpolation=TF.InterpolationMode.NEAREST)[0].bool()
+
+
+def _existing_root(root: str | Path) -> Path:
+    """The dataset root, or a DataError saying how to point cplib at data."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataError(
+            f"dataset folder not found: {root}. Pass the folder that holds the category folders "
+            "(for MVTec AD, the extracted mvtec_anomaly_detection folder), or run cplib.ensure_default_data()."
+        )
+    return root
+
+
+def _category_folder(root: str | Path, category: str) -> Path:
+    """The folder of one category, or a DataError listing the categories that exist."""
+    root = _existing_root(root)
+    folder = root / category
+    if not (folder / "train" / "good").is_dir():
+        found = list_categories(root)
+        known = ", ".join(found) if found else "none (no <category>/train/good folders)"
+        raise DataError(f"unknown category {category!r} in {root}: categories found: {known}")
+    return folder
+
+
+def _split_files(folder: Path, split: str) -> list[Path]:
+    """Image files of a split, sorted by defect then name; non-image files are skipped."""
+    split_folder = folder / split
+    if not split_folder.is_dir():
+        raise DataError(f"missing folder {split_folder}: an MVTec-layout category needs train/good and test/<defect>")
+    files = sorted(p for p in split_folder.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if split == "train":
+        files = [p for p in files if p.parent.name == "good"]
+    if not files:
+        where = split_folder / "good" if split == "train" else split_folder
+        raise DataError(f"no images in {where}: add .png or .jpg files there")
+    return files

@@ -1,0 +1,13 @@
+"""Errors meant for people: one clear message that names the thing and the fix."""
+
+
+class CplibError(Exception):
+    """Base class for errors the command line prints as one line, without a traceback."""
+
+
+class DataError(CplibError, ValueError):
+    """A dataset folder, category, split or image that cannot be used as given."""
+
+
+class ConfigError(CplibError, ValueError):
+    """An impossible or unknown setting (variant, profile, size, steps)."""

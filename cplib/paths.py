@@ -1,0 +1,23 @@
+"""Where cplib keeps data and cached models: one folder, overridable with CPLIB_DATA_DIR."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """The folder for the default dataset and cached models (``<repo>/data`` unless CPLIB_DATA_DIR is set)."""
+    return Path(os.environ.get("CPLIB_DATA_DIR", REPO_ROOT / "data"))
+
+
+def default_data_root() -> Path:
+    """Where the embedded default dataset is written."""
+    return data_dir() / "default"
+
+
+def models_dir() -> Path:
+    """Where trained models are cached."""
+    return data_dir() / "models"

@@ -1,0 +1,102 @@
+"""Run profiles in one place: the CPU default that the notebooks and CI run, the paper's scale for GPUs, a tiny one for tests.
+
+Pick one with the environment variable ``CPLIB_PROFILE`` (``cpu``, ``paper`` or ``tiny``) before starting
+JupyterLab or ``make run``; notebooks read it through :func:`get_profile` and never edit their own text.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from .augment import VARIANTS
+from .errors import ConfigError
+
+DEFAULT_CATEGORY = "capsule"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained model; its hash (with the cplib version) keys the model cache.
+
+    steps counts optimiser updates (the paper's 256 "epochs" of 256 steps are 65,536 steps); batch counts
+    source images per step, each contributing one view per class (the paper's 64 / 96 = 32 × 2 / 3).
+    data_root None means the embedded default dataset. patch, when set, trains on random patch×patch crops
+    (in pixels at `size`) with the augmentation applied inside each crop: the localisation model.
+    """
+
+    variant: str = "3way"
+    category: str = DEFAULT_CATEGORY
+    data_root: str | None = None
+    size: int = 64
+    steps: int = 300
+    batch: int = 32
+    seed: int = 0
+    lr: float = 0.03
+    momentum: float = 0.9
+    weight_decay: float = 3e-5
+    jitter: float = 0.1
+    pre_shift: float = 0.05
+    pre_jitter: float = 0.1
+    head_depth: int = 2
+    embed_dim: int = 128
+    weights: str = "none"
+    channels_last: bool = True
+    patch: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"unknown variant {self.variant!r}: use one of {', '.join(VARIANTS)}")
+        for name in ("size", "steps", "batch"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)} must be a positive whole number")
+        if self.size < 32:
+            raise ConfigError(f"size={self.size} is too small for ResNet-18: use 32 or more")
+        if self.patch is not None and not 8 <= self.patch <= self.size:
+            raise ConfigError(f"patch={self.patch}: a patch must lie in [8, size={self.size}] pixels")
+
+    def with_(self, **changes: object) -> TrainConfig:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named scale: image size, training length and source images per step."""
+
+    name: str
+    size: int
+    steps: int
+    batch: int
+    about: str
+
+    def config(self, variant: str = "3way", category: str = DEFAULT_CATEGORY, **changes: object) -> TrainConfig:
+        """The training configuration of a variant and category at this profile's scale."""
+        return TrainConfig(variant=variant, category=category, size=self.size, steps=self.steps, batch=self.batch).with_(**changes)
+
+
+PROFILES: dict[str, Profile] = {
+    "cpu": Profile("cpu", 64, 300, 32, "laptop CPU: 64 px, 300 steps, about 2 minutes per 3-way model on 2 cores"),
+    "paper": Profile("paper", 256, 65_536, 32, "the paper: 256 px, 65,536 steps (256 × 256-step 'epochs'), a GPU"),
+    "tiny": Profile("tiny", 32, 4, 4, "tests: seconds, learns nothing"),
+}
+
+
+def dataset_root() -> str:
+    """The series' dataset: the folder in CPLIB_DATASET (MVTec AD or your own, MVTec layout), else the default one."""
+    from .synthetic import ensure_default_data
+
+    return os.environ.get("CPLIB_DATASET") or str(ensure_default_data())
+
+
+def series_category() -> str:
+    """The category the notebooks train on: CPLIB_CATEGORY, else the default dataset's aligned object."""
+    return os.environ.get("CPLIB_CATEGORY", DEFAULT_CATEGORY)
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The named profile, else the one in CPLIB_PROFILE, else the CPU default."""
+    name = name or os.environ.get("CPLIB_PROFILE", "cpu")
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}: use one of {', '.join(PROFILES)} (environment variable CPLIB_PROFILE)")
+    return PROFILES[name]

@@ -1,0 +1,81 @@
+"""Proxy-task training: normal vs. augmented views, cross-entropy, SGD with one cosine cycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from .augment import make_views, num_classes, pre_augment, random_crops
+from .data import load_split
+from .model import CutPasteNet
+from .profiles import TrainConfig
+from .synthetic import ensure_default_data
+
+
+@dataclass
+class History:
+    """Per-step loss and proxy-task accuracy, for plots."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """Plain lists, for saving with a checkpoint."""
+        return {"loss": self.loss, "accuracy": self.accuracy}
+
+
+def data_root(config: TrainConfig) -> str:
+    """The dataset folder a config trains on (the default dataset, written if missing, when None)."""
+    return config.data_root if config.data_root is not None else str(ensure_default_data())
+
+
+def build_model(config: TrainConfig) -> CutPasteNet:
+    """A fresh network for a config, initialised from its seed."""
+    torch.manual_seed(config.seed)
+    model = CutPasteNet(num_classes(config.variant), config.head_depth, config.embed_dim, config.weights)
+    return model.to(memory_format=torch.channels_last) if config.channels_last else model
+
+
+def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tuple[CutPasteNet, History]:
+    """Train a model on a category's normal training images; returns the model (in eval mode) and its history."""
+    images = load_split(data_root(config), config.category, "train", config.size).images
+    model = build_model(config).to(device)
+    optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.steps)
+    generator = torch.Generator().manual_seed(config.seed)
+    history = History()
+    model.train()
+    bar = tqdm(range(config.steps), desc=f"train {config.variant} on {config.category}", disable=not progress)
+    for _ in bar:
+        batch = images[torch.randint(len(images), (config.batch,), generator=generator)].to(device)
+        loss, accuracy = train_step(model, optimiser, batch, config, generator)
+        schedule.step()
+        history.loss.append(loss)
+        history.accuracy.append(accuracy)
+        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.2f}", refresh=False)
+    return model.eval(), history
+
+
+def _view_params(config: TrainConfig) -> dict[str, float]:
+    """CutPaste-based variants take the patch colour jitter; Cutout and Scar paint new colours and have none."""
+    return {} if config.variant in ("cutout", "scar") else {"jitter": config.jitter}
+
+
+def train_step(model: CutPasteNet, optimiser: torch.optim.Optimizer, batch: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> tuple[float, float]:
+    """One update: pre-augment, build the proxy views, forward, backward; returns (loss, accuracy)."""
+    batch = pre_augment(batch, generator, max_shift=config.pre_shift, jitter=config.pre_jitter)
+    if config.patch is not None:
+        batch = random_crops(batch, generator, config.patch)
+    inputs, labels, _ = make_views(batch, config.variant, generator, **_view_params(config))
+    if config.channels_last:
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    _, logits = model(inputs)
+    loss = F.cross_entropy(logits, labels.to(inputs.device))
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    accuracy = (logits.argmax(1) == labels.to(inputs.device)).float().mean()
+    return loss.item(), accuracy.item()

@@ -1,0 +1,109 @@
+"""Interactive explorers for the augmentations: plain functions behind ipywidgets controls.
+
+The computation (:func:`augment_examples`) is a plain function the notebooks also call for their static
+figures; :class:`AugmentationExplorer` only wires controls to it, and tests drive it by setting ``.value``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import display
+
+from .augment import AUGMENTATIONS, FILLS
+from .data import list_categories, load_split
+from .plots import augmentation_figure
+from .synthetic import ensure_default_data
+
+SLIDER = {"continuous_update": False, "style": {"description_width": "90px"}, "layout": widgets.Layout(width="420px")}
+
+
+def augment_examples(
+    variant: str, category: str, seed: int = 0, root: str | None = None, size: int = 256, count: int = 4, **params: object
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The first `count` training images of a category, augmented with one seeded draw: (original, augmented, mask)."""
+    original = _first_images(root or str(ensure_default_data()), category, size, count)
+    augmented, mask = AUGMENTATIONS[variant](original, torch.Generator().manual_seed(seed), **params)
+    return original, augmented, mask
+
+
+@lru_cache(maxsize=16)
+def _first_images(root: str, category: str, size: int, count: int) -> torch.Tensor:
+    """The first training images of a category (cached: the explorer redraws often)."""
+    return load_split(root, category, "train", size).images[:count]
+
+
+def parameter_controls(variant: str) -> dict[str, widgets.ValueWidget]:
+    """One control per parameter of an augmentation, starting at the paper's values."""
+    area = widgets.FloatRangeSlider(value=(0.02, 0.15), min=0.005, max=0.5, step=0.005, description="area", **SLIDER)
+    aspect = widgets.FloatSlider(value=3.3, min=1.0, max=6.0, step=0.1, description="max aspect", **SLIDER)
+    jitter = widgets.FloatSlider(value=0.1, min=0.0, max=0.5, step=0.05, description="jitter", **SLIDER)
+    width = widgets.IntRangeSlider(value=(2, 16), min=1, max=40, description="width px", **SLIDER)
+    length = widgets.IntRangeSlider(value=(10, 25), min=2, max=80, description="length px", **SLIDER)
+    angle = widgets.IntRangeSlider(value=(-45, 45), min=-90, max=90, description="angle °", **SLIDER)
+    fill = widgets.Dropdown(options=FILLS, value="grey", description="fill", **{k: v for k, v in SLIDER.items() if k != "continuous_update"})
+    return {
+        "cutout": {"fill": fill, "area": area, "aspect": aspect},
+        "scar": {"width": width, "length": length, "angle": angle},
+        "cutpaste": {"area": area, "aspect": aspect, "jitter": jitter},
+        "cutpaste-scar": {"width": width, "length": length, "angle": angle, "jitter": jitter},
+    }[variant]
+
+
+def control_values(controls: dict[str, widgets.ValueWidget]) -> dict[str, object]:
+    """Augmentation keyword arguments from the controls (max aspect a becomes the range (1/a, a))."""
+    values = {name: control.value for name, control in controls.items()}
+    if "aspect" in values:
+        values["aspect"] = (1 / values["aspect"], values["aspect"])
+    return values
+
+
+class AugmentationExplorer:
+    """Pick an augmentation, a category and a seed, move its parameter sliders, and see the result and its mask."""
+
+    def __init__(self, variants: Sequence[str] = ("cutpaste",), root: str | None = None, size: int = 256, count: int = 4) -> None:
+        self.root, self.size, self.count = root or str(ensure_default_data()), size, count
+        self.variant = widgets.Dropdown(options=list(variants), description="augmentation")
+        self.category = widgets.Dropdown(options=list_categories(self.root), description="category")
+        self.seed = widgets.IntSlider(value=0, min=0, max=99, description="seed", **SLIDER)
+        self.controls = {variant: parameter_controls(variant) for variant in variants}
+        self.output = widgets.Output()
+        self.message = widgets.HTML()
+        self.parameters = widgets.VBox(list(self.controls[self.variant.value].values()))
+        for control in self._all_controls():
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.variant, self.category]), self.seed, self.parameters, self.message, self.output])
+        self.result: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self.update()
+
+    def _all_controls(self) -> list[widgets.ValueWidget]:
+        """Every control, each once (variants share slider objects only within themselves)."""
+        return [self.variant, self.category, self.seed, *(c for controls in self.controls.values() for c in controls.values())]
+
+    def compute(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The current (original, augmented, mask) for the controls' values."""
+        params = control_values(self.controls[self.variant.value])
+        return augment_examples(self.variant.value, self.category.value, self.seed.value, self.root, self.size, self.count, **params)
+
+    def update(self, change: object = None) -> None:
+        """Recompute and redraw; a parameter the augmentation refuses is shown as a message, not a traceback."""
+        self.parameters.children = list(self.controls[self.variant.value].values())
+        try:
+            self.result = self.compute()
+        except ValueError as error:
+            self.message.value = f"<span style='color:#b00'>{error}</span>"
+            return
+        self.message.value = ""
+        changed = self.result[2].float().mean().item()
+        with self.output:
+            self.output.clear_output(wait=True)
+            figure = augmentation_figure(*self.result, title=f"{self.variant.value}: {changed:.1%} of pixels changed")
+            display(figure)
+            plt.close(figure)
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)

@@ -1,0 +1,67 @@
+"""Shared fixtures: small MVTec-layout folders written into tmp_path, so no test depends on downloaded data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+class MvtecWriter:
+    """Writes MVTec-layout categories of flat images whose colours and mask rectangles the tests can predict."""
+
+    box = (0.25, 0.5, 0.5, 0.75)  # a defect's mask rectangle: (top, bottom, left, right) fractions of the image
+
+    @staticmethod
+    def png(path: Path, array: np.ndarray) -> Path:
+        """Save a uint8 array (H, W) or (H, W, 3) as a PNG, creating its folder."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(array).save(path)
+        return path
+
+    @staticmethod
+    def colour(value: int, mode: str = "RGB") -> np.ndarray:
+        """The pixel value of flat image number value: a grey level in mode "L", an RGB triple otherwise."""
+        return np.array([value] if mode == "L" else [value, value // 2, 255 - value], np.uint8)
+
+    def image(self, value: int, height: int, width: int, mode: str = "RGB") -> np.ndarray:
+        """A constant image of colour(value, mode)."""
+        shape = (height, width) if mode == "L" else (height, width, 3)
+        return np.broadcast_to(self.colour(value, mode), shape).copy()
+
+    def mask(self, height: int, width: int) -> np.ndarray:
+        """A uint8 mask, 255 inside box and 0 elsewhere."""
+        top, bottom, left, right = self.box
+        mask = np.zeros((height, width), np.uint8)
+        mask[round(top * height) : round(bottom * height), round(left * width) : round(right * width)] = 255
+        return mask
+
+    def category(
+        self,
+        root: Path,
+        name: str,
+        *,
+        shape: tuple[int, int] = (37, 53),
+        mode: str = "RGB",
+        train: int = 3,
+        test: dict[str, int] | None = None,
+        masks: bool = True,
+    ) -> Path:
+        """Write train/good (values 40, 50, ...), test/<defect> (values 120, 130, ...) and, if masks, ground_truth."""
+        folder = root / name
+        for i in range(train):
+            self.png(folder / "train" / "good" / f"{i:03d}.png", self.image(40 + 10 * i, *shape, mode))
+        for defect, count in ({"good": 2, "crack": 2} if test is None else test).items():
+            for i in range(count):
+                self.png(folder / "test" / defect / f"{i:03d}.png", self.image(120 + 10 * i, *shape, mode))
+                if masks and defect != "good":
+                    self.png(folder / "ground_truth" / defect / f"{i:03d}_mask.png", self.mask(*shape))
+        return folder
+
+
+@pytest.fixture
+def mvtec() -> MvtecWriter:
+    """A writer of small MVTec-layout categories."""
+    return MvtecWriter()

@@ -1,0 +1,1 @@
+"""End-to-end helpers: a JupyterLab server, headless Chromium and the notebook flows that tests/test_browser.py runs."""

@@ -1,0 +1,455 @@
+"""Property tests for cplib.augment: geometry, provenance of pasted pixels, masks, determinism, errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torchvision.transforms.v2.functional as TF
+
+from cplib import augment as A
+
+AREA = (0.02, 0.15)
+ASPECT = (0.3, 1 / 0.3)
+SIZES = [(64, 48), (40, 96), (96, 40)]
+
+
+def generator(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def coded(batch: int, height: int, width: int) -> torch.Tensor:
+    """RGB images whose pixels encode (row, col, sample): every pixel value is unique across the batch."""
+    rows = torch.arange(height).view(1, height, 1).expand(batch, height, width) / (height - 1)
+    cols = torch.arange(width).view(1, 1, width).expand(batch, height, width) / (width - 1)
+    sample = (torch.arange(batch).view(batch, 1, 1).expand(batch, height, width) + 1) / (batch + 1)
+    return torch.stack([rows, cols, sample], dim=1)
+
+
+def decode(pixels: torch.Tensor, batch: int, height: int, width: int) -> tuple[torch.Tensor, ...]:
+    """(rows, cols, samples) encoded by `coded` in pixels of shape (3, N)."""
+    return (
+        (pixels[0] * (height - 1)).round().long(),
+        (pixels[1] * (width - 1)).round().long(),
+        (pixels[2] * (batch + 1)).round().long() - 1,
+    )
+
+
+def bbox(mask: torch.Tensor) -> tuple[int, int, int, int]:
+    """(top, left, height, width) of the True pixels of a (H, W) mask."""
+    rows, cols = mask.nonzero(as_tuple=True)
+    top, left = int(rows.min()), int(cols.min())
+    return top, left, int(rows.max()) - top + 1, int(cols.max()) - left + 1
+
+
+def assert_box_in_ranges(height: int, width: int, image_size: tuple[int, int]) -> None:
+    """Box size consistent with the default area and aspect ranges, up to rounding to whole pixels."""
+    pixels = image_size[0] * image_size[1]
+    assert (height + 0.5) * (width + 0.5) >= AREA[0] * pixels
+    assert (height - 0.5) * (width - 0.5) <= AREA[1] * pixels
+    assert (width + 0.5) / (height - 0.5) >= ASPECT[0]
+    assert (width - 0.5) / (height + 0.5) <= ASPECT[1]
+
+
+def changed(images: torch.Tensor, augmented: torch.Tensor) -> torch.Tensor:
+    return (augmented != images).any(dim=1, keepdim=True)
+
+
+# ---------------------------------------------------------------- box sizes
+
+
+@pytest.mark.parametrize("size", SIZES + [(64, 64)])
+def test_box_sizes_cover_area_and_aspect_ranges(size):
+    heights, widths = A.sample_box_sizes(generator(), 2000, *size)
+    assert heights.min() >= 1 and heights.max() <= size[0] and widths.max() <= size[1]
+    for h, w in zip(heights.tolist(), widths.tolist()):
+        assert_box_in_ranges(h, w, size)
+    fraction = (heights * widths).double() / (size[0] * size[1])
+    assert fraction.min() < AREA[0] + 0.01 and fraction.max() > AREA[1] - 0.01
+    ratio = widths.double() / heights
+    assert ratio.min() < 0.45 and ratio.max() > 2.2
+
+
+def test_box_aspect_is_log_uniform_on_square_images():
+    heights, widths = A.sample_box_sizes(generator(), 4000, 256, 256)
+    log_ratio = torch.log(widths.double() / heights)
+    assert abs(log_ratio.mean()) < 0.05
+    assert abs(log_ratio.std() - 2 * math.log(1 / 0.3) / math.sqrt(12)) < 0.05
+
+
+def test_box_widths_use_the_long_side_of_wide_images():
+    heights, widths = A.sample_box_sizes(generator(), 2000, 40, 96)
+    assert heights.max() <= 40 and widths.max() > 40
+    heights, widths = A.sample_box_sizes(generator(), 2000, 96, 40)
+    assert widths.max() <= 40 and heights.max() > 40
+
+
+# ---------------------------------------------------------------- cutpaste
+
+
+def reference_jitter(image: torch.Tensor, factors: A.JitterFactors, b: int) -> torch.Tensor:
+    out = TF.adjust_brightness(image, factors.brightness[b].item())
+    out = TF.adjust_contrast(out, factors.contrast[b].item())
+    out = TF.adjust_saturation(out, factors.saturation[b].item())
+    return TF.adjust_hue(out, factors.hue[b].item())
+
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_cutpaste_pastes_a_same_image_box_of_the_sampled_size(size):
+    batch = 200
+    images = coded(batch, *size)
+    augmented, mask = A.cutpaste(images, generator(1), jitter=0)
+    heights, widths = A.sample_box_sizes(generator(1), batch, *size)  # cutpaste draws its sizes first
+    assert torch.equal(mask, changed(images, augmented))
+    empty = 0
+    for b in range(batch):
+        if not mask[b, 0].any():  # source and destination coincide: nothing changes
+            empty += 1
+            continue
+        top, left, h, w = bbox(mask[b, 0])
+        assert (h, w) == (heights[b].item(), widths[b].item())
+        assert mask[b, 0].sum() == h * w
+        assert_box_in_ranges(h, w, size)
+        patch = augmented[b, :, top : top + h, left : left + w]
+        found = (images[b] == patch[:, :1, :1]).all(dim=0).nonzero()
+        assert len(found) == 1
+        source_top, source_left = found[0].tolist()
+        assert torch.equal(images[b, :, source_top : source_top + h, source_left : source_left + w], patch)
+    assert empty <= 2
+
+
+def test_cutpaste_mask_is_a_box_with_jitter():
+    images = torch.rand(200, 3, 64, 48, generator=generator(5))
+    augmented, mask = A.cutpaste(images, generator(2))
+    assert torch.equal(mask, changed(images, augmented))
+    for b in range(len(images)):
+        _, _, h, w = bbox(mask[b, 0])
+        assert mask[b, 0].sum() >= 0.98 * h * w
+        assert_box_in_ranges(h, w, (64, 48))
+
+
+def test_cutpaste_jitter_changes_the_patch_colours():
+    images = torch.rand(50, 3, 32, 32, generator=generator(5))
+    plain, plain_mask = A.cutpaste(images, generator(3), jitter=0)
+    jittered, jittered_mask = A.cutpaste(images, generator(3), jitter=0.3)
+    inside = (plain_mask | jittered_mask).expand_as(images)  # same boxes: jitter is drawn after the geometry
+    assert (plain[inside] - jittered[inside]).abs().mean() > 0.01
+    assert torch.equal(plain[~inside], jittered[~inside])
+
+
+def test_cutpaste_patch_is_the_source_box_jittered_as_torchvision_would():
+    """Replays cutpaste's draws (sizes, source corner, destination corner, jitter factors, in that order) and
+    checks each pasted box against torchvision's ColorJitter kernels applied to the cropped source box."""
+    batch, size = 30, (40, 56)
+    gradient = torch.linspace(0, 1, size[0]).view(1, 1, -1, 1)
+    images = 0.5 * torch.rand(batch, 3, *size, generator=generator(24)) + 0.5 * gradient
+    augmented, _ = A.cutpaste(images, generator(25), jitter=0.3)
+    replay = generator(25)
+    heights, widths = A.sample_box_sizes(replay, batch, *size)
+    source_top, source_left = A._corners(replay, size, heights, widths)
+    top, left = A._corners(replay, size, heights, widths)
+    factors = A.sample_jitter(replay, batch, 0.3)
+    for b in range(batch):
+        h, w = heights[b].item(), widths[b].item()
+        source = images[b, :, source_top[b] : source_top[b] + h, source_left[b] : source_left[b] + w]
+        pasted = augmented[b, :, top[b] : top[b] + h, left[b] : left[b] + w]
+        torch.testing.assert_close(pasted, reference_jitter(source, factors, b), atol=1e-5, rtol=0)
+
+
+def test_patch_jitter_uses_the_patch_alone_for_contrast():
+    images = torch.rand(8, 3, 20, 24, generator=generator(6))
+    region = torch.zeros(8, 1, 20, 24, dtype=torch.bool)
+    region[:, :, 2:12, 5:20] = True
+    factors = A.sample_jitter(generator(7), 8, 0.3)
+    jittered = A.apply_jitter(images, factors, region)[:, :, 2:12, 5:20]
+    cropped = A.apply_jitter(images[:, :, 2:12, 5:20], factors)
+    torch.testing.assert_close(jittered, cropped, atol=1e-5, rtol=0)
+
+
+# ---------------------------------------------------------------- colour jitter
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_jitter_matches_torchvision_per_sample(channels):
+    images = torch.rand(6, channels, 16, 12, generator=generator(8))
+    factors = A.sample_jitter(generator(9), 6, 0.3)
+    expected = torch.stack([reference_jitter(images[b], factors, b) for b in range(6)])
+    torch.testing.assert_close(A.apply_jitter(images, factors), expected, atol=1e-5, rtol=0)
+
+
+def test_jitter_factors_are_in_range_and_per_sample():
+    factors = A.sample_jitter(generator(), 500, 0.2)
+    for factor in factors[:3]:
+        assert factor.min() >= 0.8 and factor.max() <= 1.2 and factor.std() > 0.05
+    assert factors.hue.min() >= -0.2 and factors.hue.max() <= 0.2 and factors.hue.std() > 0.05
+
+
+def test_jitter_colors_stays_in_unit_range_and_zero_is_identity():
+    images = torch.rand(20, 3, 16, 16, generator=generator(10))
+    jittered = A.jitter_colors(images, generator(), 0.5)
+    assert jittered.min() >= 0 and jittered.max() <= 1 and not torch.equal(jittered, images)
+    assert torch.equal(A.jitter_colors(images, generator(), 0), images)
+
+
+# ---------------------------------------------------------------- scars
+
+
+def noise(batch: int, size: tuple[int, int]) -> torch.Tensor:
+    """Uniform noise: a jittered or recoloured pixel practically never keeps its old value."""
+    return torch.rand(batch, 3, *size, generator=generator(99))
+
+
+@pytest.mark.parametrize("augmentation", [A.scar, A.cutpaste_scar])
+@pytest.mark.parametrize("size", [(40, 40), (36, 56)])
+@pytest.mark.parametrize("angle", [(45, 45), (-45, -45), (-45, 45)])
+def test_rotated_scars_are_whole_and_inside(augmentation, size, angle):
+    """A 24 x 4 scar at 45 degrees needs a 19.8 px square: bounds from the unrotated 24 x 4 box would let it
+    overhang sideways and be clipped, losing area and bounding box."""
+    length, width = 24, 4
+    images = noise(200, size)
+    params = dict(width=(width, width), length=(length, length), angle=angle, reference_size=min(size))
+    augmented, mask = augmentation(images, generator(11), **params)
+    assert torch.equal(mask, changed(images, augmented))
+    counts = mask.sum(dim=(1, 2, 3))
+    assert counts.min() >= 0.8 * length * width and counts.max() <= 1.1 * length * width
+    if angle[0] == angle[1]:
+        theta = math.radians(angle[0])
+        extent = length * abs(math.cos(theta)) + width * abs(math.sin(theta))
+        for b in range(len(images)):
+            _, _, h, w = bbox(mask[b, 0])
+            assert extent - 2.5 <= h <= extent + 1.5 and extent - 2.5 <= w <= extent + 1.5
+
+
+@pytest.mark.parametrize("augmentation", [A.scar, A.cutpaste_scar])
+@pytest.mark.parametrize("size", [(128, 128), (64, 128), (128, 64)])
+def test_scar_sizes_scale_with_the_short_side(augmentation, size):
+    """At angle 0 a scar is an exact upright length x width box, scaled by min(H, W) / reference_size."""
+    images = noise(50, size)
+    reference = 2 * min(size)
+    augmented, mask = augmentation(
+        images, generator(12), width=(8, 8), length=(20, 20), angle=(0, 0), reference_size=reference
+    )
+    for b in range(len(images)):
+        assert bbox(mask[b, 0])[2:] == (10, 4)
+        assert mask[b, 0].sum() == 40
+
+
+def test_cutpaste_scar_pastes_an_upright_box_of_the_same_image():
+    """Decode where each pasted pixel came from: the same image, inside one length x width upright box."""
+    batch, size, length, width = 200, (48, 48), 24, 6
+    images = coded(batch, *size)
+    augmented, mask = A.cutpaste_scar(
+        images, generator(13), width=(width, width), length=(length, length), jitter=0, reference_size=48
+    )
+    for b in range(batch):
+        rows, cols, samples = decode(augmented[b][:, mask[b, 0]], batch, *size)
+        assert (samples == b).all()
+        assert rows.max() - rows.min() + 1 <= length and cols.max() - cols.min() + 1 <= width
+        assert rows.max() - rows.min() + 1 >= length - 2
+
+
+def test_random_scars_are_thin_and_sized_as_the_paper():
+    """Default ranges at scale 1: each scar mask's principal axes lie within the width and length ranges."""
+    images = torch.rand(200, 3, 64, 64, generator=generator(14))
+    _, mask = A.scar(images, generator(15), reference_size=64)
+    for b in range(len(images)):
+        coordinates = mask[b, 0].nonzero().double()
+        spread = torch.linalg.eigvalsh(torch.cov(coordinates.T))
+        short, long = torch.sqrt(12 * spread + 1).tolist()
+        assert 2 - 1.5 <= short <= 16 + 1.5 and 10 - 1.5 <= long <= 25 + 1.5
+        assert 0.7 * short * long <= len(coordinates) <= 1.3 * short * long
+
+
+# ---------------------------------------------------------------- cutout
+
+
+@pytest.mark.parametrize("fill", A.FILLS)
+def test_cutout_fills_a_box_of_the_sampled_size(fill):
+    batch, size = 100, (64, 48)
+    images = coded(batch, *size)
+    augmented, mask = A.cutout(images, generator(16), fill=fill)
+    heights, widths = A.sample_box_sizes(generator(16), batch, *size)  # cutout draws its sizes first
+    assert torch.equal(mask, changed(images, augmented))
+    colours = []
+    for b in range(batch):
+        _, _, h, w = bbox(mask[b, 0])
+        assert (h, w) == (heights[b].item(), widths[b].item()) and mask[b, 0].sum() == h * w
+        filled = augmented[b][:, mask[b, 0]]
+        assert (filled == filled[:, :1]).all()
+        colours.append(filled[:, 0])
+    colours = torch.stack(colours)
+    expected = {"grey": torch.full_like(colours, 0.5), "mean": images.mean(dim=(2, 3))}
+    if fill in expected:
+        torch.testing.assert_close(colours, expected[fill])
+    else:
+        assert colours.std(dim=0).min() > 0.2
+
+
+# ---------------------------------------------------------------- shared contract
+
+
+def run(name: str, images: torch.Tensor, seed: int):
+    g = generator(seed)
+    if name == "pre_augment":
+        return A.pre_augment(images, g), None
+    if name == "jitter_colors":
+        return A.jitter_colors(images, g, 0.1), None
+    return A.AUGMENTATIONS[name](images, g)
+
+
+FUNCTIONS = [*A.AUGMENTATIONS, "pre_augment", "jitter_colors"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_same_seed_same_output_different_seed_different(name):
+    images = torch.rand(16, 3, 32, 40, generator=generator(17))
+    first, second, other = run(name, images, 1), run(name, images, 1), run(name, images, 2)
+    assert torch.equal(first[0], second[0]) and not torch.equal(first[0], other[0])
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_sample_outputs_do_not_depend_on_other_samples(name):
+    images = torch.rand(16, 3, 32, 40, generator=generator(18))
+    edited = images.clone()
+    edited[3] = torch.rand(3, 32, 40, generator=generator(19))
+    original, _ = run(name, images, 4)
+    after_edit, _ = run(name, edited, 4)
+    keep = torch.arange(16) != 3
+    assert torch.equal(original[keep], after_edit[keep]) and not torch.equal(original[3], after_edit[3])
+
+
+@pytest.mark.parametrize("name", list(A.AUGMENTATIONS))
+def test_samples_draw_different_parameters(name):
+    images = torch.rand(32, 3, 128, 128, generator=generator(20))
+    _, mask = run(name, images, 5)
+    sizes = {bbox(mask[b, 0])[2:] for b in range(32)}
+    assert len(sizes) >= 12
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("shape", [(5, 1, 40, 96), (5, 3, 96, 40), (5, 1, 64, 48)])
+def test_shapes_channels_and_input_untouched(name, shape):
+    images = torch.rand(*shape, generator=generator(21))
+    before = images.clone()
+    augmented, mask = run(name, images, 6)
+    assert torch.equal(images, before)
+    assert augmented.shape == images.shape and augmented.dtype == images.dtype
+    assert augmented.min() >= 0 and augmented.max() <= 1
+    if mask is not None:
+        assert mask.shape == (shape[0], 1, *shape[2:]) and mask.dtype == torch.bool
+        assert torch.equal(mask, changed(images, augmented)) and mask.any(dim=(1, 2, 3)).all()
+
+
+def test_pre_augment_shifts_by_whole_pixels_with_reflection():
+    images = torch.rand(40, 3, 40, 60, generator=generator(22))
+    shifted = A.pre_augment(images, generator(7), max_shift=0.1, jitter=0)
+    moved = 0
+    for b in range(len(images)):
+        matches = [
+            (dy, dx)
+            for dy in range(-4, 5)
+            for dx in range(-6, 7)
+            if torch.equal(shifted[b, :, 4:-4, 6:-6], images[b, :, 4 - dy : 36 - dy, 6 - dx : 54 - dx])
+        ]
+        assert len(matches) == 1
+        moved += matches[0] != (0, 0)
+        assert torch.isin(shifted[b], images[b]).all()  # border pixels are reflections, not padding
+    assert moved >= 30
+
+
+# ---------------------------------------------------------------- make_views
+
+
+@pytest.mark.parametrize("variant", A.VARIANTS)
+def test_make_views_labels_shapes_and_masks(variant):
+    images = torch.rand(6, 3, 64, 48, generator=generator(23))
+    inputs, labels, masks = A.make_views(images, variant, generator())
+    classes = A.num_classes(variant)
+    assert classes == (3 if variant == "3way" else 2)
+    assert inputs.shape == (6 * classes, 3, 64, 48) and masks.shape == (6 * classes, 1, 64, 48)
+    assert labels.tolist() == [k for k in range(classes) for _ in range(6)]
+    assert torch.equal(inputs[:6], images) and not masks[:6].any() and masks[6:].any(dim=(1, 2, 3)).all()
+    assert torch.equal(masks, changed(images.repeat(classes, 1, 1, 1), inputs))
+    assert torch.equal(A.make_views(images, variant, generator())[0], inputs)
+    assert not torch.equal(A.make_views(images, variant, generator(1))[0], inputs)
+
+
+def test_three_way_views_are_cutpaste_then_scar():
+    images = coded(100, 64, 48)
+    _, _, masks = A.make_views(images, "3way", generator())
+    areas = masks.sum(dim=(1, 2, 3))
+    assert (areas[100:200] >= 55).sum() >= 98 and (areas[200:] <= 25).all()
+
+
+def test_union_draws_both_kinds_about_equally():
+    images = coded(200, 64, 48)
+    _, _, masks = A.make_views(images, "union", generator())
+    scars = (masks[200:].sum(dim=(1, 2, 3)) <= 25).sum().item()
+    assert 70 <= scars <= 130
+
+
+def test_make_views_routes_params_to_the_augmentations_that_take_them():
+    images = coded(40, 64, 48)
+    _, _, masks = A.make_views(images, "union", generator(), area=(0.1, 0.1), jitter=0)
+    areas = masks[40:].sum(dim=(1, 2, 3)).double() / (64 * 48)
+    assert ((areas - 0.1).abs() < 0.02).sum() + (areas < 0.01).sum() == 40
+    with pytest.raises(TypeError, match="jitter"):
+        A.make_views(images, "cutout", generator(), jitter=0.1)
+
+
+# ---------------------------------------------------------------- errors
+
+
+IMAGES = torch.rand(2, 3, 64, 48)
+
+BAD_CALLS = [
+    (A.cutpaste, dict(area=(0.0, 0.2)), "area"),
+    (A.cutpaste, dict(area=(0.2, 0.1)), "area"),
+    (A.cutpaste, dict(area=(0.1, 1.0)), "area"),
+    (A.cutpaste, dict(area=0.1), "area"),
+    (A.cutout, dict(area=(0.1, 1.5)), "area"),
+    (A.cutpaste, dict(aspect=(0, 1)), "aspect"),
+    (A.cutpaste, dict(aspect=(2, 1)), "aspect"),
+    (A.cutout, dict(aspect=(1, math.nan)), "aspect"),
+    (A.cutpaste, dict(jitter=-0.1), "jitter"),
+    (A.cutpaste, dict(jitter=0.6), "jitter"),
+    (A.cutpaste_scar, dict(jitter=-0.1), "jitter"),
+    (A.pre_augment, dict(jitter=-0.1), "jitter"),
+    (A.pre_augment, dict(max_shift=0.7), "max_shift"),
+    (A.cutout, dict(fill="black"), "fill"),
+    (A.scar, dict(width=(0, 3)), "width"),
+    (A.scar, dict(length=(5, -1)), "length"),
+    (A.cutpaste_scar, dict(angle=(-200, 0)), "angle"),
+    (A.cutpaste_scar, dict(reference_size=0), "reference_size"),
+    (A.scar, dict(length=(60, 70), reference_size=48), "length"),
+    (A.cutpaste_scar, dict(length=(50, 50), angle=(90, 90), reference_size=48), "length"),
+]
+
+
+@pytest.mark.parametrize("augmentation, params, name", BAD_CALLS)
+def test_bad_parameters_raise_naming_them(augmentation, params, name):
+    with pytest.raises(ValueError, match=f"{name}="):
+        augmentation(IMAGES, generator(), **params)
+
+
+def test_patch_that_cannot_fit_raises_naming_aspect():
+    thin = torch.rand(2, 3, 64, 8)
+    with pytest.raises(ValueError, match="aspect=") as error:
+        A.cutpaste(thin, generator(), aspect=(3.0, 3.3))
+    assert "area=" in str(error.value)
+    A.cutpaste(thin, generator(), aspect=(0.1, 0.5))  # a tall patch fits
+
+
+def test_bad_strength_images_and_variant_raise():
+    with pytest.raises(ValueError, match="strength="):
+        A.jitter_colors(IMAGES, generator(), -1)
+    with pytest.raises(ValueError, match="images"):
+        A.cutpaste(IMAGES[0], generator())
+    with pytest.raises(ValueError, match="images"):
+        A.scar(torch.rand(2, 2, 16, 16), generator())
+    with pytest.raises(ValueError, match="cutpaste-scar.*3way"):
+        A.make_views(IMAGES, "cut-paste", generator())
+    with pytest.raises(ValueError, match="variant="):
+        A.num_classes("4way")

@@ -1,0 +1,127 @@
+"""The Detector and the command line, end to end on a tiny dataset with the tiny profile."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cplib.cli import main
+from cplib.data import load_split
+from cplib.detector import Detector
+from cplib.profiles import get_profile
+from cplib.synthetic import Counts, write_dataset
+from cplib.train import train
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small default-style dataset."""
+    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=10, test_good=4, test_per_defect=3)))
+
+
+@pytest.fixture(scope="module")
+def model_dir(root: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A detector folder written by `python -m cplib train`."""
+    out = tmp_path_factory.mktemp("model") / "weave"
+    assert main(["train", "--data", root, "--category", "weave", "--profile", "tiny", "--out", str(out)]) == 0
+    return out
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """Run `python -m cplib` in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "cplib", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_detector_fit_score_predict_and_round_trip(root: str, tmp_path: Path) -> None:
+    config = get_profile("tiny").config("cutpaste", "granite", data_root=root)
+    model, history = train(config, progress=False)
+    normal = load_split(root, "granite", "train", config.size).images
+    detector = Detector(model, config, history).fit(normal)
+    test = load_split(root, "granite", "test", config.size)
+    scores = detector.score(test.images)
+    assert scores.shape == (len(test),) and np.isfinite(detector.threshold)
+    np.testing.assert_array_equal(detector.predict(test.images), scores >= detector.threshold)
+    loaded = Detector.load(detector.save(tmp_path / "det"))
+    np.testing.assert_allclose(loaded.score(test.images), scores)
+    assert loaded.threshold == detector.threshold
+    np.testing.assert_allclose(loaded.score_files(test.paths[:3]), scores[:3])
+
+
+def test_f1_threshold_separates_at_least_as_well_as_any_score(root: str) -> None:
+    config = get_profile("tiny").config("cutout", "capsule", data_root=root)
+    model, history = train(config, progress=False)
+    detector = Detector(model, config, history).fit(load_split(root, "capsule", "train", config.size).images)
+    test = load_split(root, "capsule", "test", config.size)
+    f1 = detector.calibrate_f1(test.images, test.labels.numpy())
+    predicted = detector.predict(test.images)
+    labels = test.labels.numpy().astype(bool)
+    tp = (predicted & labels).sum()
+    assert f1 == pytest.approx(2 * tp / (predicted.sum() + labels.sum()))
+
+
+def test_train_evaluate_score_commands(root: str, model_dir: Path, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    assert main(["evaluate", "--data", root, "--category", "weave", "--model", str(model_dir), "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    for key in ("image_auroc", "per_defect_auroc", "n_train", "n_test", "train_seconds", "variant", "size", "steps", "seed"):
+        assert key in result
+    assert result["n_train"] == 10 and result["n_test"] == 10 and set(result["per_defect_auroc"]) == {"hole", "scratch"}
+    assert 0 <= result["image_auroc"] <= 1
+
+    image = next(Path(root, "weave", "test", "hole").glob("*.png"))
+    done = run_cli("score", "--model", str(model_dir), str(image))
+    assert done.returncode == 0, done.stderr
+    path, score, verdict = done.stdout.strip().split("\t")
+    assert path == str(image) and float(score) == pytest.approx(Detector.load(model_dir).score_files([image])[0], rel=1e-5)
+    assert verdict in ("normal", "anomalous")
+
+
+def test_evaluate_with_train(root: str, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    args = ["evaluate", "--data", root, "--category", "capsule", "--train", "--profile", "tiny", "--variant", "scar", "--json", str(report)]
+    assert main(args) == 0
+    result = json.loads(report.read_text())
+    assert result["variant"] == "scar" and result["steps"] == get_profile("tiny").steps and result["train_seconds"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--data", "/no/such/folder", "--category", "weave", "--out", "x"], "dataset folder not found: /no/such/folder"),
+        (["evaluate", "--category", "carpet", "--model", "/no/such/model"], "no saved detector in /no/such/model"),
+    ],
+)
+def test_bad_input_is_one_line_without_traceback(args: list[str], message: str) -> None:
+    done = run_cli(*args)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_category_lists_the_known_ones(root: str) -> None:
+    done = run_cli("train", "--data", root, "--category", "carpet", "--profile", "tiny", "--out", "unused")
+    assert done.returncode == 2 and "unknown category 'carpet'" in done.stderr and "capsule, granite, weave" in done.stderr
+
+
+def test_unknown_variant_is_refused_by_the_parser(root: str) -> None:
+    done = run_cli("train", "--data", root, "--category", "weave", "--variant", "mixup", "--out", "unused")
+    assert done.returncode == 2 and "invalid choice: 'mixup'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_corrupt_image_is_named(model_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG not really")
+    done = run_cli("score", "--model", str(model_dir), str(broken))
+    assert done.returncode == 2 and str(broken) in done.stderr and "Traceback" not in done.stderr
+
+
+def test_detector_needs_enough_normal_images(root: str) -> None:
+    config = get_profile("tiny").config("3way", "weave", data_root=root)
+    model, history = train(config, progress=False)
+    with pytest.raises(ValueError, match="too few"):
+        Detector(model, config, history).fit(torch.rand(3, 3, config.size, config.size))

@@ -1,0 +1,89 @@
+"""Project hygiene: environment.yml matches pyproject.toml, notebooks are committed stripped and named NN_topic."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+NOTEBOOK_NAME = re.compile(r"\d{2}_[a-z0-9]+(?:_[a-z0-9]+)*\.ipynb")
+CONDA_TO_PIP = {"pytorch": "torch"}
+REQUIREMENT = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)")
+
+
+def requirements(lines: list[str]) -> dict[str, str]:
+    """Package name (pip spelling, lower case) → version specifier, for pip or conda lines like 'pytorch>=2.2'."""
+    parsed = {}
+    for line in lines:
+        name, spec = REQUIREMENT.fullmatch(line.strip()).groups()
+        parsed[CONDA_TO_PIP.get(name.lower(), name.lower())] = spec.replace(" ", "")
+    return parsed
+
+
+def unstripped_cells(notebook: dict) -> list[str]:
+    """The code cells of a notebook that still carry outputs or an execution count, as 'cell N'."""
+    code = [(i, cell) for i, cell in enumerate(notebook.get("cells", [])) if cell.get("cell_type") == "code"]
+    return [f"cell {i}" for i, cell in code if cell.get("outputs") or cell.get("execution_count") is not None]
+
+
+@pytest.fixture
+def environment() -> dict:
+    """environment.yml, parsed."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML comes with jupyterlab (the dev extra)")
+    return yaml.safe_load((REPO / "environment.yml").read_text())
+
+
+def test_environment_names_the_packages_of_pyproject(environment: dict) -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = requirements(project["dependencies"] + project["optional-dependencies"]["dev"])
+    conda = [d for d in environment["dependencies"] if isinstance(d, str) and d != "pip" and not d.startswith("python=")]
+    assert requirements(conda) == wanted
+
+
+def test_environment_is_conda_forge_python_311_and_installs_cplib_editable(environment: dict) -> None:
+    assert environment["channels"] == ["conda-forge", "nodefaults"]
+    assert "python=3.11" in environment["dependencies"]
+    assert "pip" in environment["dependencies"]
+    assert {"pip": ["-e ."]} in environment["dependencies"]
+
+
+def test_requirements_parser_maps_conda_names() -> None:
+    assert requirements(["pytorch>=2.2", "Pillow >= 9.5", "tqdm"]) == {"torch": ">=2.2", "pillow": ">=9.5", "tqdm": ""}
+
+
+def test_committed_notebooks_are_stripped() -> None:
+    dirty = {path.name: unstripped_cells(json.loads(path.read_text())) for path in NOTEBOOKS}
+    assert {name: cells for name, cells in dirty.items() if cells} == {}, "strip outputs: jupyter nbconvert --clear-output --inplace"
+
+
+def test_stripped_check_catches_outputs_and_execution_counts(tmp_path: Path) -> None:
+    printed = {"output_type": "stream", "name": "stdout", "text": ["2\n"]}
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Title"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": ["1 + 1"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": 3, "outputs": [], "source": ["x = 1"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [printed], "source": ["print(2)"]},
+    ]
+    path = tmp_path / "01_dirty.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert unstripped_cells(json.loads(path.read_text())) == ["cell 2", "cell 3"]
+    assert unstripped_cells({"cells": cells[:2]}) == []
+
+
+def test_notebooks_are_named_number_underscore_topic() -> None:
+    assert [path.name for path in NOTEBOOKS if not NOTEBOOK_NAME.fullmatch(path.name)] == []
+
+
+@pytest.mark.parametrize("name", ["01_cutpaste.ipynb", "12_pixel_maps.ipynb"])
+def test_notebook_name_rule_accepts(name: str) -> None:
+    assert NOTEBOOK_NAME.fullmatch(name)
+
+
+@pytest.mark.parametrize("name", ["1_intro.ipynb", "01-intro.ipynb", "01_Intro.ipynb", "intro.ipynb", "01_.ipynb"])
+def test_notebook_name_rule_rejects(name: str) -> None:
+    assert not NOTEBOOK_NAME.fullmatch(name)

@@ -1,0 +1,126 @@
+"""Model, training, checkpoints and the model cache, on a tiny dataset written by the generator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cplib import checkpoint
+from cplib.checkpoint import Trained, cache_key, cache_path, get_or_train, load, save
+from cplib.errors import ConfigError, DataError
+from cplib.evaluate import extract_features
+from cplib.model import CutPasteNet
+from cplib.profiles import PROFILES, TrainConfig, get_profile
+from cplib.synthetic import Counts, write_dataset
+from cplib.train import train
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small default-style dataset: 8 training images per category."""
+    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=8, test_good=3, test_per_defect=2)))
+
+
+def tiny_config(root: str, **changes: object) -> TrainConfig:
+    """A seconds-long training config on the tiny dataset."""
+    return get_profile("tiny").config("3way", "weave", data_root=root).with_(**changes)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_model_returns_pooled_features_and_logits(classes: int) -> None:
+    features, logits = CutPasteNet(classes).eval()(torch.rand(5, 3, 48, 40))
+    assert features.shape == (5, 512) and logits.shape == (5, classes)
+
+
+def test_model_rejects_other_class_counts() -> None:
+    with pytest.raises(ConfigError, match="num_classes"):
+        CutPasteNet(4)
+
+
+def test_short_training_lowers_the_loss(tiny_root: str) -> None:
+    _, history = train(tiny_config(tiny_root, variant="cutout", steps=40, batch=8, lr=0.01), progress=False)
+    assert len(history.loss) == 40
+    assert np.mean(history.loss[-8:]) < np.mean(history.loss[:8]) - 0.1
+
+
+def test_training_is_deterministic(tiny_root: str) -> None:
+    config = tiny_config(tiny_root, steps=3)
+    first, second = train(config, progress=False), train(config, progress=False)
+    assert first[1].loss == second[1].loss
+    for a, b in zip(first[0].state_dict().values(), second[0].state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_round_trip(tiny_root: str, tmp_path: Path) -> None:
+    config = tiny_config(tiny_root, variant="cutpaste")
+    model, history = train(config, progress=False)
+    path = save(Trained(model, config, history, 1.5), tmp_path / "m.pt")
+    loaded = load(path)
+    images = torch.rand(4, 3, config.size, config.size)
+    assert loaded.config == config and loaded.history.loss == history.loss and loaded.seconds == 1.5
+    np.testing.assert_array_equal(extract_features(loaded.model, images), extract_features(model, images))
+
+
+def test_interrupted_save_leaves_nothing(tiny_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tiny_config(tiny_root)
+    model, history = train(config, progress=False)
+
+    def broken_save(payload: object, target: str) -> None:
+        Path(target).write_bytes(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint.torch, "save", broken_save)
+    with pytest.raises(KeyboardInterrupt):
+        save(Trained(model, config, history), tmp_path / "m.pt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_checkpoint_gets_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "m.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(DataError, match="m.pt"):
+        load(tmp_path / "m.pt")
+    with pytest.raises(DataError, match="not found"):
+        load(tmp_path / "missing.pt")
+
+
+def test_cache_hit_does_not_retrain(tiny_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    config = tiny_config(tiny_root)
+    first = get_or_train(config, progress=False)
+    assert cache_path(config).is_file() and cache_path(config).is_relative_to(tmp_path)
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("get_or_train retrained a cached config")
+
+    monkeypatch.setattr(checkpoint, "train", no_training)
+    second = get_or_train(config, progress=False)
+    assert second.history.loss == first.history.loss
+
+
+def test_cache_key_follows_config_and_version(tiny_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tiny_config(tiny_root)
+    key = cache_key(config)
+    assert cache_key(config.with_(seed=1)) != key and cache_key(config.with_(steps=5)) != key
+    monkeypatch.setattr(checkpoint, "__version__", "0.0.0-other")
+    assert cache_key(config) != key
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [({"variant": "mixup"}, "unknown variant"), ({"steps": 0}, "steps"), ({"size": 16}, "size"), ({"batch": -1}, "batch")],
+)
+def test_impossible_configs_are_refused(changes: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**changes)
+
+
+def test_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert get_profile("paper").size == 256 and get_profile("paper").steps == 65_536
+    monkeypatch.setenv("CPLIB_PROFILE", "tiny")
+    assert get_profile() is PROFILES["tiny"]
+    monkeypatch.setenv("CPLIB_PROFILE", "huge")
+    with pytest.raises(ConfigError, match="unknown profile 'huge'"):
+        get_profile()

@@ -1,0 +1,66 @@
+"""The augmentation explorer, driven the way ipywidgets drives it: by setting control values."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+import torch
+
+from cplib import widgets as widgets_module
+from cplib.synthetic import Counts, write_dataset
+from cplib.widgets import AugmentationExplorer, augment_examples, control_values, parameter_controls
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small default-style dataset."""
+    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=4, test_good=1, test_per_defect=1)))
+
+
+def changed(explorer: AugmentationExplorer) -> torch.Tensor:
+    """Changed-pixel share per example of the explorer's current result."""
+    return explorer.result[2].float().mean(dim=(1, 2, 3))
+
+
+def test_area_slider_changes_the_patch_size(root: str) -> None:
+    explorer = AugmentationExplorer(["cutpaste"], root=root, size=64, count=4)
+    small = changed(explorer)
+    explorer.controls["cutpaste"]["area"].value = (0.3, 0.35)
+    large = changed(explorer)
+    assert (large > small).all() and large.min() > 0.1
+
+
+def test_seed_category_and_variant_pickers_redraw(root: str) -> None:
+    explorer = AugmentationExplorer(["cutpaste", "cutpaste-scar"], root=root, size=64, count=2)
+    first = explorer.result[1].clone()
+    explorer.seed.value = 5
+    assert not torch.equal(first, explorer.result[1])
+    explorer.category.value = "granite"
+    assert torch.equal(explorer.result[0], augment_examples("cutpaste", "granite", 5, root, 64, 2)[0])
+    explorer.variant.value = "cutpaste-scar"
+    assert [control.description for control in explorer.parameters.children] == ["width px", "length px", "angle °", "jitter"]
+    assert changed(explorer).max() < 0.1  # a thin scar, not a big patch
+
+
+def test_a_refused_parameter_shows_a_message_not_a_traceback(root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    explorer = AugmentationExplorer(["cutout"], root=root, size=32, count=2)
+    before = explorer.result
+
+    def refuse(images: torch.Tensor, generator: torch.Generator, **params: object) -> None:
+        raise ValueError("area=(0.45, 0.5): the patch cannot fit")
+
+    monkeypatch.setitem(widgets_module.AUGMENTATIONS, "cutout", refuse)
+    explorer.seed.value = 3
+    assert "area=(0.45, 0.5)" in explorer.message.value and explorer.result is before
+    monkeypatch.undo()
+    explorer.seed.value = 4
+    assert explorer.message.value == "" and explorer.result is not before
+
+
+def test_fill_picker_and_aspect_control_values() -> None:
+    controls = parameter_controls("cutout")
+    controls["fill"].value = "random"
+    controls["aspect"].value = 2.0
+    assert control_values(controls) == {"fill": "random", "area": (0.02, 0.15), "aspect": (0.5, 2.0)}
