@@ -7,8 +7,12 @@ classifier's inputs, labels and masks. Conventions shared by every function:
 * images are float tensors (B, C, H, W) in [0, 1], C = 1 or 3, any H and W, on any device; the input is
   never modified in place;
 * randomness comes only from the CPU `torch.Generator` passed in and depends only on the batch size and
-  the parameters, never on pixel values: a seed fixes every draw, and sample i never depends on image j;
+  the parameters, never on pixel values: a seed fixes every draw, and sample i never depends on image j
+  (with a `foreground`, the number of redraws depends on the whole batch's placements, so later draws do too);
 * masks are bool (B, 1, H, W), True exactly where any channel changed (for figures and tests);
+* `foreground` (optional, every augmentation): a bool mask (H, W) or (B, 1, H, W) of the object; the changed
+  region is then placed so that at least `min_overlap` of it lies on the mask (see `_onto_foreground`).
+  An all-True mask changes nothing: the first draw is always accepted, so the output is identical.
 * sizes are pixels of the image given, so augment after resizing to the training resolution (augmenting
   before the resize shrinks the pixel-sized scars, a public-port bug).
 """
@@ -33,6 +37,7 @@ Size = tuple[int, int]
 FILLS = ("grey", "mean", "random")
 VARIANTS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "union", "3way")
 MAX_JITTER = 0.5  # ColorJitter's limit: brightness factor 1 - j >= 0 and hue shift |j| <= 0.5
+FOREGROUND_ROUNDS = 32  # draws of a placement before falling back to one anchored on a foreground pixel
 
 
 # ---------------------------------------------------------------- validation
@@ -90,6 +95,28 @@ def _check_images(images: object) -> None:
             f"{images.dtype} {tuple(images.shape)}" if isinstance(images, Tensor) else type(images).__name__
         )
         raise ValueError(f"images: expected a float tensor (B, C, H, W) with C = 1 or 3, got {found}")
+
+
+def _check_foreground(foreground: object, images: Tensor) -> Tensor | None:
+    """The foreground as a bool (B or 1, 1, H, W) tensor on the images' device, or a ValueError saying why not."""
+    if foreground is None:
+        return None
+    batch, _, height, width = images.shape
+    shapes = ((height, width), (batch, 1, height, width), (1, 1, height, width))
+    if not (isinstance(foreground, Tensor) and foreground.dtype == torch.bool and tuple(foreground.shape) in shapes):
+        found = f"{foreground.dtype} {tuple(foreground.shape)}" if isinstance(foreground, Tensor) else type(foreground).__name__
+        raise ValueError(
+            f"foreground: expected a bool tensor ({height}, {width}) or ({batch}, 1, {height}, {width}) matching the "
+            f"images, got {found}"
+        )
+    foreground = foreground.reshape(-1, 1, height, width).to(images.device)
+    if not foreground.flatten(1).any(1).all():
+        raise ValueError("foreground: every mask needs at least one True pixel (the object to paste onto)")
+    return foreground
+
+
+def _check_min_overlap(min_overlap: object) -> float:
+    return _check_number("min_overlap", min_overlap, 0, 1, "(]")
 
 
 # ---------------------------------------------------------------- random draws (CPU, float64)
@@ -293,10 +320,21 @@ def _sample_scars(
     widths = _scaled_lengths(generator, batch, width, scale)
     lengths = _scaled_lengths(generator, batch, length, scale)
     angles = torch.deg2rad(_uniform(generator, batch, *angle))
-    rows, cols = _extents(lengths, widths, angles.cos().abs(), angles.sin().abs())
-    centre_rows = _uniform(generator, batch, rows / 2 - 0.5, size[0] - 0.5 - rows / 2)
-    centre_cols = _uniform(generator, batch, cols / 2 - 0.5, size[1] - 0.5 - cols / 2)
-    return _Scars(lengths.long(), widths.long(), angles, centre_rows, centre_cols)
+    scars = _Scars(lengths.long(), widths.long(), angles, torch.empty(0), torch.empty(0))
+    return scars._replace(**dict(zip(("centre_rows", "centre_cols"), _scar_centres(generator, scars, size))))
+
+
+def _scar_extents(scars: _Scars) -> tuple[Tensor, Tensor]:
+    """Bounding box (rows, cols) of each rotated scar, float64."""
+    return _extents(scars.lengths.double(), scars.widths.double(), scars.angles.cos().abs(), scars.angles.sin().abs())
+
+
+def _scar_centres(generator: torch.Generator, scars: _Scars, size: Size) -> tuple[Tensor, Tensor]:
+    """Uniform centres (rows, cols) that keep each rotated scar's bounding box inside the image."""
+    rows, cols = _scar_extents(scars)
+    centre_rows = _uniform(generator, len(rows), rows / 2 - 0.5, size[0] - 0.5 - rows / 2)
+    centre_cols = _uniform(generator, len(cols), cols / 2 - 0.5, size[1] - 0.5 - cols / 2)
+    return centre_rows, centre_cols
 
 
 def _check_scar_fits(

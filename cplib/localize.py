@@ -303,3 +303,264 @@ def _flat(maps: Tensor) -> Tensor:
 def image_scores(maps: Tensor) -> Tensor:
     """Image anomaly scores from pixel maps (B, H, W): the maximum, as in the paper."""
     return maps.flatten(1).amax(1)
+
+
+# ---------------------------------------------------------------- settings per profile
+
+
+@dataclass(frozen=True)
+class LocalizationSettings:
+    """The scale of a localisation run: image size, patch and stride at 256 px, training length, images used.
+
+    fit_images caps the clean training images the Gaussian is fitted on (None: all); test_per_defect caps the test
+    images per defect type, good included (None: all): both exist to fit the CPU budget.
+    """
+
+    size: int
+    steps: int
+    batch: int
+    patch_at_256: int = PAPER_PATCH
+    stride_at_256: int = PAPER_STRIDE
+    fit_images: int | None = None
+    test_per_defect: int | None = None
+
+    def geometry(self, patch_at_256: int | None = None) -> Geometry:
+        """The patch grid at this size, for a patch of `patch_at_256` px at 256 px (default the settings' one)."""
+        return Geometry.at(self.size, patch_at_256 or self.patch_at_256, self.stride_at_256)
+
+    def patch_config(self, profile: Profile, category: str, patch_at_256: int | None = None, **changes: object) -> TrainConfig:
+        """The 3-way patch model's training config: CutPaste inside random patch-sized crops of normal images."""
+        patch = self.geometry(patch_at_256).patch
+        return profile.config("3way", category, size=self.size, patch=patch, steps=self.steps, batch=self.batch).with_(**changes)
+
+    def image_config(self, profile: Profile, category: str, **changes: object) -> TrainConfig:
+        """The whole-image 3-way model GradCAM explains, with the same size and training length as the patch model."""
+        return profile.config("3way", category, size=self.size, steps=self.steps, batch=self.batch).with_(**changes)
+
+
+def localization_settings(profile: Profile) -> LocalizationSettings:
+    """The paper's scale for the "paper" profile; measured small settings that fit 5 minutes on a 2-core CPU otherwise."""
+    if profile.name == "paper":
+        return LocalizationSettings(profile.size, profile.steps, profile.batch)
+    if profile.name == "tiny":
+        return LocalizationSettings(profile.size, profile.steps, profile.batch, stride_at_256=32, fit_images=8, test_per_defect=2)
+    return CPU_SETTINGS
+
+
+CPU_SETTINGS = LocalizationSettings(size=64, steps=100, batch=16, stride_at_256=16, fit_images=40)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+@dataclass
+class Localization:
+    """Anomaly maps of a test split and their metrics; pixel metrics are None (and `note` says why) without masks."""
+
+    maps: Tensor
+    test: Split
+    image_auroc: float
+    pixel_auroc: float | None
+    aupro: float | None
+    note: str = ""
+
+    def row(self) -> dict[str, float]:
+        """The metrics that exist, for tables and bar charts."""
+        metrics = {"pixel AUROC": self.pixel_auroc, "AUPRO": self.aupro, "image AUROC": self.image_auroc}
+        return {name: value for name, value in metrics.items() if value is not None}
+
+
+def evaluate_maps(maps: Tensor, test: Split) -> Localization:
+    """Pixel AUROC, AUPRO (FPR up to 0.3) and image AUROC (map maximum) of maps; a dataset without masks is reported."""
+    scores = image_scores(maps).numpy()
+    image = image_auroc(test.labels.numpy(), scores)
+    try:
+        return Localization(maps, test, image, pixel_auroc(test.masks, maps), aupro(test.masks, maps))
+    except MasksMissing as missing:
+        return Localization(maps, test, image, None, None, f"no pixel metrics: {missing}")
+
+
+def per_defect_subset(test: Split, count: int | None) -> Split:
+    """The first `count` images of every defect type (good included), or the whole split when count is None."""
+    if count is None:
+        return test
+    seen: dict[str, int] = {}
+    keep = []
+    for i, defect in enumerate(test.defects):
+        seen[defect] = seen.get(defect, 0) + 1
+        if seen[defect] <= count:
+            keep.append(i)
+    return test.select(keep)
+
+
+def localize(
+    model: CutPasteNet, train: Split, test: Split, geometry: Geometry, shared: bool = True, fit_images: int | None = None, **options: object
+) -> Localization:
+    """Fit a PatchLocalizer on (the first `fit_images`) clean training images and evaluate its maps on `test`."""
+    localizer = PatchLocalizer(model, geometry, shared=shared, **options)
+    localizer.fit(train.images[:fit_images])
+    return evaluate_maps(localizer.anomaly_maps(test.images), test)
+
+
+# ---------------------------------------------------------------- figures
+
+
+def _bare(axes: Sequence[plt.Axes]) -> None:
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
+
+
+def grid_figure(image: Tensor, geometry: Geometry) -> Figure:
+    """The patch grid on an image: every patch centre as a dot; three patches one stride apart and one in the middle."""
+    rows, cols = geometry.grid
+    patch, stride = geometry.patch, geometry.stride
+    figure, axis = plt.subplots(figsize=(4.4, 4.4))
+    axis.imshow(to_display(image))
+    centres = np.arange(rows) * stride + (patch - 1) / 2
+    axis.scatter(*np.meshgrid(centres, centres), s=2, color="white")
+    middle = (rows // 2) * stride
+    corners = [(0, 0), (0, stride), (0, 2 * stride), (middle, middle)]
+    for (top, left), colour in zip(corners, ("#ff2b8a", "#ffb000", "#35e0ff", "#7cff4f")):
+        axis.add_patch(Rectangle((left - 0.5, top - 0.5), patch, patch, fill=False, edgecolor=colour, linewidth=1.6))
+    axis.set_title(f"{rows}x{cols} patches of {patch} px, stride {stride}", fontsize=9)
+    _bare([axis])
+    return figure
+
+
+def upsampling_figure(scores: Tensor, geometry: Geometry) -> Figure:
+    """Receptive-field upsampling in four panels: grid scores, the Gaussian kernel, the overlap count, the pixel map."""
+    g = geometry
+    kernel = gaussian_kernel(g.patch, g.sigma)
+    coverage = upsample(torch.ones(1, *scores.shape), g.patch, g.stride, g.size, g.sigma)  # uniform in, uniform out
+    weights = torch.nn.functional.conv_transpose2d(torch.ones(1, 1, *scores.shape, dtype=torch.float64), kernel[None, None], stride=g.stride)
+    panels = [
+        (scores, f"grid scores {tuple(scores.shape)}"),
+        (kernel, f"kernel {g.patch} px, sigma {kernel_sigma(g.patch) if g.sigma is None else g.sigma:.1f}"),
+        (weights[0, 0], "transposed conv of ones\n(overlap, divided out)"),
+        (upsample(scores[None], g.patch, g.stride, g.size, g.sigma)[0], f"pixel map {g.size}x{g.size}"),
+    ]
+    figure, axes = plt.subplots(1, 4, figsize=(12, 3.2))
+    for axis, (values, title) in zip(axes, panels):
+        shown = axis.imshow(np.asarray(values, dtype=float), cmap="magma")
+        figure.colorbar(shown, ax=axis, fraction=0.046)
+        axis.set_title(title, fontsize=9)
+    assert torch.allclose(coverage, torch.ones_like(coverage))
+    _bare(axes)
+    figure.tight_layout()
+    return figure
+
+
+def heat_overlay(axis: plt.Axes, image: Tensor, values: Tensor, vmin: float, vmax: float) -> None:
+    """Draw an anomaly map over its image, half transparent, on a fixed colour scale."""
+    axis.imshow(to_display(image))
+    axis.imshow(np.asarray(values, dtype=float), cmap="jet", alpha=0.5, vmin=vmin, vmax=vmax)
+
+
+def colour_range(maps: Tensor) -> tuple[float, float]:
+    """A colour scale shared by all maps of one localiser: the 1st to 99.9th percentile of their values."""
+    low, high = np.percentile(maps.numpy(), [1, 99.9])
+    return float(low), float(high)
+
+
+def heatmap_figure(results: dict[str, Localization], per_category: int = 3) -> Figure:
+    """Per category, its first defective test images of each kind: image + ground truth over anomaly map."""
+    columns = [(name, i) for name, result in results.items() for i in _examples(result.test, per_category)]
+    figure, axes = plt.subplots(2, len(columns), figsize=(1.9 * len(columns), 4.1), squeeze=False)
+    for column, (name, i) in enumerate(columns):
+        result = results[name]
+        test = result.test
+        mask = test.masks[i] if test.masks is not None else torch.zeros(test.images.shape[-2:], dtype=torch.bool)
+        axes[0, column].imshow(overlay(test.images[i], mask))
+        heat_overlay(axes[1, column], test.images[i], result.maps[i], *colour_range(result.maps))
+        axes[0, column].set_title(f"{name}\n{test.defects[i]}", fontsize=8)
+    axes[0, 0].set_ylabel("ground truth")
+    axes[1, 0].set_ylabel("anomaly map")
+    _bare(axes.flat)
+    figure.tight_layout()
+    return figure
+
+
+def _examples(test: Split, count: int) -> list[int]:
+    """Positions of the first defective image of each defect type, then further ones, `count` in all."""
+    firsts = [test.defects.index(defect) for defect in dict.fromkeys(test.defects) if defect != "good"]
+    rest = [i for i, label in enumerate(test.labels.tolist()) if label and i not in firsts]
+    return (firsts + rest)[:count]
+
+
+# ---------------------------------------------------------------- browsing maps
+
+
+@dataclass
+class BrowserView:
+    """What the browser shows for one test image at one threshold."""
+
+    image: Tensor
+    map: Tensor
+    mask: Tensor | None
+    flagged: Tensor
+    title: str
+
+
+def browser_view(result: Localization, index: int, threshold: float) -> BrowserView:
+    """Image `index` of a localisation result, its map, and the pixels at or above `threshold`."""
+    test = result.test
+    if not 0 <= index < len(result.maps):
+        raise ValueError(f"index={index}: must lie in [0, {len(result.maps) - 1}]")
+    flagged = result.maps[index] >= threshold
+    mask = None if test.masks is None else test.masks[index]
+    title = f"#{index} {test.defects[index]}: max {result.maps[index].max():.1f}, {flagged.float().mean():.1%} flagged"
+    if mask is not None and mask.any():
+        title += f", {(flagged & mask).sum() / mask.sum():.0%} of the defect"
+    return BrowserView(test.images[index], result.maps[index], mask, flagged, title)
+
+
+def browser_figure(view: BrowserView, vmin: float, vmax: float) -> Figure:
+    """Image, anomaly map, and flagged pixels (pink) with the ground-truth outline (white) for one BrowserView."""
+    figure, axes = plt.subplots(1, 3, figsize=(9, 3.3))
+    axes[0].imshow(to_display(view.image))
+    heat_overlay(axes[1], view.image, view.map, vmin, vmax)
+    axes[2].imshow(overlay(view.image, view.flagged))
+    if view.mask is not None and view.mask.any():
+        axes[2].contour(view.mask.numpy().astype(float), levels=[0.5], colors="white", linewidths=1)
+    for axis, title in zip(axes, ("image", "anomaly map", "flagged / ground truth")):
+        axis.set_title(title, fontsize=9)
+    figure.suptitle(view.title, fontsize=10)
+    _bare(axes)
+    figure.tight_layout()
+    return figure
+
+
+class LocalizationBrowser:
+    """Browse a localisation result: a test-image slider and a threshold slider over the anomaly maps."""
+
+    def __init__(self, result: Localization, threshold: float | None = None) -> None:
+        self.result = result
+        self.vmin, self.vmax = colour_range(result.maps)
+        start = float(np.percentile(result.maps.numpy(), 95)) if threshold is None else threshold
+        slider = {"continuous_update": False, "layout": widgets.Layout(width="420px")}
+        self.index = widgets.IntSlider(value=0, min=0, max=len(result.maps) - 1, description="test image", **slider)
+        low, high = float(result.maps.min()), float(result.maps.max())
+        self.threshold = widgets.FloatSlider(value=start, min=low, max=high, step=(high - low) / 200, description="threshold", **slider)
+        self.output = widgets.Output()
+        self.index.observe(self.update, names="value")
+        self.threshold.observe(self.update, names="value")
+        self.widget = widgets.VBox([self.index, self.threshold, self.output])
+        self.view: BrowserView | None = None
+        self.update()
+
+    def compute(self) -> BrowserView:
+        """The view for the controls' current values."""
+        return browser_view(self.result, self.index.value, self.threshold.value)
+
+    def update(self, change: object = None) -> None:
+        """Recompute the view and redraw it into the output area."""
+        self.view = self.compute()
+        with self.output:
+            self.output.clear_output(wait=True)
+            figure = browser_figure(self.view, self.vmin, self.vmax)
+            display(figure)
+            plt.close(figure)
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)

@@ -72,7 +72,7 @@ class AugmentationExplorer:
         self.seed = widgets.IntSlider(value=0, min=0, max=99, description="seed", **SLIDER)
         self.controls = {variant: parameter_controls(variant) for variant in variants}
         self.output = widgets.Output()
-        self.message = widgets.HTML()
+        self.message = widgets.HTML().add_class("cplib-message")
         self.parameters = widgets.VBox(list(self.controls[self.variant.value].values()))
         for control in self._all_controls():
             control.observe(self.update, names="value")
@@ -81,7 +81,7 @@ class AugmentationExplorer:
         self.update()
 
     def _all_controls(self) -> list[widgets.ValueWidget]:
-        """Every control, each once (variants share slider objects only within themselves)."""
+        """The pickers, the seed and every variant's parameter controls."""
         return [self.variant, self.category, self.seed, *(c for controls in self.controls.values() for c in controls.values())]
 
     def compute(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -90,18 +90,18 @@ class AugmentationExplorer:
         return augment_examples(self.variant.value, self.category.value, self.seed.value, self.root, self.size, self.count, **params)
 
     def update(self, change: object = None) -> None:
-        """Recompute and redraw; a parameter the augmentation refuses is shown as a message, not a traceback."""
+        """Recompute and redraw inside the output, so any error shows there; a refused parameter becomes a message."""
         self.parameters.children = list(self.controls[self.variant.value].values())
-        try:
-            self.result = self.compute()
-        except ValueError as error:
-            self.message.value = f"<span style='color:#b00'>{error}</span>"
-            return
-        self.message.value = ""
-        changed = self.result[2].float().mean().item()
         with self.output:
+            try:
+                result = self.compute()
+            except ValueError as error:
+                self.message.value = f"<span style='color:#b00'>{error}</span>"
+                return
+            self.result, self.message.value = result, ""
+            changed = result[2].float().mean().item()
             self.output.clear_output(wait=True)
-            figure = augmentation_figure(*self.result, title=f"{self.variant.value}: {changed:.1%} of pixels changed")
+            figure = augmentation_figure(*result, title=f"{self.variant.value}: {changed:.1%} of pixels changed")
             display(figure)
             plt.close(figure)
 

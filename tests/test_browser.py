@@ -48,6 +48,7 @@ def browser() -> Iterator[Browser]:
 def opened_notebook(browser: Browser, home: Path, env: dict[str, str], shots: Path) -> Iterator[NotebookPage]:
     """A copy of explorers.ipynb in a fresh JupyterLab whose kernel sees `env`, opened with every cell run; the page saved last."""
     (home / "root").mkdir()
+    shots.mkdir(parents=True, exist_ok=True)
     notebook = Path(shutil.copy(NOTEBOOK, home / "root"))  # a copy: JupyterLab's autosave must not write outputs into the repo
     pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     with running_lab(home / "root", home / "lab", {"PYTHONPATH": pythonpath, **env}) as lab:
@@ -80,7 +81,7 @@ def test_a_raising_callback_is_caught(browser: Browser, tmp_path: Path) -> None:
     with opened_notebook(browser, tmp_path, {RAISE: "1"}, SHOTS / "raising") as notebook:
         problems = explore(notebook, SCENARIOS[0], SHOTS / "raising")
     assert f"{SCENARIOS[0].cell} after-slider: the figure did not change" in problems
-    assert any("RuntimeError: augment_examples made to raise" in problem for problem in problems), problems
+    assert any("augment_examples made to raise" in problem for problem in problems), problems
 
 
 def test_scenarios_name_code_cells_of_the_stripped_notebook() -> None:

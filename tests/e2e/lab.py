@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -86,7 +85,7 @@ def wait_until_ready(lab: Lab, process: subprocess.Popen, log: Path) -> None:
         try:
             with urllib.request.urlopen(lab.url("api/status"), timeout=2):
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # URLError, refused, timed out
             time.sleep(0.5)
     raise RuntimeError(f"JupyterLab did not start (exit code {process.poll()}):\n{log.read_text()[-3000:]}")
 
@@ -94,7 +93,7 @@ def wait_until_ready(lab: Lab, process: subprocess.Popen, log: Path) -> None:
 def stop(lab: Lab, process: subprocess.Popen) -> None:
     """Ask the server to shut its kernels down and exit; kill its process group if it does not in time."""
     if process.poll() is None:
-        with suppress(urllib.error.URLError, ConnectionError):
+        with suppress(OSError):  # URLError, refused, timed out
             urllib.request.urlopen(urllib.request.Request(lab.url("api/shutdown"), method="POST"), timeout=5).close()
     try:
         process.wait(STOP_TIMEOUT)

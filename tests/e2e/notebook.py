@@ -23,6 +23,7 @@ RUN_ALL = """async ([path, ms]) => {
     return Promise.race([app.commands.execute("notebook:run-all-cells"), late]);
 }"""
 SHOWN = "path => window.jupyterapp?.shell.currentWidget?.context?.path === path"
+PLACED = "outputs => outputs.map(o => [o.closest('.jp-LogConsolePanel') ? 'the log console' : 'the notebook', o.innerText])"
 
 
 class NotebookPage:
@@ -59,12 +60,12 @@ class NotebookPage:
 
     def problems(self, widget: Locator, message: str) -> list[str]:
         """Error outputs anywhere on the page, text in the widget's message area, and browser console errors."""
-        errors = [f"error output: {_tail(text)}" for text in self.page.locator(ERROR_OUTPUT).all_inner_texts()]
+        errors = [f"error output in {place}: {_last_line(text)}" for place, text in self.page.locator(ERROR_OUTPUT).evaluate_all(PLACED)]
         messages = [f"widget message: {text.strip()}" for text in widget.locator(message).all_inner_texts() if text.strip()]
         return [*errors, *messages, *self.console_errors]
 
 
-def _tail(text: str, length: int = 300) -> str:
-    """The end of an output on one line: where a traceback names its exception."""
-    return " ".join(text.split())[-length:]
+def _last_line(text: str) -> str:
+    """The last non-blank line of an output: where a traceback names its exception."""
+    return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
 

@@ -87,19 +87,19 @@ def explore(notebook: NotebookPage, scenario: Scenario, shots: Path) -> list[str
     widget.screenshot(path=shots / f"{scenario.cell}-before.png")
     unchanged = []
     for name, interaction in scenario.steps:
-        before = figure.get_attribute("src")
+        before, seen = figure.get_attribute("src"), len(notebook.problems(widget, scenario.message))
         interaction.perform(widget)
-        if not redrawn(notebook, scenario, before):
+        if not redrawn(notebook, scenario, before, seen):
             unchanged.append(f"{scenario.cell} {name}: the figure did not change")
         widget.screenshot(path=shots / f"{scenario.cell}-{name}.png")
     return [*unchanged, *notebook.problems(widget, scenario.message)]
 
 
-def redrawn(notebook: NotebookPage, scenario: Scenario, before: str | None) -> bool:
-    """Wait until the figure's src differs from `before` and the kernel is idle; False at once if a problem shows."""
+def redrawn(notebook: NotebookPage, scenario: Scenario, before: str | None, seen: int) -> bool:
+    """Wait until the figure's src differs from `before` and the kernel is idle; False as soon as a new problem shows."""
     widget = notebook.output(scenario.cell)
     deadline = time.monotonic() + REDRAW_TIMEOUT
-    while time.monotonic() < deadline and not notebook.problems(widget, scenario.message):
+    while time.monotonic() < deadline and len(notebook.problems(widget, scenario.message)) <= seen:
         if widget.locator(scenario.figure).get_attribute("src") != before:
             notebook.wait_until_idle()
             return True

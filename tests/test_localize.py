@@ -1,0 +1,221 @@
+"""Tests for cplib.localize and cplib.gradcam: patch placement, upsampling, densities, a planted defect, GradCAM, widget."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+import torch
+from torch import nn
+
+from cplib.data import Split
+from cplib.errors import ConfigError
+from cplib.gradcam import GradCAM, anomaly_logit
+from cplib.localize import (
+    Geometry,
+    LocalizationBrowser,
+    PatchLocalizer,
+    default_shared,
+    dense_features,
+    evaluate_maps,
+    extract_patches,
+    grid_shape,
+    grid_stride,
+    image_scores,
+    patch_size,
+    upsample,
+)
+from cplib.model import CutPasteNet
+
+
+def random_images(count: int, size: int, seed: int = 0) -> torch.Tensor:
+    """Smooth random colour fields: clean 'normal' images with some variation."""
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(count, 3, 4, 4, generator=generator)
+    noise = 0.05 * torch.rand(count, 3, size, size, generator=generator)
+    return (torch.nn.functional.interpolate(coarse, size=size, mode="bilinear") * 0.5 + 0.25 + noise).clamp(0, 1)
+
+
+@pytest.fixture(scope="module")
+def network() -> CutPasteNet:
+    """A random-init CutPaste network: its features already tell a pasted square from smooth colour."""
+    torch.manual_seed(0)
+    return CutPasteNet().eval()
+
+
+# ---------------------------------------------------------------- scale rules and patch extraction
+
+
+def test_scale_rules_give_the_papers_57_by_57_grid_at_256_and_scale_with_size() -> None:
+    assert (patch_size(256), grid_stride(256), grid_shape(256, 32, 4)) == (32, 4, (57, 57))
+    assert (patch_size(256, at_256=64), patch_size(128), grid_stride(128), grid_stride(64)) == (64, 16, 2, 1)
+    assert patch_size(32) == 8  # never below TrainConfig's smallest patch
+    with pytest.raises(ConfigError, match="at_256"):
+        patch_size(256, at_256=0)
+
+
+def test_extracted_patches_are_the_slices_they_came_from() -> None:
+    images = torch.rand(2, 3, 23, 23)
+    patch, stride = 7, 4
+    rows, cols = grid_shape(23, patch, stride)
+    patches = extract_patches(images, patch, stride)
+    assert patches.shape == (2 * rows * cols, 3, patch, patch)
+    expected = [
+        images[b, :, r * stride : r * stride + patch, c * stride : c * stride + patch]
+        for b in range(2)
+        for r in range(rows)
+        for c in range(cols)
+    ]
+    assert torch.equal(patches, torch.stack(expected))
+
+
+def test_reshaping_unfold_without_transposing_would_scramble_patches() -> None:
+    images = torch.rand(1, 3, 12, 12)
+    scrambled = torch.nn.functional.unfold(images, 4, stride=4).reshape(-1, 3, 4, 4)  # the public-port bug
+    assert not torch.equal(scrambled, extract_patches(images, 4, 4))
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 9, 10_000])
+def test_dense_features_are_the_same_for_any_chunk_size(chunk: int) -> None:
+    model = _TinyEncoderNet()
+    images = torch.rand(3, 3, 20, 20)
+    reference = model.features(extract_patches(images, 8, 4)).view(3, 4, 4, -1).permute(0, 3, 1, 2)
+    assert torch.allclose(dense_features(model, images, 8, 4, chunk=chunk), reference, atol=1e-6)
+
+
+# ---------------------------------------------------------------- receptive-field upsampling
+
+
+@pytest.mark.parametrize(("size", "patch", "stride"), [(64, 16, 4), (61, 16, 4), (256, 32, 4)])
+def test_upsampling_keeps_a_uniform_map_uniform_at_the_image_size(size: int, patch: int, stride: int) -> None:
+    maps = upsample(torch.full((2, *grid_shape(size, patch, stride)), 3.5), patch, stride, size)
+    assert maps.shape == (2, size, size)
+    assert torch.allclose(maps, torch.full_like(maps, 3.5))
+
+
+def test_a_single_hot_cell_peaks_at_the_centre_of_its_patch() -> None:
+    size, patch, stride = 64, 16, 4
+    scores = torch.zeros(1, *grid_shape(size, patch, stride))
+    scores[0, 5, 8] = 1.0
+    maps = upsample(scores, patch, stride, size)[0]
+    row, col = divmod(int(maps.argmax()), size)
+    centre = ((patch - 1) / 2 + 5 * stride, (patch - 1) / 2 + 8 * stride)
+    assert abs(row - centre[0]) <= 0.5 and abs(col - centre[1]) <= 0.5
+    assert maps[:, : 5 * stride].max() == 0 and maps[: 5 * stride].max() == 0  # nothing outside the patch's pixels
+
+
+# ---------------------------------------------------------------- densities and a planted defect
+
+
+def test_shared_and_per_location_gaussians_give_maps_of_the_grid(network: CutPasteNet) -> None:
+    geometry = Geometry(size=32, patch=16, stride=8)
+    train = random_images(12, 32)
+    shared = PatchLocalizer(network, geometry, shared=True).fit(train)
+    local = PatchLocalizer(network, geometry, shared=False, components=4).fit(train)
+    assert shared.density.mean_.shape == (512,)
+    assert local.density.mean_.shape == (4, 3, 3) and local.density.covariance_.shape == (3, 3, 4, 4)
+    for localizer in (shared, local):
+        assert localizer.grid_scores(train[:2]).shape == (2, 3, 3)
+        assert localizer.anomaly_maps(train[:2]).shape == (2, 32, 32)
+
+
+def test_per_location_memory_rule_refuses_a_too_large_model(network: CutPasteNet) -> None:
+    with pytest.raises(ConfigError, match="components"):
+        PatchLocalizer(network, Geometry(256, 32, 4), shared=False, components=512)
+
+
+def test_a_pasted_square_peaks_where_it_was_pasted(network: CutPasteNet) -> None:
+    geometry = Geometry(size=64, patch=16, stride=4)
+    localizer = PatchLocalizer(network, geometry, shared=True).fit(random_images(12, 64))
+    test = random_images(2, 64, seed=1)
+    test[1, :, 36:48, 8:20] = torch.tensor([0.0, 0.9, 0.1]).view(3, 1, 1)
+    maps = localizer.anomaly_maps(test)
+    row, col = divmod(int(maps[1].argmax()), 64)
+    assert 30 <= row <= 54 and 2 <= col <= 26
+    assert image_scores(maps)[1] > 1.5 * image_scores(maps)[0]
+
+
+def test_default_density_per_category() -> None:
+    assert not default_shared("capsule")
+    assert default_shared("weave") and default_shared("granite") and default_shared("my_own_parts")
+
+
+# ---------------------------------------------------------------- GradCAM
+
+
+class _TinyEncoderNet(nn.Module):
+    """A CutPasteNet stand-in: layer4 is a 1x1 conv with a red and a blue detector; the logit reads red only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Module()
+        self.encoder.layer4 = nn.Conv2d(3, 2, 1, bias=False)
+        with torch.no_grad():
+            self.encoder.layer4.weight.copy_(torch.tensor([[1.0, -0.5, -0.5], [-0.5, -0.5, 1.0]]).view(2, 3, 1, 1))
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.encoder.layer4(images).flatten(2).mean(2)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        activations = self.encoder.layer4(images)
+        red = activations[:, 0].mean(dim=(1, 2))
+        return activations.mean(dim=(2, 3)), torch.stack([torch.zeros_like(red), red, -torch.ones_like(red)], 1)
+
+
+def test_gradcam_highlights_the_region_that_changes_the_logit() -> None:
+    images = torch.full((1, 3, 16, 16), 0.3)
+    images[0, :, 2:6, 2:6] = torch.tensor([1.0, 0.0, 0.0]).view(3, 1, 1)  # red: raises the logit
+    images[0, :, 10:14, 10:14] = torch.tensor([0.0, 0.0, 1.0]).view(3, 1, 1)  # blue: the logit ignores it
+    cam = GradCAM(_TinyEncoderNet())(images)[0]
+    assert cam.shape == (16, 16)
+    assert cam[2:6, 2:6].min() > 0 and cam[10:14, 10:14].max() == 0
+
+
+def test_gradcam_on_the_cutpaste_network_gives_one_map_per_image(network: CutPasteNet) -> None:
+    maps = GradCAM(network).maps(torch.rand(3, 3, 64, 64), batch=2)
+    assert maps.shape == (3, 64, 64) and (maps >= 0).all() and torch.isfinite(maps).all()
+    assert all(parameter.grad is None for parameter in network.parameters())  # no gradients left on the model
+
+
+def test_anomaly_logit_is_the_log_odds_of_augmented() -> None:
+    logits = torch.tensor([[0.0, 0.0, 0.0], [1.0, -1.0, -3.0]])
+    expected = torch.log(torch.tensor([2.0, torch.exp(torch.tensor(-1.0)) + torch.exp(torch.tensor(-3.0))])) - torch.tensor([0.0, 1.0])
+    assert torch.allclose(anomaly_logit(logits), expected)
+
+
+# ---------------------------------------------------------------- evaluation and the browser
+
+
+def _split(masks: bool) -> Split:
+    images = torch.rand(4, 3, 16, 16)
+    mask = torch.zeros(4, 16, 16, dtype=torch.bool)
+    mask[2:, 4:8, 4:8] = True
+    return Split(images, torch.tensor([0, 0, 1, 1]), ["good", "good", "hole", "hole"], mask if masks else None, [])
+
+
+def test_evaluation_reports_missing_masks_instead_of_failing() -> None:
+    test = _split(masks=False)
+    maps = torch.rand(4, 16, 16)
+    maps[2:] += 1
+    result = evaluate_maps(maps, test)
+    assert result.pixel_auroc is None and result.aupro is None and "ground_truth" in result.note
+    assert result.image_auroc == 1.0 and result.row() == {"image AUROC": 1.0}
+
+
+def test_evaluation_scores_a_perfect_map_as_one() -> None:
+    test = _split(masks=True)
+    result = evaluate_maps(test.masks.float(), test)
+    assert (result.pixel_auroc, result.aupro, result.image_auroc) == (1.0, 1.0, 1.0)
+
+
+def test_browser_follows_its_sliders() -> None:
+    test = _split(masks=True)
+    browser = LocalizationBrowser(evaluate_maps(test.masks.float() + 0.1 * torch.rand(4, 16, 16), test))
+    browser.index.value = 3
+    assert torch.equal(browser.view.image, test.images[3]) and browser.view.mask.sum() == 16
+    browser.threshold.value = 0.5
+    assert torch.equal(browser.view.flagged, test.masks[3])
+    browser.threshold.value = browser.threshold.min
+    assert browser.view.flagged.all() and "100.0% flagged" in browser.view.title
