@@ -321,7 +321,8 @@ def _sample_scars(
     lengths = _scaled_lengths(generator, batch, length, scale)
     angles = torch.deg2rad(_uniform(generator, batch, *angle))
     scars = _Scars(lengths.long(), widths.long(), angles, torch.empty(0), torch.empty(0))
-    return scars._replace(**dict(zip(("centre_rows", "centre_cols"), _scar_centres(generator, scars, size))))
+    centre_rows, centre_cols = _scar_centres(generator, scars, size)
+    return scars._replace(centre_rows=centre_rows, centre_cols=centre_cols)
 
 
 def _scar_extents(scars: _Scars) -> tuple[Tensor, Tensor]:
@@ -365,6 +366,138 @@ def _rotated_coordinates(scars: _Scars, size: Size, device: torch.device) -> tup
     rows = torch.floor(cos * down + sin * across + lengths / 2).long()
     cols = torch.floor(cos * across - sin * down + widths / 2).long()
     return _inside(rows, cols, lengths, widths), rows, cols
+
+
+# ---------------------------------------------------------------- placement on a foreground
+
+Placement = tuple[Tensor, Tensor]  # per sample: (rows, cols) of a box's top-left corner or of a scar's centre
+
+
+Footprint = Callable[[Placement, Tensor], Tensor]  # the pixels (N, 1, H, W) a placement covers, for samples `index`
+
+
+def _overlap(footprint: Footprint, placement: Placement, foreground: Tensor, index: Tensor) -> Tensor:
+    """Share of the footprint of samples `index` that lies on the foreground, float64 on the CPU."""
+    covered = footprint(placement, index)
+    mask = foreground[index.to(foreground.device)] if len(foreground) > 1 else foreground
+    on = (covered & mask).flatten(1).sum(1)
+    return (on / covered.flatten(1).sum(1).clamp(min=1)).double().cpu()
+
+
+def _uniform_pixel(generator: torch.Generator, allowed: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Per sample, (row, col) of a pixel drawn uniformly among the True ones of `allowed` (B, H, W), and
+    whether there was one (where not, the pixel is meaningless)."""
+    flat = allowed.flatten(1).cpu()
+    counts = flat.sum(1)
+    picks = _randint(generator, counts.clamp(min=1))
+    index = (flat.cumsum(1) <= picks[:, None]).sum(1).clamp(max=flat.shape[1] - 1)
+    width = allowed.shape[-1]
+    return index // width, index % width, counts > 0
+
+
+Proposal = Callable[[], tuple[Placement, Tensor]]  # placements for the batch, and which of them are usable
+
+
+def _onto_foreground(
+    first: Placement,
+    redraw: Proposal,
+    anchored: Proposal,
+    footprint: Footprint,
+    foreground: Tensor,
+    min_overlap: float,
+) -> Placement:
+    """Placements whose footprint has at least `min_overlap` of its pixels on the foreground.
+
+    Bounded rejection sampling over the whole batch: `first` is the plain draw; while some sample falls short,
+    the batch redraws as usual (FOREGROUND_ROUNDS draws in all), and each short sample takes its first draw that
+    qualifies, so an accepted placement is uniform among the qualifying ones. Fallback, for a sample that never
+    qualifies (a region larger than the object allows, or bad luck): its draw with the largest overlap, or one
+    `anchored` on a uniformly drawn foreground pixel if that overlaps more, so the region always covers at least
+    one foreground pixel. A sample that qualifies at once keeps `first`: an all-True mask changes nothing.
+    """
+    best, best_overlap = first, _overlap(footprint, first, foreground, torch.arange(len(first[0])))
+    for propose in [redraw] * (FOREGROUND_ROUNDS - 1) + [anchored]:
+        pending = best_overlap < min_overlap
+        if not pending.any():
+            break
+        candidate, usable = propose()
+        overlap = torch.zeros_like(best_overlap)
+        overlap[pending] = _overlap(footprint, candidate, foreground, pending.nonzero().squeeze(1))
+        better = pending & usable & (overlap > best_overlap)
+        best = (torch.where(better, candidate[0], best[0]), torch.where(better, candidate[1], best[1]))
+        best_overlap = torch.where(better, overlap, best_overlap)
+    return best
+
+
+def _boxes_on_foreground(
+    generator: torch.Generator,
+    first: Placement,
+    heights: Tensor,
+    widths: Tensor,
+    size: Size,
+    foreground: Tensor | None,
+    min_overlap: float,
+) -> Placement:
+    """Box corners (top, left) moved onto the foreground as `_onto_foreground` says; `first` without one.
+
+    The anchored fallback puts a uniformly drawn foreground pixel at a uniform offset inside the box, then
+    clamps the box into the image, which keeps that pixel inside it.
+    """
+    if foreground is None:
+        return first
+    everyone = torch.ones(len(heights), dtype=torch.bool)
+
+    def footprint(corner: Placement, index: Tensor) -> Tensor:
+        top, left = corner
+        return _box_coordinates(top[index], left[index], heights[index], widths[index], size, foreground.device)[0]
+
+    def redraw() -> tuple[Placement, Tensor]:
+        return _corners(generator, size, heights, widths), everyone
+
+    def anchored() -> tuple[Placement, Tensor]:
+        rows, cols, _ = _uniform_pixel(generator, foreground[:, 0].expand(len(heights), -1, -1))
+        top = (rows - _randint(generator, heights)).clamp(min=0).minimum(size[0] - heights)
+        left = (cols - _randint(generator, widths)).clamp(min=0).minimum(size[1] - widths)
+        return (top, left), everyone
+
+    return _onto_foreground(first, redraw, anchored, footprint, foreground, min_overlap)
+
+
+def _scars_on_foreground(
+    generator: torch.Generator, scars: _Scars, size: Size, foreground: Tensor | None, min_overlap: float
+) -> _Scars:
+    """Scar centres moved onto the foreground as `_onto_foreground` says; unchanged without one.
+
+    The anchored fallback centres the scar on a uniformly drawn foreground pixel among the valid centres (a
+    rotated rectangle covers its centre pixel); a mask with no pixel there keeps the best draw.
+    """
+    if foreground is None:
+        return scars
+    everyone = torch.ones(len(scars.lengths), dtype=torch.bool)
+
+    def footprint(centre: Placement, index: Tensor) -> Tensor:
+        placed = scars._replace(centre_rows=centre[0], centre_cols=centre[1])
+        return _rotated_coordinates(_Scars(*(value[index] for value in placed)), size, foreground.device)[0]
+
+    def redraw() -> tuple[Placement, Tensor]:
+        return _scar_centres(generator, scars, size), everyone
+
+    def anchored() -> tuple[Placement, Tensor]:
+        allowed = foreground[:, 0].cpu() & _valid_centres(scars, size)
+        rows, cols, found = _uniform_pixel(generator, allowed)
+        return (rows.double(), cols.double()), found
+
+    centres = _onto_foreground((scars.centre_rows, scars.centre_cols), redraw, anchored, footprint, foreground, min_overlap)
+    return scars._replace(centre_rows=centres[0], centre_cols=centres[1])
+
+
+def _valid_centres(scars: _Scars, size: Size) -> Tensor:
+    """Per sample (B, H, W): pixels that can be the centre of its rotated scar with the scar inside the image."""
+    rows, cols = (extent.view(-1, 1, 1) / 2 for extent in _scar_extents(scars))
+    down = torch.arange(size[0], dtype=torch.float64).view(1, -1, 1)
+    across = torch.arange(size[1], dtype=torch.float64).view(1, 1, -1)
+    fits_rows = (down >= rows - 0.5) & (down <= size[0] - 0.5 - rows)
+    return fits_rows & (across >= cols - 0.5) & (across <= size[1] - 0.5 - cols)
 
 
 # ---------------------------------------------------------------- cut and paste
@@ -419,17 +552,22 @@ def cutout(
     fill: str = "grey",
     area: Range = (0.02, 0.15),
     aspect: Range = (0.3, 1 / 0.3),
+    foreground: Tensor | None = None,
+    min_overlap: float = 0.5,
 ) -> tuple[Tensor, Tensor]:
     """Cutout baseline: fill one random box with grey 0.5, the image's mean colour or a uniform random colour.
 
-    The paper gives no box size for Cutout; we reuse CutPaste's area and aspect ranges.
+    The paper gives no box size for Cutout; we reuse CutPaste's area and aspect ranges. With `foreground`, the box
+    has at least `min_overlap` of its pixels on it (module docstring).
     """
     _check_images(images)
     if fill not in FILLS:
         raise ValueError(f"fill={fill!r}: must be one of {FILLS}")
+    foreground, min_overlap = _check_foreground(foreground, images), _check_min_overlap(min_overlap)
     batch, _, height, width = images.shape
     heights, widths = sample_box_sizes(generator, batch, height, width, area, aspect)
-    top, left = _corners(generator, (height, width), heights, widths)
+    corners = _corners(generator, (height, width), heights, widths)
+    top, left = _boxes_on_foreground(generator, corners, heights, widths, (height, width), foreground, min_overlap)
     inside, _, _ = _box_coordinates(top, left, heights, widths, (height, width), images.device)
     return _with_mask(images, torch.where(inside, _fill_colour(images, generator, fill), images))
 
@@ -458,14 +596,19 @@ def scar(
     length: Range = (10, 25),
     angle: Range = (-45, 45),
     reference_size: float = 256,
+    foreground: Tensor | None = None,
+    min_overlap: float = 0.5,
 ) -> tuple[Tensor, Tensor]:
     """Scar baseline: a thin rectangle of uniform random colour, width U[width] x length U[length] pixels at
-    `reference_size` (scaled by min(H, W) / reference_size), rotated U(angle) degrees, fully inside."""
+    `reference_size` (scaled by min(H, W) / reference_size), rotated U(angle) degrees, fully inside; with
+    `foreground`, at least `min_overlap` of it on the mask."""
     _check_images(images)
+    foreground, min_overlap = _check_foreground(foreground, images), _check_min_overlap(min_overlap)
     size = tuple(images.shape[-2:])
     scars = _sample_scars(
         generator, len(images), size, width, length, angle, reference_size, keep_source=False
     )
+    scars = _scars_on_foreground(generator, scars, size, foreground, min_overlap)
     inside, _, _ = _rotated_coordinates(scars, size, images.device)
     return _with_mask(images, torch.where(inside, _random_colour(images, generator), images))
 
@@ -477,15 +620,20 @@ def cutpaste(
     area: Range = (0.02, 0.15),
     aspect: Range = (0.3, 1 / 0.3),
     jitter: float = 0.1,
+    foreground: Tensor | None = None,
+    min_overlap: float = 0.5,
 ) -> tuple[Tensor, Tensor]:
     """CutPaste: cut a box (area fraction U(area), log-uniform aspect) from the same image, colour-jitter it,
-    and paste it at an independent uniform location; both boxes fully inside the image."""
+    and paste it at an independent uniform location; both boxes fully inside the image. With `foreground`,
+    the paste (not the cut) has at least `min_overlap` of its pixels on the mask."""
     _check_images(images)
     jitter = _check_jitter("jitter", jitter)
+    foreground, min_overlap = _check_foreground(foreground, images), _check_min_overlap(min_overlap)
     batch, _, height, width = images.shape
     heights, widths = sample_box_sizes(generator, batch, height, width, area, aspect)
     source_top, source_left = _corners(generator, (height, width), heights, widths)
-    top, left = _corners(generator, (height, width), heights, widths)
+    corners = _corners(generator, (height, width), heights, widths)
+    top, left = _boxes_on_foreground(generator, corners, heights, widths, (height, width), foreground, min_overlap)
     patches = _cut_patches(images, source_top, source_left, heights, widths, generator, jitter)
     inside, rows, cols = _box_coordinates(top, left, heights, widths, (height, width), images.device)
     return _with_mask(images, _paste(images, patches, inside, rows, cols))
@@ -500,16 +648,20 @@ def cutpaste_scar(
     angle: Range = (-45, 45),
     jitter: float = 0.1,
     reference_size: float = 256,
+    foreground: Tensor | None = None,
+    min_overlap: float = 0.5,
 ) -> tuple[Tensor, Tensor]:
     """CutPaste-Scar: cut an upright width x length rectangle (sizes as in `scar`) from the same image,
     colour-jitter it, rotate it U(angle) degrees and paste just the rotated rectangle (nearest neighbour),
-    fully inside the image."""
+    fully inside the image; with `foreground`, at least `min_overlap` of the pasted rectangle on the mask."""
     _check_images(images)
     jitter = _check_jitter("jitter", jitter)
+    foreground, min_overlap = _check_foreground(foreground, images), _check_min_overlap(min_overlap)
     size = tuple(images.shape[-2:])
     scars = _sample_scars(
         generator, len(images), size, width, length, angle, reference_size, keep_source=True
     )
+    scars = _scars_on_foreground(generator, scars, size, foreground, min_overlap)
     top, left = _corners(generator, size, scars.lengths, scars.widths)
     patches = _cut_patches(images, top, left, scars.lengths, scars.widths, generator, jitter)
     inside, rows, cols = _rotated_coordinates(scars, size, images.device)
@@ -627,8 +779,9 @@ def make_views(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Proxy-task batch (inputs, labels, masks): the normal images (label 0), then one augmented copy per
     anomaly class (label 1, and 2 for "3way"); "union" makes each augmented sample CutPaste or CutPaste-Scar
-    with probability 1/2. `params` go to whichever augmentations accept them (jitter to both in "3way");
-    a name none accepts is a TypeError. Pre-augment the batch first, so that every view shares it."""
+    with probability 1/2. `params` go to whichever augmentations accept them (jitter to both in "3way";
+    foreground and min_overlap to all); a name none accepts is a TypeError. Pre-augment the batch first, so
+    that every view shares it."""
     _check_images(images)
     _check_variant(variant)
     views = _VIEWS[variant]

@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from .augment import make_views, num_classes, pre_augment, random_crops
 from .data import load_split
+from .foreground import estimate_foreground
 from .model import CutPasteNet
 from .profiles import TrainConfig
 from .synthetic import ensure_default_data
@@ -42,6 +43,7 @@ def build_model(config: TrainConfig) -> CutPasteNet:
 def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tuple[CutPasteNet, History]:
     """Train a model on a category's normal training images; returns the model (in eval mode) and its history."""
     images = load_split(data_root(config), config.category, "train", config.size).images
+    foreground = estimate_foreground(images).to(device) if config.foreground else None
     model = build_model(config).to(device)
     optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.steps)
@@ -51,7 +53,7 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
     bar = tqdm(range(config.steps), desc=f"train {config.variant} on {config.category}", disable=not progress)
     for _ in bar:
         batch = images[torch.randint(len(images), (config.batch,), generator=generator)].to(device)
-        loss, accuracy = train_step(model, optimiser, batch, config, generator)
+        loss, accuracy = train_step(model, optimiser, batch, config, generator, foreground)
         schedule.step()
         history.loss.append(loss)
         history.accuracy.append(accuracy)
@@ -59,17 +61,26 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
     return model.eval(), history
 
 
-def _view_params(config: TrainConfig) -> dict[str, float]:
-    """CutPaste-based variants take the patch colour jitter; Cutout and Scar paint new colours and have none."""
-    return {} if config.variant in ("cutout", "scar") else {"jitter": config.jitter}
+def _view_params(config: TrainConfig, foreground: torch.Tensor | None) -> dict[str, object]:
+    """CutPaste-based variants take the patch colour jitter (Cutout and Scar paint new colours); all take the mask."""
+    params: dict[str, object] = {} if config.variant in ("cutout", "scar") else {"jitter": config.jitter}
+    return params if foreground is None else {**params, "foreground": foreground}
 
 
-def train_step(model: CutPasteNet, optimiser: torch.optim.Optimizer, batch: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> tuple[float, float]:
-    """One update: pre-augment, build the proxy views, forward, backward; returns (loss, accuracy)."""
+def train_step(
+    model: CutPasteNet,
+    optimiser: torch.optim.Optimizer,
+    batch: torch.Tensor,
+    config: TrainConfig,
+    generator: torch.Generator,
+    foreground: torch.Tensor | None = None,
+) -> tuple[float, float]:
+    """One update: pre-augment, build the proxy views (pasted onto `foreground` (H, W) if given), forward,
+    backward; returns (loss, accuracy)."""
     batch = pre_augment(batch, generator, max_shift=config.pre_shift, jitter=config.pre_jitter)
     if config.patch is not None:
         batch = random_crops(batch, generator, config.patch)
-    inputs, labels, _ = make_views(batch, config.variant, generator, **_view_params(config))
+    inputs, labels, _ = make_views(batch, config.variant, generator, **_view_params(config, foreground))
     if config.channels_last:
         inputs = inputs.contiguous(memory_format=torch.channels_last)
     _, logits = model(inputs)

@@ -78,7 +78,7 @@ def test_train_evaluate_score_commands(root: str, model_dir: Path, tmp_path: Pat
     done = run_cli("score", "--model", str(model_dir), str(image))
     assert done.returncode == 0, done.stderr
     path, score, verdict = done.stdout.strip().split("\t")
-    assert path == str(image) and float(score) == pytest.approx(Detector.load(model_dir).score_files([image])[0], rel=1e-5)
+    assert path == str(image) and float(score) == pytest.approx(Detector.load(model_dir).score_files([image])[0], abs=1e-3)  # printed to 3 decimals
     assert verdict in ("normal", "anomalous")
 
 

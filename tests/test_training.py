@@ -124,3 +124,47 @@ def test_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CPLIB_PROFILE", "huge")
     with pytest.raises(ConfigError, match="unknown profile 'huge'"):
         get_profile()
+
+
+def test_imagenet_weights_offline_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchvision.models import ResNet18_Weights
+
+    def offline(self: object, *args: object, **kwargs: object) -> None:
+        raise OSError("no network")
+
+    monkeypatch.setattr(type(ResNet18_Weights.IMAGENET1K_V1), "get_state_dict", offline)
+    with pytest.raises(ConfigError, match="ImageNet ResNet-18 weights") as error:
+        CutPasteNet(3, weights="imagenet")
+    assert "TORCH_HOME" in str(error.value) and "weights='none'" in str(error.value)
+    with pytest.raises(ConfigError, match="weights='imagenette'"):
+        CutPasteNet(3, weights="imagenette")
+
+
+def test_density_is_fitted_on_clean_pooled_512d_features(tiny_root: str) -> None:
+    from cplib.data import load_split
+    from cplib.density import GaussianDensity
+    from cplib.evaluate import evaluate
+
+    config = tiny_config(tiny_root)
+    model, _ = train(config, progress=False)
+    train_split, test_split = (load_split(tiny_root, "weave", split, config.size) for split in ("train", "test"))
+    density = GaussianDensity()
+    evaluate(model, train_split, test_split, density)
+    assert density.n_features_in_ == 512  # the pooled features, not the 128-d head output
+    np.testing.assert_allclose(density.mean_, extract_features(model, train_split.images).mean(axis=0))  # clean images only
+
+
+def test_patch_training_augments_inside_the_crop(tiny_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cplib import train as train_module
+
+    seen: list[tuple[int, ...]] = []
+    make_views = train_module.make_views
+
+    def recording(images: torch.Tensor, *args: object, **kwargs: object):
+        seen.append(tuple(images.shape))
+        return make_views(images, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "make_views", recording)
+    config = tiny_config(tiny_root, patch=16)
+    train(config, progress=False)
+    assert seen == [(config.batch, 3, 16, 16)] * config.steps  # views are made from the crop, so labels match it
