@@ -23,14 +23,20 @@ from cplib.synthetic import ensure_default_data
 from cplib.train import build_model
 
 
-def best_seconds(run: Callable[[], object], repeats: int) -> float:
-    """The fastest of `repeats` timed runs: the machine is shared, so the minimum is the least disturbed."""
-    times = []
+def seconds(run: Callable[[], object]) -> float:
+    """Wall-clock seconds of one call."""
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def best_seconds(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """The fastest of `repeats` timings of each run, interleaved so that both see the same load on a shared machine."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        for name, run in runs.items():
+            times[name].append(seconds(run))
+    return {name: min(values) for name, values in times.items()}
 
 
 def bare_forward(localizer: PatchLocalizer, images: torch.Tensor) -> Callable[[], None]:
@@ -57,7 +63,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=2, help="test images scored")
     parser.add_argument("--fit-images", type=int, default=8, help="clean images the density is fitted on")
     parser.add_argument("--per-location", action="store_true", help="one Gaussian per location (PCA 32) instead of shared")
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -67,18 +73,19 @@ def main() -> None:
     train = load_split(root, "capsule", "train", 256).images[: args.fit_images]
     test = load_split(root, "capsule", "test", 256).images[-args.images :]
     localizer = PatchLocalizer(model, geometry, shared=not args.per_location, chunk=args.chunk).fit(train)
+    fitted_rss = peak_rss_gib()
     patches = len(test) * geometry.grid[0] * geometry.grid[1]
     bare = bare_forward(localizer, test)
     bare()  # warm-up: first calls of each shape pay one-time setup
 
-    dense_seconds = best_seconds(lambda: localizer.anomaly_maps(test), args.repeats)
-    bare_seconds = best_seconds(bare, args.repeats)
+    timings = best_seconds({"dense": lambda: localizer.anomaly_maps(test), "bare": bare}, args.repeats)
+    dense_seconds, bare_seconds = timings["dense"], timings["bare"]
     print(f"geometry: {geometry.size} px, patch {geometry.patch}, stride {geometry.stride}, grid {geometry.grid}, chunk {args.chunk}, "
           f"{'per-location (PCA 32)' if args.per_location else 'shared 512-d'} Gaussian, torch threads {torch.get_num_threads()}")
     print(f"dense scoring end to end: {patches / dense_seconds:8.0f} patches/s")
     print(f"bare encoder forward:     {patches / bare_seconds:8.0f} patches/s ({patches} patches)")
     print(f"seconds per 256x256 image at stride 4: {dense_seconds / len(test):.2f}")
-    print(f"peak memory (ru_maxrss): {peak_rss_gib():.2f} GiB")
+    print(f"peak memory (ru_maxrss): {peak_rss_gib():.2f} GiB ({fitted_rss:.2f} GiB after loading data and fitting)")
     print(f"ratio: {bare_seconds / dense_seconds:.2f}")
 
 

@@ -375,7 +375,7 @@ def localization_settings(profile: Profile) -> LocalizationSettings:
     return CPU_SETTINGS
 
 
-CPU_SETTINGS = LocalizationSettings(size=64, steps=100, batch=16, stride_at_256=16, fit_images=40)
+CPU_SETTINGS = LocalizationSettings(size=64, steps=60, batch=16, stride_at_256=16, fit_images=30, test_per_defect=10)
 
 
 # ---------------------------------------------------------------- evaluation

@@ -107,7 +107,7 @@ def test_estimate_rejects_bad_parameters(kwargs: dict, name: str) -> None:
 @pytest.mark.parametrize("name", list(A.AUGMENTATIONS))
 def test_pastes_overlap_the_mask_by_min_overlap(name: str) -> None:
     foreground = disc(64, (36, 26), 21)
-    _, masks = A.AUGMENTATIONS[name](torch.rand(300, 3, 64, 64), generator(), foreground=foreground, min_overlap=0.5)
+    _, masks = A.AUGMENTATIONS[name](torch.rand(200, 3, 64, 64), generator(), foreground=foreground, min_overlap=0.5)
     share = (masks & foreground).flatten(1).sum(1) / masks.flatten(1).sum(1)
     assert (share >= 0.5).all()
 
@@ -116,7 +116,7 @@ def test_pastes_overlap_the_mask_by_min_overlap(name: str) -> None:
 def test_pastes_always_overlap_a_small_mask(name: str) -> None:
     """A disc smaller than many boxes: those cannot reach min_overlap and keep their best draw, never a miss."""
     foreground = disc(64, (40, 20), 7)
-    _, masks = A.AUGMENTATIONS[name](torch.rand(300, 3, 64, 64), generator(), foreground=foreground, min_overlap=0.9)
+    _, masks = A.AUGMENTATIONS[name](torch.rand(200, 3, 64, 64), generator(), foreground=foreground, min_overlap=0.9)
     assert ((masks & foreground).flatten(1).sum(1) > 0).all()
 
 
@@ -124,7 +124,7 @@ def test_pastes_always_overlap_a_small_mask(name: str) -> None:
 def test_a_single_foreground_pixel_is_always_covered(name: str) -> None:
     foreground = torch.zeros(64, 64, dtype=torch.bool)
     foreground[30, 33] = True
-    _, masks = A.AUGMENTATIONS[name](torch.rand(64, 3, 64, 64), generator(1), foreground=foreground)
+    _, masks = A.AUGMENTATIONS[name](torch.rand(32, 3, 64, 64), generator(1), foreground=foreground)
     assert masks[:, 0, 30, 33].all()
 
 
@@ -158,7 +158,7 @@ def test_placement_is_uniform_among_qualifying_positions() -> None:
     """Two allowed 8-px columns at the sides: fixed-size boxes land left and right about equally often."""
     foreground = torch.zeros(64, 64, dtype=torch.bool)
     foreground[:, :8] = foreground[:, 56:] = True
-    _, masks = A.cutout(torch.rand(2000, 3, 64, 64), generator(), area=(0.02, 0.02), foreground=foreground)
+    _, masks = A.cutout(torch.rand(1000, 3, 64, 64), generator(), area=(0.02, 0.02), foreground=foreground)
     left = (masks[..., :8].flatten(1).sum(1) > 0).float().mean()
     assert 0.45 < left < 0.55
 
@@ -232,15 +232,16 @@ def test_a_visible_draw_on_the_object_is_not_wasted() -> None:
 
 
 def test_foreground_training_on_a_texture_is_identical(tiny_root: str) -> None:
-    config = get_profile("tiny").config("3way", "weave", data_root=tiny_root)
+    config = get_profile("tiny").config("3way", "weave", data_root=tiny_root, steps=2, batch=2)
     plain, _ = train(config, progress=False)
     aware, _ = train(config.with_(foreground=True), progress=False)
     assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), aware.state_dict().values()))
 
 
 def test_foreground_training_runs_on_an_object(tiny_root: str) -> None:
-    _, history = train(get_profile("tiny").config("3way", "capsule", data_root=tiny_root, foreground=True), progress=False)
-    assert len(history.loss) == get_profile("tiny").steps
+    config = get_profile("tiny").config("3way", "capsule", data_root=tiny_root, steps=2, batch=2, foreground=True)
+    _, history = train(config, progress=False)
+    assert len(history.loss) == 2
 
 
 def test_foreground_and_patch_training_exclude_each_other() -> None:
