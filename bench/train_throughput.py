@@ -1,7 +1,8 @@
 """Training throughput: the full CutPaste step vs. a bare ResNet-18 forward+backward on tensors of the same shape.
 
-Prints images/s of both, measured alternately in the same run, and ends with `ratio: X.XX` (full / bare; goal >= 0.85).
-Also tries channels-last and bfloat16 autocast, which cplib keeps only where they speed up without costing AUROC.
+Prints images/s of both, measured alternately in the same run, for fp32 and bfloat16 autocast, channels-last and contiguous,
+and ends with `ratio: X.XX` (full / bare; goal >= 0.85) for cplib's default setting: channels-last, with the CPU profile's
+precision (bf16 where the CPU computes it natively, else fp32; see cplib.profiles.native_precision).
 
     python bench/train_throughput.py [--size 64] [--batch 32] [--variant 3way] [--repeats 5]
 """
@@ -9,14 +10,13 @@ Also tries channels-last and bfloat16 autocast, which cplib keeps only where the
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
 
 import torch
 from torch.nn import functional as F
 
 from cplib.augment import num_classes
-from cplib.profiles import get_profile
+from cplib.profiles import PRECISIONS, get_profile
 from cplib.train import build_model, train_step
 
 
@@ -31,9 +31,9 @@ def timed(step, repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def measure(size: int, batch: int, variant: str, repeats: int, channels_last: bool, bf16: bool) -> tuple[float, float]:
+def measure(size: int, batch: int, variant: str, repeats: int, channels_last: bool, precision: str) -> tuple[float, float]:
     """(full-step images/s, bare-step images/s) for one setting."""
-    config = get_profile().config(variant, size=size, batch=batch, channels_last=channels_last)
+    config = get_profile().config(variant, size=size, batch=batch, channels_last=channels_last, precision=precision)
     model = build_model(config)
     optimiser = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9, weight_decay=3e-5)
     generator = torch.Generator().manual_seed(0)
@@ -43,15 +43,14 @@ def measure(size: int, batch: int, variant: str, repeats: int, channels_last: bo
     labels = torch.randint(num_classes(variant), (views,))
     if channels_last:
         inputs = inputs.contiguous(memory_format=torch.channels_last)
-    precision = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
 
     def full() -> None:
-        with precision:
-            train_step(model, optimiser, sources, config, generator)
+        train_step(model, optimiser, sources, config, generator)
 
     def bare() -> None:
-        with precision:
-            loss = F.cross_entropy(model(inputs)[1], labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            logits = model(inputs)[1]
+        loss = F.cross_entropy(logits.float(), labels)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -71,14 +70,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.variant} at {args.size} px, {args.batch} source images per step")
-    settings = [("fp32, channels-last", True, False), ("fp32, contiguous", False, False), ("bf16 autocast, channels-last", True, True)]
     results = {}
-    for name, channels_last, bf16 in settings:
-        full, bare = measure(args.size, args.batch, args.variant, args.repeats, channels_last, bf16)
-        results[name] = (full, bare)
-        print(f"{name:30s} full step {full:7.1f} img/s   bare ResNet-18 step {bare:7.1f} img/s   ratio {full / bare:.2f}")
-    full, bare = results["fp32, channels-last"]
-    print("cplib's default is fp32, channels-last (TrainConfig.channels_last)")
+    for precision in PRECISIONS:
+        for channels_last in (True, False):
+            full, bare = measure(args.size, args.batch, args.variant, args.repeats, channels_last, precision)
+            results[precision, channels_last] = (full, bare)
+            name = f"{precision}, {'channels-last' if channels_last else 'contiguous'}"
+            print(f"{name:20s} full step {full:7.1f} img/s   bare ResNet-18 step {bare:7.1f} img/s   ratio {full / bare:.2f}")
+    default = get_profile("cpu").config().precision
+    full, bare = results[default, True]
+    speedup = full / results["fp32", True][0]
+    print(f"cplib's default here: {default}, channels-last ({speedup:.2f}x the fp32 full step)")
     print(f"ratio: {full / bare:.2f}")
 
 

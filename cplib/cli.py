@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .augment import VARIANTS
 from .errors import CplibError
-from .profiles import PROFILES, get_profile
+from .profiles import PRECISIONS, PROFILES, get_profile
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +24,7 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, help="image size in pixels (default: the profile's)")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the profile's)")
     parser.add_argument("--batch", type=int, help="source images per step (default: the profile's)")
+    parser.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast (default: the profile's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--weights", default="none", choices=["none", "imagenet"], help="encoder initialisation")
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace):
     """The TrainConfig the options describe."""
     profile = get_profile(args.profile)
-    changes = {k: getattr(args, k) for k in ("size", "steps", "batch") if getattr(args, k) is not None}
+    changes = {k: getattr(args, k) for k in ("size", "steps", "batch", "precision") if getattr(args, k) is not None}
     return profile.config(args.variant, args.category, data_root=args.data, seed=args.seed, weights=args.weights, **changes)
 
 

@@ -233,7 +233,10 @@ def views_waste(
 
 @dataclass(frozen=True)
 class Run:
-    """One trained model's figures: category, setting (foreground-aware or not), seed, and what was measured."""
+    """One trained model's figures: category, setting (foreground-aware or not), seed, and what was measured.
+
+    pixel_auroc is that of the model's GradCAM maps (`cplib.gradcam`): the image-level model has no patch maps.
+    """
 
     category: str
     foreground: bool
@@ -241,6 +244,7 @@ class Run:
     proxy_accuracy: float
     image_auroc: float
     waste: float
+    pixel_auroc: float
 
 
 def final_accuracy(accuracy: list[float], window: int = 20) -> float:
@@ -250,8 +254,11 @@ def final_accuracy(accuracy: list[float], window: int = 20) -> float:
     return float(np.mean(accuracy[-window:]))
 
 
-MEASURES = ("waste", "proxy_accuracy", "image_auroc")
-LABELS = {"waste": "wasted draws (share)", "proxy_accuracy": "proxy accuracy (final)", "image_auroc": "image AUROC"}
+MEASURES = ("waste", "proxy_accuracy", "image_auroc", "pixel_auroc")
+LABELS = {
+    "waste": "wasted draws (share)", "proxy_accuracy": "proxy accuracy (final)", "image_auroc": "image AUROC",
+    "pixel_auroc": "pixel AUROC (GradCAM)",
+}
 
 
 def summarize_runs(runs: list[Run]) -> dict[tuple[str, bool], dict[str, tuple[float, float, int]]]:
@@ -270,7 +277,8 @@ def _spread(values: list[float]) -> tuple[float, float, int]:
 
 def runs_table(runs: list[Run]) -> str:
     """A markdown table of summarize_runs: mean ± standard deviation over seeds, per category and setting."""
-    header = "| category | placement | seeds | wasted draws | proxy accuracy | image AUROC |\n|---|---|---|---|---|---|"
+    names = ["category", "placement", "seeds", *(LABELS[name] for name in MEASURES)]
+    header = "| " + " | ".join(names) + " |\n" + "|---" * len(names) + "|"
     lines = [header]
     for (category, aware), measures in summarize_runs(runs).items():
         cells = [f"{mean:.3f} ± {std:.3f}" for mean, std, _ in (measures[name] for name in MEASURES)]
@@ -283,7 +291,7 @@ def comparison_figure(runs: list[Run]) -> Figure:
     """One panel per measure: every seed's value (dots) and the mean ± standard deviation (bar), for plain and
     foreground-aware training on each category."""
     categories = list(dict.fromkeys(run.category for run in runs))
-    figure, axes = plt.subplots(1, len(MEASURES), figsize=(4 * len(MEASURES), 3.3))
+    figure, axes = plt.subplots(1, len(MEASURES), figsize=(3.4 * len(MEASURES), 3.3))
     styles = {False: ("#BBBBBB", "o", "plain"), True: ("#228833", "^", "foreground-aware")}
     for axis, name in zip(axes, MEASURES):
         for offset, (aware, (colour, marker, label)) in zip((-0.15, 0.15), styles.items()):

@@ -11,8 +11,8 @@ by S / 256 (`patch_size`, `grid_stride`, `kernel_sigma`), so the grid covers the
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -32,6 +32,7 @@ from .metrics import MasksMissing, aupro, image_auroc, pixel_auroc
 from .model import FEATURE_DIM, CutPasteNet
 from .plots import overlay, to_display
 from .profiles import Profile, TrainConfig
+from .synthetic import CATEGORIES as SYNTHETIC
 
 REFERENCE_SIZE = 256
 PAPER_PATCH = 32
@@ -40,6 +41,8 @@ PAPER_SIGMA = 10.0  # FCDD's rule for a 32-px kernel, which the paper follows
 MIN_PATCH = 8  # TrainConfig's smallest patch
 ALIGNED = frozenset({"bottle", "cable", "capsule", "metal_nut", "pill", "toothbrush", "transistor", "zipper"})
 PER_LOCATION_BUDGET = 2**30  # bytes of Cholesky factors a per-location Gaussian may keep
+PER_LOCATION_COMPONENTS = 32  # PCA dimensions of a per-location Gaussian unless told otherwise
+CHUNK_PIXELS = 512 * 32 * 32  # patch pixels per encoder call by default: 512 patches of 32 px, 8,192 of 8 px
 FIT_VECTORS = 50_000  # patch features a shared Gaussian is fitted on at most (random locations)
 PAPER_PIXEL_AUROC = {  # Table 2, patch 3-way model, MVTec AD, %
     "carpet": 98.3, "grid": 97.5, "leather": 99.5, "tile": 90.5, "wood": 95.5, "bottle": 97.6, "cable": 90.0,
@@ -97,6 +100,11 @@ def default_shared(category: str) -> bool:
 # ---------------------------------------------------------------- patch extraction and features
 
 
+def default_chunk(patch: int) -> int:
+    """Patches per encoder call that keep about CHUNK_PIXELS pixels in flight: big batches for small patches run faster."""
+    return max(1, CHUNK_PIXELS // patch**2)
+
+
 def extract_patches(images: Tensor, patch: int, stride: int) -> Tensor:
     """Every patch x patch window on the stride grid, (B * rows * cols, C, patch, patch), image-major, row-major.
 
@@ -124,13 +132,9 @@ def patch_chunks(images: Tensor, patch: int, stride: int, chunk: int) -> Iterato
 
 
 @torch.inference_mode()
-def dense_features(
-    model: CutPasteNet, images: Tensor, patch: int, stride: int, chunk: int = 512, project: PCA | None = None
-) -> Tensor:
-    """Pooled features of every grid patch, (B, D, rows, cols) float32; at most `chunk` patches in memory at once.
-
-    `project`, a fitted PCA, reduces D on the fly, so only the reduced features are ever stored.
-    """
+def dense_features(model: CutPasteNet, images: Tensor, patch: int, stride: int, chunk: int | None = None) -> Tensor:
+    """Pooled features of every grid patch, (B, D, rows, cols) float32; `chunk` patches (default_chunk) per encoder call."""
+    chunk = default_chunk(patch) if chunk is None else chunk
     if chunk < 1:
         raise ConfigError(f"chunk={chunk}: must be at least 1 patch")
     model.eval()
@@ -138,16 +142,13 @@ def dense_features(
     rows, cols = grid_shape(images.shape[-1], patch, stride)
     pieces = []
     for patches in patch_chunks(images, patch, stride, chunk):
-        features = model.features(patches.to(device)).float().cpu()
-        pieces.append(_project(features, project))
+        pieces.append(model.features(patches.to(device)).float().cpu())
     flat = torch.cat(pieces)
     return flat.view(len(images), rows, cols, -1).permute(0, 3, 1, 2)
 
 
-def _project(features: Tensor, pca: PCA | None) -> Tensor:
-    """Features (N, D) on a fitted PCA's components, or unchanged."""
-    if pca is None:
-        return features
+def _project(features: Tensor, pca: PCA) -> Tensor:
+    """Features (..., D) on a fitted PCA's components (..., d)."""
     mean = torch.from_numpy(pca.mean_).float()
     components = torch.from_numpy(pca.components_).float()
     return (features - mean) @ components.T
@@ -188,7 +189,7 @@ def upsample(scores: Tensor, patch: int, stride: int, size: int, sigma: float | 
 # ---------------------------------------------------------------- the localiser
 
 
-@dataclass
+@dataclass(frozen=True)
 class Geometry:
     """Where patches sit: image size, patch side and grid stride in pixels, and the upsampling kernel's sigma."""
 
@@ -211,11 +212,12 @@ class Geometry:
 class PatchLocalizer:
     """Dense anomaly maps: patch features on a grid → Gaussian → receptive-field upsampling; image score = max.
 
-    shared=True fits one Gaussian on the features of all locations (textures, objects in any pose);
-    shared=False one per grid location (aligned objects). A per-location Gaussian keeps rows·cols·d²·8 bytes of
-    Cholesky factors, 6.8 GB at d = 512 on the paper's 57 x 57 grid, so it works on `components` PCA dimensions
-    (default 32: 27 MB on that grid; the PCA is fitted on the first `pca_images` training images). The shared
-    Gaussian keeps the 512-d features unless `components` is given, fitted on at most FIT_VECTORS random patches.
+    shared=True fits one Gaussian on the features of all locations (textures, objects in any pose), on at most
+    FIT_VECTORS random patches; shared=False one per grid location (aligned objects). A per-location Gaussian keeps
+    rows·cols·d²·8 bytes of Cholesky factors, 6.8 GB at d = 512 on the paper's 57 x 57 grid, so it works on
+    `components` PCA dimensions (default PER_LOCATION_COMPONENTS = 32: 27 MB on that grid), the PCA fitted on the
+    first `pca_images` training images. Images are embedded `chunk` patches per encoder call (default_chunk) and
+    fitted and scored in groups of about as many patches, so memory stays bounded for any number of images.
     """
 
     def __init__(
@@ -224,15 +226,15 @@ class PatchLocalizer:
         geometry: Geometry,
         shared: bool = True,
         components: int | None = None,
-        chunk: int = 512,
+        chunk: int | None = None,
         pca_images: int = 16,
         seed: int = 0,
     ) -> None:
         self.model = model.eval()
         self.geometry = geometry
         self.shared = shared
-        self.components = components if components is not None or shared else 32
-        self.chunk = chunk
+        self.components = PER_LOCATION_COMPONENTS if components is None and not shared else components
+        self.chunk = default_chunk(geometry.patch) if chunk is None else chunk
         self.pca_images = pca_images
         self.seed = seed
         self._check_memory()
@@ -242,36 +244,45 @@ class PatchLocalizer:
     def _check_memory(self) -> None:
         """Refuse a per-location Gaussian whose Cholesky factors would not fit PER_LOCATION_BUDGET."""
         rows, cols = self.geometry.grid
-        dims = self.components or FEATURE_DIM
-        needed = rows * cols * dims**2 * 8
+        needed = rows * cols * (self.components or FEATURE_DIM) ** 2 * 8
         if not self.shared and needed > PER_LOCATION_BUDGET:
             most = int((PER_LOCATION_BUDGET / (rows * cols * 8)) ** 0.5)
             raise ConfigError(
                 f"components={self.components}: a per-location Gaussian on the {rows}x{cols} grid would keep "
-                f"{needed / 2**30:.1f} GiB; use components <= {most}, a coarser grid or shared=True"
+                f"{needed / 1e9:.1f} GB; use components <= {most}, a coarser grid or shared=True"
             )
 
     def features(self, images: Tensor) -> Tensor:
-        """Dense features (B, d, rows, cols) of images at the geometry's size, PCA-reduced once the PCA is fitted."""
+        """512-d dense features (B, 512, rows, cols) of images at the geometry's size."""
+        self._check_images(images)
         g = self.geometry
-        return dense_features(self.model, images, g.patch, g.stride, self.chunk, self.pca)
+        return dense_features(self.model, images, g.patch, g.stride, self.chunk)
 
     def fit(self, images: Tensor) -> PatchLocalizer:
-        """Fit the PCA (if any) and the Gaussian(s) on clean normal training images; returns self.
-
-        Streams: the PCA is fitted on the first `pca_images` images, and the rest are reduced as they are embedded.
-        """
-        self._check_images(images)
-        self.pca = None
-        head = self._reduce(self.features(images[: self.pca_images]), fit=True)
-        tail = [self.features(images[self.pca_images :])] if len(images) > self.pca_images else []
-        return self._fit_density(torch.cat([head, *tail]))
+        """Fit the PCA (if any) and the Gaussian(s) on clean normal training images, streaming; returns self."""
+        return self._fit_parts((self.features(part) for part in self._parts(images)), len(images))
 
     def fit_features(self, maps: Tensor) -> PatchLocalizer:
         """Fit on precomputed 512-d dense features (N, 512, rows, cols) of clean images, e.g. to compare densities."""
+        return self._fit_parts(self._parts(maps), len(maps))
+
+    def _parts(self, batch: Tensor) -> list[Tensor]:
+        """The first `pca_images` items, then groups of about `chunk` patches' worth of images."""
+        head, tail = batch[: self.pca_images], batch[self.pca_images :]
+        return [head, *torch.split(tail, self._group())] if len(tail) else [head]
+
+    def _group(self) -> int:
+        """Images per group: about `chunk` patches, at least one image."""
+        rows, cols = self.geometry.grid
+        return max(1, self.chunk // (rows * cols))
+
+    def _fit_parts(self, parts: Iterable[Tensor], count: int) -> PatchLocalizer:
+        """Fit from raw feature maps arriving in parts: the PCA on the first, then keep what the density needs."""
+        generator = torch.Generator().manual_seed(self.seed)
         self.pca = None
-        head = self._reduce(maps[: self.pca_images], fit=True)
-        return self._fit_density(torch.cat([head, self._reduce(maps[self.pca_images :])]))
+        kept = torch.cat([self._keep(self._reduce(maps, fit=i == 0), count, generator) for i, maps in enumerate(parts)])
+        self.density = GaussianDensity().fit(kept) if self.shared else PerLocationGaussian(shared=False).fit(kept)
+        return self
 
     def _reduce(self, maps: Tensor, fit: bool = False) -> Tensor:
         """Maps on the PCA components (fitting the PCA first when asked); unchanged without components."""
@@ -281,22 +292,22 @@ class PatchLocalizer:
             self.pca = PCA(self.components, random_state=self.seed).fit(_flat(maps))
         return _project(maps.permute(0, 2, 3, 1), self.pca).permute(0, 3, 1, 2)
 
-    def _fit_density(self, maps: Tensor) -> PatchLocalizer:
-        self.density = self._fit_shared(maps) if self.shared else PerLocationGaussian(shared=False).fit(maps)
-        return self
-
-    def _fit_shared(self, maps: Tensor) -> GaussianDensity:
-        """One Gaussian on the features of at most FIT_VECTORS random (image, location) pairs."""
+    def _keep(self, maps: Tensor, count: int, generator: torch.Generator) -> Tensor:
+        """Per location: the maps. Shared: their features, at most FIT_VECTORS / count random ones per image."""
+        if not self.shared:
+            return maps
         flat = _flat(maps)
-        if len(flat) > FIT_VECTORS:
-            generator = torch.Generator().manual_seed(self.seed)
-            flat = flat[torch.randperm(len(flat), generator=generator)[:FIT_VECTORS]]
-        return GaussianDensity().fit(flat)
+        wanted = len(maps) * -(-FIT_VECTORS // count)
+        return flat if len(flat) <= wanted else flat[torch.randperm(len(flat), generator=generator)[:wanted]]
 
     def grid_scores(self, images: Tensor) -> Tensor:
-        """Anomaly score of every grid patch, (B, rows, cols); higher = more anomalous."""
-        self._check_images(images)
-        return self._scores(self.features(images))
+        """Anomaly score of every grid patch, (B, rows, cols) float64; higher = more anomalous."""
+        return torch.cat([self._scores(self._reduce(self.features(part))) for part in torch.split(images, self._group())])
+
+    def anomaly_maps(self, images: Tensor) -> Tensor:
+        """Pixel anomaly maps (B, size, size), float32."""
+        g = self.geometry
+        return upsample(self.grid_scores(images), g.patch, g.stride, g.size, g.sigma).float()
 
     def score_features(self, maps: Tensor) -> Tensor:
         """Pixel anomaly maps (B, size, size) from precomputed 512-d dense features, the counterpart of fit_features."""
@@ -310,12 +321,6 @@ class PatchLocalizer:
         if self.shared:
             return torch.from_numpy(self.density.score_samples(_flat(maps)).reshape(len(maps), *maps.shape[2:]))
         return torch.from_numpy(self.density.score_samples(maps))
-
-    def anomaly_maps(self, images: Tensor, batch: int = 64) -> Tensor:
-        """Pixel anomaly maps (B, size, size), float32, in batches of images."""
-        g = self.geometry
-        maps = [upsample(self.grid_scores(part), g.patch, g.stride, g.size, g.sigma) for part in torch.split(images, batch)]
-        return torch.cat(maps).float()
 
     def _check_images(self, images: Tensor) -> None:
         size = self.geometry.size
@@ -366,6 +371,10 @@ class LocalizationSettings:
         return profile.config("3way", category, size=self.size, steps=self.steps, batch=self.batch).with_(**changes)
 
 
+# Measured on the 2-core CPU (see notebook 06's runtime line): five models and three categories in minutes.
+CPU_SETTINGS = LocalizationSettings(size=64, steps=100, batch=32, stride_at_256=16)
+
+
 def localization_settings(profile: Profile) -> LocalizationSettings:
     """The paper's scale for the "paper" profile; measured small settings that fit 5 minutes on a 2-core CPU otherwise."""
     if profile.name == "paper":
@@ -374,8 +383,6 @@ def localization_settings(profile: Profile) -> LocalizationSettings:
         return LocalizationSettings(profile.size, profile.steps, profile.batch, stride_at_256=32, fit_images=8, test_per_defect=2)
     return CPU_SETTINGS
 
-
-CPU_SETTINGS = LocalizationSettings(size=64, steps=60, batch=16, stride_at_256=16, fit_images=30, test_per_defect=10)
 
 
 # ---------------------------------------------------------------- evaluation
@@ -392,11 +399,6 @@ class Localization:
     aupro: float | None
     note: str = ""
 
-    def row(self) -> dict[str, float]:
-        """The metrics that exist, for tables and bar charts."""
-        metrics = {"pixel AUROC": self.pixel_auroc, "AUPRO": self.aupro, "image AUROC": self.image_auroc}
-        return {name: value for name, value in metrics.items() if value is not None}
-
 
 def evaluate_maps(maps: Tensor, test: Split) -> Localization:
     """Pixel AUROC, AUPRO (FPR up to 0.3) and image AUROC (map maximum) of maps; a dataset without masks is reported."""
@@ -410,25 +412,25 @@ def evaluate_maps(maps: Tensor, test: Split) -> Localization:
 
 def paper_reference(category: str) -> tuple[str, float]:
     """The paper's pixel AUROC (%) to set a category against: its own, else the texture or object mean, else the mean."""
-    from .synthetic import CATEGORIES
-
     if category in PAPER_PIXEL_AUROC:
         return category, PAPER_PIXEL_AUROC[category]
-    if category in CATEGORIES:
-        key = f"{CATEGORIES[category].kind} mean"
+    if category in SYNTHETIC:
+        key = f"{SYNTHETIC[category].kind} mean"
         return key, PAPER_PIXEL_AUROC[key]
     return "mean", PAPER_PIXEL_AUROC["mean"]
 
 
 def summary_table(results: dict[str, Localization]) -> str:
-    """One line per result: pixel AUROC, AUPRO, image AUROC and the paper's pixel AUROC (or why pixel metrics are missing)."""
-    lines = [f"{'':24s} {'pixel AUROC':>11s} {'AUPRO':>6s} {'image AUROC':>11s}   paper pixel AUROC (MVTec AD)"]
+    """One line per result: pixel AUROC, AUPRO, image AUROC, and the paper's pixel AUROC for the category the name
+    starts with ("capsule GradCAM" → capsule), or why pixel metrics are missing."""
+    width = max(map(len, results), default=0)
+    lines = [f"{'':{width}s} {'pixel AUROC':>11s} {'AUPRO':>6s} {'image AUROC':>11s}   paper pixel AUROC (MVTec AD)"]
     for name, result in results.items():
         reference, value = paper_reference(name.split()[0])
         if result.pixel_auroc is None:
-            lines.append(f"{name:24s} {'-':>11s} {'-':>6s} {result.image_auroc:11.3f}   {result.note}")
+            lines.append(f"{name:{width}s} {'-':>11s} {'-':>6s} {result.image_auroc:11.3f}   {result.note}")
         else:
-            lines.append(f"{name:24s} {result.pixel_auroc:11.3f} {result.aupro:6.3f} {result.image_auroc:11.3f}   {value / 100:.3f} ({reference})")
+            lines.append(f"{name:{width}s} {result.pixel_auroc:11.3f} {result.aupro:6.3f} {result.image_auroc:11.3f}   {value / 100:.3f} ({reference})")
     return "\n".join(lines)
 
 
@@ -458,7 +460,7 @@ DENSITIES = {"shared": True, "per-location": False}
 
 
 def localize_densities(
-    model: CutPasteNet, train: Split, test: Split, geometry: Geometry, fit_images: int | None = None, chunk: int = 512
+    model: CutPasteNet, train: Split, test: Split, geometry: Geometry, fit_images: int | None = None, chunk: int | None = None
 ) -> dict[str, Localization]:
     """Shared and per-location Gaussians from one extraction of dense features, keyed "shared" and "per-location".
 

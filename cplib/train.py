@@ -83,8 +83,9 @@ def train_step(
     inputs, labels, _ = make_views(batch, config.variant, generator, **_view_params(config, foreground))
     if config.channels_last:
         inputs = inputs.contiguous(memory_format=torch.channels_last)
-    _, logits = model(inputs)
-    loss = F.cross_entropy(logits, labels.to(inputs.device))
+    with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+        _, logits = model(inputs)
+    loss = F.cross_entropy(logits.float(), labels.to(inputs.device))
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
     optimiser.step()

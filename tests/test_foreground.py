@@ -10,6 +10,7 @@ from cplib import augment as A
 from cplib.data import load_split
 from cplib.errors import ConfigError
 from cplib.foreground import (
+    MEASURES,
     Changes,
     Run,
     changes,
@@ -250,9 +251,10 @@ def test_foreground_and_patch_training_exclude_each_other() -> None:
 
 
 def test_runs_table_reports_mean_and_spread() -> None:
-    runs = [Run("capsule", aware, seed, 0.9, 0.6 + 0.1 * seed, 0.2) for aware in (False, True) for seed in (0, 1)]
+    runs = [Run("capsule", aware, seed, 0.9, 0.6 + 0.1 * seed, 0.2, 0.8) for aware in (False, True) for seed in (0, 1)]
     summary = summarize_runs(runs)
     mean, std, count = summary[("capsule", True)]["image_auroc"]
     assert (mean, count) == (pytest.approx(0.65), 2) and std == pytest.approx(np.std([0.6, 0.7], ddof=1))
     table = runs_table(runs)
-    assert "foreground-aware" in table and "0.650 ± 0.071" in table
+    assert "foreground-aware" in table and "0.650 ± 0.071" in table and "0.800 ± 0.000" in table
+    assert all(line.count("|") == 3 + len(MEASURES) + 1 for line in table.splitlines())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from cplib import checkpoint
+from cplib import checkpoint, profiles
 from cplib.checkpoint import Trained, cache_key, cache_path, get_or_train, load, save
 from cplib.errors import ConfigError, DataError
 from cplib.evaluate import extract_features
@@ -46,8 +47,9 @@ def test_short_training_lowers_the_loss(tiny_root: str) -> None:
     assert np.mean(history.loss[-8:]) < np.mean(history.loss[:8]) - 0.1
 
 
-def test_training_is_deterministic(tiny_root: str) -> None:
-    config = tiny_config(tiny_root, steps=3)
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_training_is_deterministic(tiny_root: str, precision: str) -> None:
+    config = tiny_config(tiny_root, steps=3, precision=precision)
     first, second = train(config, progress=False), train(config, progress=False)
     assert first[1].loss == second[1].loss
     for a, b in zip(first[0].state_dict().values(), second[0].state_dict().values()):
@@ -110,7 +112,10 @@ def test_cache_key_follows_config_and_version(tiny_root: str, monkeypatch: pytes
 
 @pytest.mark.parametrize(
     ("changes", "message"),
-    [({"variant": "mixup"}, "unknown variant"), ({"steps": 0}, "steps"), ({"size": 16}, "size"), ({"batch": -1}, "batch")],
+    [
+        ({"variant": "mixup"}, "unknown variant"), ({"steps": 0}, "steps"), ({"size": 16}, "size"), ({"batch": -1}, "batch"),
+        ({"precision": "fp16"}, "precision='fp16'"),
+    ],
 )
 def test_impossible_configs_are_refused(changes: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -124,6 +129,33 @@ def test_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CPLIB_PROFILE", "huge")
     with pytest.raises(ConfigError, match="unknown profile 'huge'"):
         get_profile()
+
+
+def test_bf16_training_computes_in_bfloat16_and_lowers_the_loss(tiny_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    dtypes = []
+    monkeypatch.setattr(CutPasteNet, "forward", _recording_forward(CutPasteNet.forward, dtypes))
+    model, history = train(tiny_config(tiny_root, variant="cutout", steps=40, batch=8, lr=0.01, precision="bf16"), progress=False)
+    assert set(dtypes) == {torch.bfloat16} and all(p.dtype == torch.float32 for p in model.parameters())
+    assert np.mean(history.loss[-8:]) < np.mean(history.loss[:8]) - 0.1
+
+
+def _recording_forward(forward: Callable, dtypes: list[torch.dtype]) -> Callable:
+    """CutPasteNet.forward that also records the dtype of the logits it returns."""
+
+    def recording(self: CutPasteNet, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features, logits = forward(self, images)
+        dtypes.append(logits.dtype)
+        return features, logits
+
+    return recording
+
+
+def test_profile_precision_resolves_to_what_the_cpu_computes_natively(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert get_profile("paper").config().precision == "fp32"
+    for native in ("bf16", "fp32"):
+        monkeypatch.setattr(profiles, "native_precision", lambda native=native: native)
+        assert get_profile("cpu").config().precision == native
+        assert get_profile("cpu").config(precision="fp32").precision == "fp32"
 
 
 def test_imagenet_weights_offline_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
