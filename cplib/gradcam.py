@@ -33,12 +33,13 @@ class GradCAM:
         self.layer = layer if layer is not None else model.encoder.layer4
         self.target = target
 
-    def __call__(self, images: Tensor) -> Tensor:
-        """Maps (B, H, W) of images (B, C, H, W), float32, non-negative."""
+    def __call__(self, images: Tensor, size: int | None = None) -> Tensor:
+        """Maps (B, H, W) of images (B, C, H, W), float32, non-negative; `size` x `size` instead of H x W if given."""
         activations, gradients = self._activations_and_gradients(images)
         weights = gradients.mean(dim=(2, 3), keepdim=True)
         cam = F.relu((weights * activations).sum(dim=1, keepdim=True))
-        return F.interpolate(cam, size=images.shape[-2:], mode="bilinear", align_corners=False)[:, 0].float()
+        shape = images.shape[-2:] if size is None else (size, size)
+        return F.interpolate(cam, size=shape, mode="bilinear", align_corners=False)[:, 0].float()
 
     def _activations_and_gradients(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """The layer's output on images and the target's gradient with respect to it (per image: eval-mode BN)."""
@@ -52,6 +53,6 @@ class GradCAM:
             handle.remove()
         return kept[0].detach(), gradients
 
-    def maps(self, images: Tensor, batch: int = 32) -> Tensor:
-        """Maps of many images, `batch` at a time."""
-        return torch.cat([self(part) for part in torch.split(images, batch)])
+    def maps(self, images: Tensor, batch: int = 32, size: int | None = None) -> Tensor:
+        """Maps of many images, `batch` at a time (`size`: as in __call__, e.g. to compare with masks at another size)."""
+        return torch.cat([self(part, size) for part in torch.split(images, batch)])

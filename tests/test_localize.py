@@ -195,6 +195,8 @@ def test_gradcam_highlights_the_region_that_changes_the_logit() -> None:
     cam = GradCAM(_TinyEncoderNet())(images)[0]
     assert cam.shape == (16, 16)
     assert cam[2:6, 2:6].min() > 0 and cam[10:14, 10:14].max() == 0
+    larger = GradCAM(_TinyEncoderNet()).maps(images, size=32)[0]  # e.g. to meet masks at twice the size
+    assert larger.shape == (32, 32) and larger[4:12, 4:12].min() > 0 and larger[20:28, 20:28].max() == 0
 
 
 def test_gradcam_on_the_cutpaste_network_gives_one_map_per_image(network: CutPasteNet) -> None:
