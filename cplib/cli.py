@@ -137,6 +137,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         "size": config.size,
         "steps": config.steps,
         "seed": config.seed,
+        "precision": config.precision,
     }
     _print_table(result)
     if args.json:

@@ -85,9 +85,10 @@ def test_train_evaluate_score_commands(root: str, model_dir: Path, tmp_path: Pat
 def test_evaluate_with_train(root: str, tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     args = ["evaluate", "--data", root, "--category", "capsule", "--train", "--profile", "tiny", "--variant", "scar", "--json", str(report)]
-    assert main(args) == 0
+    assert main([*args, "--precision", "bf16"]) == 0
     result = json.loads(report.read_text())
     assert result["variant"] == "scar" and result["steps"] == get_profile("tiny").steps and result["train_seconds"] > 0
+    assert result["precision"] == "bf16"
 
 
 @pytest.mark.parametrize(
