@@ -269,7 +269,6 @@ def summarize_runs(runs: list[Run]) -> dict[tuple[str, bool], dict[str, tuple[fl
     return {key: {name: _spread([getattr(run, name) for run in members]) for name in MEASURES} for key, members in groups.items()}
 
 
-
 def _spread(values: list[float]) -> tuple[float, float, int]:
     """Mean, sample standard deviation (0 for one value) and count."""
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, len(values)

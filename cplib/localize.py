@@ -385,7 +385,6 @@ def localization_settings(profile: Profile) -> LocalizationSettings:
     return CPU_SETTINGS
 
 
-
 # ---------------------------------------------------------------- evaluation
 
 
