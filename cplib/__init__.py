@@ -1,3 +1,3 @@
 """cplib: CutPaste (Li et al., CVPR 2021) as a small, tested package behind a notebook series."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

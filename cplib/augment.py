@@ -19,10 +19,10 @@ classifier's inputs, labels and masks. Conventions shared by every function:
 
 from __future__ import annotations
 
-import inspect
 import math
 import numbers
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -307,15 +307,18 @@ def _sample_scars(
     length: Range,
     angle: Range,
     reference_size: float,
+    image_size: float | None,
     keep_source: bool,
 ) -> _Scars:
-    """Scar sizes scaled by min(H, W) / reference_size, U(angle) rotations, and centres that keep the rotated
-    rectangle (its own bounding box, not the unrotated one) inside the image; with `keep_source` the
-    unrotated rectangle must fit too, since CutPaste-Scar cuts it from the image."""
+    """Scar sizes scaled by image_size / reference_size (image_size: the whole image's side, min(H, W) unless
+    given), U(angle) rotations, and centres that keep the rotated rectangle (its own bounding box, not the
+    unrotated one) inside the image; with `keep_source` the unrotated rectangle must fit too, since
+    CutPaste-Scar cuts it from the image."""
     width = _check_range("width", width, 0, math.inf)
     length = _check_range("length", length, 0, math.inf)
     angle = _check_range("angle", angle, -180, 180, "[]")
-    scale = min(size) / _check_number("reference_size", reference_size, 0, math.inf, "()")
+    image_size = min(size) if image_size is None else _check_number("image_size", image_size, 0, math.inf, "()")
+    scale = image_size / _check_number("reference_size", reference_size, 0, math.inf, "()")
     _check_scar_fits(size, width, length, angle, scale, keep_source)
     widths = _scaled_lengths(generator, batch, width, scale)
     lengths = _scaled_lengths(generator, batch, length, scale)
@@ -331,11 +334,20 @@ def _scar_extents(scars: _Scars) -> tuple[Tensor, Tensor]:
 
 
 def _scar_centres(generator: torch.Generator, scars: _Scars, size: Size) -> tuple[Tensor, Tensor]:
-    """Uniform centres (rows, cols) that keep each rotated scar's bounding box inside the image."""
+    """Uniform whole-pixel centres (rows, cols) that keep each rotated scar's bounding box inside the image.
+
+    A rotated rectangle always covers the pixel at its centre, so even a 1-px scar changes the image (a
+    centre between pixels could let a thin, short scar fall between pixel centres and change nothing).
+    """
     rows, cols = _scar_extents(scars)
-    centre_rows = _uniform(generator, len(rows), rows / 2 - 0.5, size[0] - 0.5 - rows / 2)
-    centre_cols = _uniform(generator, len(cols), cols / 2 - 0.5, size[1] - 0.5 - cols / 2)
-    return centre_rows, centre_cols
+    return _whole_pixels(generator, rows, size[0]), _whole_pixels(generator, cols, size[1])
+
+
+def _whole_pixels(generator: torch.Generator, extents: Tensor, side: int) -> Tensor:
+    """Uniform integer centres in [extent / 2 - 0.5, side - 0.5 - extent / 2] (float64), the lowest if none fits."""
+    low = torch.ceil(extents / 2 - 0.5)
+    count = (torch.floor(side - 0.5 - extents / 2) - low + 1).clamp(min=1)
+    return low + _randint(generator, count.long()).double()
 
 
 def _check_scar_fits(
@@ -596,17 +608,19 @@ def scar(
     length: Range = (10, 25),
     angle: Range = (-45, 45),
     reference_size: float = 256,
+    image_size: float | None = None,
     foreground: Tensor | None = None,
     min_overlap: float = 0.5,
 ) -> tuple[Tensor, Tensor]:
     """Scar baseline: a thin rectangle of uniform random colour, width U[width] x length U[length] pixels at
-    `reference_size` (scaled by min(H, W) / reference_size), rotated U(angle) degrees, fully inside; with
-    `foreground`, at least `min_overlap` of it on the mask."""
+    `reference_size`, rotated U(angle) degrees, fully inside; with `foreground`, at least `min_overlap` of it on
+    the mask. Sizes scale by image_size / reference_size, where image_size is the side of the whole image the
+    tensors show (default min(H, W)); pass it for crops, so that a crop gets the scars of its image."""
     _check_images(images)
     foreground, min_overlap = _check_foreground(foreground, images), _check_min_overlap(min_overlap)
     size = tuple(images.shape[-2:])
     scars = _sample_scars(
-        generator, len(images), size, width, length, angle, reference_size, keep_source=False
+        generator, len(images), size, width, length, angle, reference_size, image_size, keep_source=False
     )
     scars = _scars_on_foreground(generator, scars, size, foreground, min_overlap)
     inside, _, _ = _rotated_coordinates(scars, size, images.device)
@@ -648,10 +662,11 @@ def cutpaste_scar(
     angle: Range = (-45, 45),
     jitter: float = 0.1,
     reference_size: float = 256,
+    image_size: float | None = None,
     foreground: Tensor | None = None,
     min_overlap: float = 0.5,
 ) -> tuple[Tensor, Tensor]:
-    """CutPaste-Scar: cut an upright width x length rectangle (sizes as in `scar`) from the same image,
+    """CutPaste-Scar: cut an upright width x length rectangle (sized as in `scar`) from the same image,
     colour-jitter it, rotate it U(angle) degrees and paste just the rotated rectangle (nearest neighbour),
     fully inside the image; with `foreground`, at least `min_overlap` of the pasted rectangle on the mask."""
     _check_images(images)
@@ -659,7 +674,7 @@ def cutpaste_scar(
     foreground, min_overlap = _check_foreground(foreground, images), _check_min_overlap(min_overlap)
     size = tuple(images.shape[-2:])
     scars = _sample_scars(
-        generator, len(images), size, width, length, angle, reference_size, keep_source=True
+        generator, len(images), size, width, length, angle, reference_size, image_size, keep_source=True
     )
     scars = _scars_on_foreground(generator, scars, size, foreground, min_overlap)
     top, left = _corners(generator, size, scars.lengths, scars.widths)
@@ -685,10 +700,24 @@ def pre_augment(
     """The paper's pre-augmentation, applied to every image before the views are made; the paper gives no
     amounts, so ours are small: a whole-pixel shift up to max_shift of each side (reflect padding, no black
     borders), then colour jitter."""
+    return pre_augment_with_foreground(images, None, generator, max_shift=max_shift, jitter=jitter)[0]
+
+
+def pre_augment_with_foreground(
+    images: Tensor, foreground: Tensor | None, generator: torch.Generator, *, max_shift: float = 0.05, jitter: float = 0.1
+) -> tuple[Tensor, Tensor | None]:
+    """`pre_augment`, with the same draws, that also shifts a foreground mask (H, W) or (B, 1, H, W) with each
+    image, so that foreground-aware views land on the object where the shift moved it; returns (images, masks
+    (B, 1, H, W) or None)."""
     _check_images(images)
     max_shift = _check_number("max_shift", max_shift, 0, 0.5)
     jitter = _check_jitter("jitter", jitter)
-    return jitter_colors(_translate(images, generator, max_shift), generator, jitter)
+    foreground = _check_foreground(foreground, images)
+    if foreground is None:
+        return jitter_colors(_translate(images, generator, max_shift), generator, jitter), None
+    stacked = torch.cat([images, foreground.expand(len(images), -1, -1, -1).to(images.dtype)], dim=1)
+    shifted = _translate(stacked, generator, max_shift)
+    return jitter_colors(shifted[:, :-1], generator, jitter), shifted[:, -1:] > 0.5
 
 
 def _translate(images: Tensor, generator: torch.Generator, max_shift: float) -> Tensor:
@@ -743,28 +772,32 @@ def num_classes(variant: str) -> int:
     return len(_VIEWS[variant]) + 1
 
 
-def _keywords(augmentation: Callable) -> set[str]:
-    return {
-        name
-        for name, parameter in inspect.signature(augmentation).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-    }
+@dataclass(frozen=True)
+class ViewOptions:
+    """What make_views passes on: jitter to the augmentations that paste the image's own pixels (Cutout and Scar
+    paint new colours), image_size to the scars, foreground and min_overlap to all."""
 
+    jitter: float = 0.1
+    image_size: float | None = None
+    foreground: Tensor | None = None
+    min_overlap: float = 0.5
 
-def _call(
-    augmentation: Callable, images: Tensor, generator: torch.Generator, params: dict
-) -> tuple[Tensor, Tensor]:
-    """Run an augmentation with the subset of `params` it accepts."""
-    accepted = _keywords(augmentation)
-    return augmentation(images, generator, **{k: v for k, v in params.items() if k in accepted})
+    def for_(self, augmentation: Callable) -> dict[str, object]:
+        """The keyword arguments `augmentation` takes from these options."""
+        options: dict[str, object] = {"foreground": self.foreground, "min_overlap": self.min_overlap}
+        if augmentation in (cutpaste, cutpaste_scar):
+            options["jitter"] = self.jitter
+        if augmentation in (scar, cutpaste_scar):
+            options["image_size"] = self.image_size
+        return options
 
 
 def _view(
-    images: Tensor, generator: torch.Generator, choices: tuple[Callable, ...], params: dict
+    images: Tensor, generator: torch.Generator, choices: tuple[Callable, ...], options: ViewOptions
 ) -> tuple[Tensor, Tensor]:
     """One anomalous view; with several choices each sample shows one uniformly at random (all are computed,
     then picked per sample: simpler than splitting the batch, at the cost of one extra augmentation)."""
-    outputs = [_call(choice, images, generator, params) for choice in choices]
+    outputs = [choice(images, generator, **options.for_(choice)) for choice in choices]
     if len(outputs) == 1:
         return outputs[0]
     pick = torch.randint(len(outputs), (len(images),), generator=generator).to(images.device)
@@ -775,23 +808,25 @@ def _view(
 
 
 def make_views(
-    images: Tensor, variant: str, generator: torch.Generator, **params: object
+    images: Tensor,
+    variant: str,
+    generator: torch.Generator,
+    *,
+    jitter: float = 0.1,
+    image_size: float | None = None,
+    foreground: Tensor | None = None,
+    min_overlap: float = 0.5,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Proxy-task batch (inputs, labels, masks): the normal images (label 0), then one augmented copy per
     anomaly class (label 1, and 2 for "3way"); "union" makes each augmented sample CutPaste or CutPaste-Scar
-    with probability 1/2. `params` go to whichever augmentations accept them (jitter to both in "3way";
-    foreground and min_overlap to all); a name none accepts is a TypeError. Pre-augment the batch first, so
+    with probability 1/2. The options go where `ViewOptions` says (pass image_size for crops of larger
+    images); the augmentations' other parameters keep the paper's defaults. Pre-augment the batch first, so
     that every view shares it."""
     _check_images(images)
     _check_variant(variant)
     views = _VIEWS[variant]
-    accepted = set().union(*(_keywords(choice) for choices in views for choice in choices))
-    unknown = sorted(set(params) - accepted)
-    if unknown:
-        raise TypeError(
-            f"make_views({variant!r}): unknown parameters {unknown}; accepted: {sorted(accepted)}"
-        )
-    augmented = [_view(images, generator, choices, params) for choices in views]
+    options = ViewOptions(jitter, image_size, foreground, min_overlap)
+    augmented = [_view(images, generator, choices, options) for choices in views]
     inputs = torch.cat([images, *(view for view, _ in augmented)])
     normal = torch.zeros_like(images[:, :1], dtype=torch.bool)
     masks = torch.cat([normal, *(mask for _, mask in augmented)])

@@ -11,6 +11,7 @@ by S / 256 (`patch_size`, `grid_stride`, `kernel_sigma`), so the grid covers the
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +42,6 @@ PAPER_SIGMA = 10.0  # FCDD's rule for a 32-px kernel, which the paper follows
 MIN_PATCH = 8  # TrainConfig's smallest patch
 ALIGNED = frozenset({"bottle", "cable", "capsule", "metal_nut", "pill", "toothbrush", "transistor", "zipper"})
 PER_LOCATION_BUDGET = 2**30  # bytes of Cholesky factors a per-location Gaussian may keep
-PER_LOCATION_COMPONENTS = 32  # PCA dimensions of a per-location Gaussian unless told otherwise
 CHUNK_PIXELS = 512 * 32 * 32  # patch pixels per encoder call by default: 512 patches of 32 px, 8,192 of 8 px
 FIT_VECTORS = 50_000  # patch features a shared Gaussian is fitted on at most (random locations)
 PAPER_PIXEL_AUROC = {  # Table 2, patch 3-way model, MVTec AD, %
@@ -172,7 +172,9 @@ def upsample(scores: Tensor, patch: int, stride: int, size: int, sigma: float | 
 
     Each patch's score is spread over its pixels with a Gaussian kernel by a transposed convolution of stride
     `stride`, then divided by the same transposed convolution of a map of ones: a pixel gets the
-    kernel-weighted mean of the scores of the patches that saw it, so a uniform map stays uniform. Pixels past
+    kernel-weighted mean of the scores of the patches that saw it, so a uniform map stays uniform (the division
+    is cplib's choice: the paper's plain transposed convolution sums, which brightens pixels seen by more
+    patches, the image's centre against its border). Pixels past
     the last patch (when (size - patch) is not a multiple of stride) take the nearest covered value.
     """
     scores = torch.as_tensor(scores, dtype=torch.float64)
@@ -214,10 +216,14 @@ class PatchLocalizer:
 
     shared=True fits one Gaussian on the features of all locations (textures, objects in any pose), on at most
     FIT_VECTORS random patches; shared=False one per grid location (aligned objects). A per-location Gaussian keeps
-    rows·cols·d²·8 bytes of Cholesky factors, 6.8 GB at d = 512 on the paper's 57 x 57 grid, so it works on
-    `components` PCA dimensions (default PER_LOCATION_COMPONENTS = 32: 27 MB on that grid), the PCA fitted on the
-    first `pca_images` training images. Images are embedded `chunk` patches per encoder call (default_chunk) and
-    fitted and scored in groups of about as many patches, so memory stays bounded for any number of images.
+    rows·cols·d²·8 bytes of Cholesky factors: at d = 512 that is 354 MB on the CPU's 13 x 13 grid, which fits
+    PER_LOCATION_BUDGET, and 6.8 GB on the paper's 57 x 57 grid, which does not. So features keep all 512
+    dimensions unless the budget forces `reduced_components`; then (with a warning) they are projected on that many
+    principal components of the *within-location* deviations (each location's mean removed, fitted on the first
+    `pca_images` training images): what a per-location Gaussian models, where a global PCA would mostly keep the
+    differences between locations. An explicit `components` always reduces with a PCA (global when shared).
+    Images are embedded `chunk` patches per encoder call (default_chunk) and fitted and scored in groups of about
+    as many patches, so memory stays bounded for any number of images.
     """
 
     def __init__(
@@ -233,7 +239,7 @@ class PatchLocalizer:
         self.model = model.eval()
         self.geometry = geometry
         self.shared = shared
-        self.components = PER_LOCATION_COMPONENTS if components is None and not shared else components
+        self.components = components if components is not None or shared else self.reduced_components(geometry)
         self.chunk = default_chunk(geometry.patch) if chunk is None else chunk
         self.pca_images = pca_images
         self.seed = seed
@@ -241,12 +247,27 @@ class PatchLocalizer:
         self.pca: PCA | None = None
         self.density: GaussianDensity | PerLocationGaussian | None = None
 
+    @staticmethod
+    def reduced_components(geometry: Geometry) -> int | None:
+        """None (all 512 dimensions) when a per-location Gaussian fits PER_LOCATION_BUDGET on this grid, else the
+        most dimensions that fit, said in a warning."""
+        rows, cols = geometry.grid
+        if rows * cols * FEATURE_DIM**2 * 8 <= PER_LOCATION_BUDGET:
+            return None
+        most = _most_components(rows, cols)
+        warnings.warn(
+            f"a per-location Gaussian on the {rows}x{cols} grid would keep {rows * cols * FEATURE_DIM**2 * 8 / 1e9:.1f} GB "
+            f"at 512 dimensions; reducing to {most} principal components of the within-location deviations",
+            stacklevel=3,
+        )
+        return most
+
     def _check_memory(self) -> None:
         """Refuse a per-location Gaussian whose Cholesky factors would not fit PER_LOCATION_BUDGET."""
         rows, cols = self.geometry.grid
         needed = rows * cols * (self.components or FEATURE_DIM) ** 2 * 8
         if not self.shared and needed > PER_LOCATION_BUDGET:
-            most = int((PER_LOCATION_BUDGET / (rows * cols * 8)) ** 0.5)
+            most = _most_components(rows, cols)
             raise ConfigError(
                 f"components={self.components}: a per-location Gaussian on the {rows}x{cols} grid would keep "
                 f"{needed / 1e9:.1f} GB; use components <= {most}, a coarser grid or shared=True"
@@ -289,7 +310,8 @@ class PatchLocalizer:
         if self.components is None:
             return maps
         if fit:
-            self.pca = PCA(self.components, random_state=self.seed).fit(_flat(maps))
+            deviations = maps if self.shared else maps - maps.mean(0, keepdim=True)
+            self.pca = PCA(self.components, random_state=self.seed).fit(_flat(deviations))
         return _project(maps.permute(0, 2, 3, 1), self.pca).permute(0, 3, 1, 2)
 
     def _keep(self, maps: Tensor, count: int, generator: torch.Generator) -> Tensor:
@@ -326,6 +348,11 @@ class PatchLocalizer:
         size = self.geometry.size
         if images.ndim != 4 or images.shape[-2:] != (size, size):
             raise ValueError(f"images: expected (B, 3, {size}, {size}) at the localiser's size, got {tuple(images.shape)}")
+
+
+def _most_components(rows: int, cols: int) -> int:
+    """The most feature dimensions whose per-location Cholesky factors fit PER_LOCATION_BUDGET on a grid."""
+    return int((PER_LOCATION_BUDGET / (rows * cols * 8)) ** 0.5)
 
 
 def _flat(maps: Tensor) -> Tensor:

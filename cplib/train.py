@@ -8,7 +8,7 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .augment import make_views, num_classes, pre_augment, random_crops
+from .augment import make_views, num_classes, pre_augment_with_foreground, random_crops
 from .data import load_split
 from .foreground import estimate_foreground
 from .model import CutPasteNet
@@ -61,10 +61,19 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
     return model.eval(), history
 
 
-def _view_params(config: TrainConfig, foreground: torch.Tensor | None) -> dict[str, object]:
-    """CutPaste-based variants take the patch colour jitter (Cutout and Scar paint new colours); all take the mask."""
-    params: dict[str, object] = {} if config.variant in ("cutout", "scar") else {"jitter": config.jitter}
-    return params if foreground is None else {**params, "foreground": foreground}
+def proxy_batch(
+    batch: torch.Tensor, config: TrainConfig, generator: torch.Generator, foreground: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The classifier's inputs, labels and masks for one step: pre-augment (moving `foreground` (H, W) with
+    each image), crop for a patch model, then the proxy views, scars sized for the whole image."""
+    batch, foreground = pre_augment_with_foreground(
+        batch, foreground, generator, max_shift=config.pre_shift, jitter=config.pre_jitter
+    )
+    if config.patch is not None:
+        batch = random_crops(batch, generator, config.patch)
+    return make_views(
+        batch, config.variant, generator, jitter=config.jitter, image_size=config.size, foreground=foreground
+    )
 
 
 def train_step(
@@ -75,12 +84,9 @@ def train_step(
     generator: torch.Generator,
     foreground: torch.Tensor | None = None,
 ) -> tuple[float, float]:
-    """One update: pre-augment, build the proxy views (pasted onto `foreground` (H, W) if given), forward,
-    backward; returns (loss, accuracy)."""
-    batch = pre_augment(batch, generator, max_shift=config.pre_shift, jitter=config.pre_jitter)
-    if config.patch is not None:
-        batch = random_crops(batch, generator, config.patch)
-    inputs, labels, _ = make_views(batch, config.variant, generator, **_view_params(config, foreground))
+    """One update: the proxy batch (`proxy_batch`), forward, cross-entropy, backward, SGD step; returns (loss,
+    accuracy)."""
+    inputs, labels, _ = proxy_batch(batch, config, generator, foreground)
     if config.channels_last:
         inputs = inputs.contiguous(memory_format=torch.channels_last)
     with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):

@@ -390,13 +390,59 @@ def test_union_draws_both_kinds_about_equally():
     assert 70 <= scars <= 130
 
 
-def test_make_views_routes_params_to_the_augmentations_that_take_them():
-    images = coded(40, 64, 48)
-    _, _, masks = A.make_views(images, "union", generator(), area=(0.1, 0.1), jitter=0)
-    areas = masks[40:].sum(dim=(1, 2, 3)).double() / (64 * 48)
-    assert ((areas - 0.1).abs() < 0.02).sum() + (areas < 0.01).sum() == 40
-    with pytest.raises(TypeError, match="jitter"):
-        A.make_views(images, "cutout", generator(), jitter=0.1)
+@pytest.mark.parametrize("variant", ["3way", "cutout", "scar"])
+def test_make_views_passes_jitter_to_pasting_and_image_size_to_scars(variant):
+    """The same draws as calling the augmentations by hand: jitter only where the image's own pixels are pasted,
+    image_size only to the scars."""
+    images = coded(30, 64, 48)
+    inputs, _, _ = A.make_views(images, variant, generator(5), jitter=0, image_size=128)
+    g = generator(5)
+    by_hand = {
+        "3way": lambda: [A.cutpaste(images, g, jitter=0)[0], A.cutpaste_scar(images, g, jitter=0, image_size=128)[0]],
+        "cutout": lambda: [A.cutout(images, g)[0]],
+        "scar": lambda: [A.scar(images, g, image_size=128)[0]],
+    }[variant]()
+    assert torch.equal(inputs, torch.cat([images, *by_hand]))
+
+
+@pytest.mark.parametrize("augmentation", [A.scar, A.cutpaste_scar])
+def test_a_crop_gets_the_scar_sizes_of_its_whole_image(augmentation):
+    """Scars scale by the whole image's side / 256 whatever is cropped: the sizes drawn for 32-px crops of a 128-px
+    image equal those drawn for the 128-px image itself (same seed), and are not the crop's 8x smaller ones."""
+    angle = (0, 0)
+    _, crop_masks = augmentation(torch.rand(300, 3, 32, 32, generator=generator(3)), generator(4), angle=angle, image_size=128)
+    _, image_masks = augmentation(torch.rand(300, 3, 128, 128, generator=generator(3)), generator(4), angle=angle)
+    crop_boxes = [bbox(mask[0])[2:] for mask in crop_masks]
+    assert crop_boxes == [bbox(mask[0])[2:] for mask in image_masks]
+    assert max(rows for rows, _ in crop_boxes) == round(25 * 128 / 256)
+
+
+@pytest.mark.parametrize("augmentation", [A.scar, A.cutpaste_scar])
+@pytest.mark.parametrize("reference_size", [256, 4096])
+def test_every_scar_changes_the_image_even_when_tiny(augmentation, reference_size):
+    """At 64 px (the CPU profile) scars are 1-4 x 2-6 px, at reference_size 4096 all 1 x 1: a rotated scar centred
+    between pixels could cover no pixel centre and leave the image unchanged under an anomalous label; whole-pixel
+    centres always cover one."""
+    images = noise(2000, (64, 64))
+    augmented, mask = augmentation(images, generator(21), reference_size=reference_size)
+    assert mask.flatten(1).any(1).all()
+    assert torch.equal(mask, changed(images, augmented))
+
+
+# ---------------------------------------------------------------- pre-augmentation with a foreground
+
+
+def test_pre_augment_moves_the_foreground_with_each_image():
+    """The mask is shifted by each image's own shift, with the same draws as plain pre_augment."""
+    images = coded(20, 40, 48)
+    foreground = torch.zeros(40, 48, dtype=torch.bool)
+    foreground[10:30, 12:36] = True
+    plain = A.pre_augment(images, generator(8), max_shift=0.1, jitter=0)
+    shifted, masks = A.pre_augment_with_foreground(images, foreground, generator(8), max_shift=0.1, jitter=0)
+    assert torch.equal(shifted, plain)
+    for b in range(len(images)):
+        rows, cols, _ = decode(shifted[b][:, masks[b, 0]], 20, 40, 48)
+        assert foreground[rows, cols].all() and masks[b].sum() == foreground.sum()
 
 
 # ---------------------------------------------------------------- errors
@@ -423,6 +469,7 @@ BAD_CALLS = [
     (A.scar, dict(length=(5, -1)), "length"),
     (A.cutpaste_scar, dict(angle=(-200, 0)), "angle"),
     (A.cutpaste_scar, dict(reference_size=0), "reference_size"),
+    (A.scar, dict(image_size=-64), "image_size"),
     (A.scar, dict(length=(60, 70), reference_size=48), "length"),
     (A.cutpaste_scar, dict(length=(50, 50), angle=(90, 90), reference_size=48), "length"),
 ]

@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -14,6 +16,7 @@ from cplib.data import Split, load_split
 from cplib.errors import ConfigError
 from cplib.gradcam import GradCAM, anomaly_logit
 from cplib.localize import (
+    PER_LOCATION_BUDGET,
     Geometry,
     LocalizationBrowser,
     PatchLocalizer,
@@ -128,6 +131,36 @@ def test_shared_and_per_location_gaussians_give_maps_of_the_grid(network: CutPas
 def test_per_location_memory_rule_refuses_a_too_large_model(network: CutPasteNet) -> None:
     with pytest.raises(ConfigError, match="components"):
         PatchLocalizer(network, Geometry(256, 32, 4), shared=False, components=512)
+
+
+def test_per_location_keeps_all_512_dimensions_when_they_fit(network: CutPasteNet) -> None:
+    """The CPU's 13 x 13 grid at d = 512 (354 MB) fits the budget: no reduction, no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        local = PatchLocalizer(network, Geometry(128, 32, 8), shared=False)
+    assert local.components is None
+    fitted = PatchLocalizer(network, Geometry(32, 16, 8), shared=False).fit(random_images(12, 32))
+    assert fitted.pca is None and fitted.density.mean_.shape == (512, 3, 3)
+
+
+def test_per_location_reduces_with_a_warning_only_when_the_budget_forces_it(network: CutPasteNet) -> None:
+    """The paper's 57 x 57 grid at d = 512 needs 6.8 GB: the most dimensions that fit the budget, said once."""
+    with pytest.warns(UserWarning, match="57x57 grid would keep 6.8 GB.*within-location"):
+        local = PatchLocalizer(network, Geometry(256, 32, 4), shared=False)
+    assert local.components == int((PER_LOCATION_BUDGET / (57 * 57 * 8)) ** 0.5)
+
+
+def test_per_location_pca_keeps_within_location_variation(network: CutPasteNet) -> None:
+    """Features that differ a lot between locations but vary within each along one direction: the per-location
+    PCA keeps that direction, where a global PCA would keep the between-location one."""
+    generator = torch.Generator().manual_seed(0)
+    between = torch.zeros(512, 3, 3)
+    between[0] = 100 * torch.arange(9.0).view(3, 3)  # location means far apart along axis 0
+    within = torch.zeros(20, 512, 1, 1)
+    within[:, 1] = torch.randn(20, 1, 1, generator=generator)  # each location varies along axis 1
+    maps = between + within + 0.01 * torch.randn(20, 512, 3, 3, generator=generator)
+    local = PatchLocalizer(network, Geometry(32, 16, 8), shared=False, components=1, pca_images=20).fit_features(maps)
+    assert abs(local.pca.components_[0, 1]) > 0.99
 
 
 def test_a_pasted_square_peaks_where_it_was_pasted(network: CutPasteNet) -> None:

@@ -200,3 +200,53 @@ def test_patch_training_augments_inside_the_crop(tiny_root: str, monkeypatch: py
     config = tiny_config(tiny_root, patch=16)
     train(config, progress=False)
     assert seen == [(config.batch, 3, 16, 16)] * config.steps  # views are made from the crop, so labels match it
+
+
+@pytest.mark.parametrize("variant", profiles.VARIANTS)
+@pytest.mark.parametrize("patch", [None, 32])
+def test_no_anomalous_view_is_identical_to_its_source(variant: str, patch: int | None) -> None:
+    """On the default data at the CPU size, image and patch models: every view labelled anomalous differs from
+    the normal view it was made from (an unchanged view would teach the classifier a wrong label)."""
+    from cplib.data import load_split
+    from cplib.train import data_root, proxy_batch
+
+    config = get_profile("cpu").config(variant, "capsule", size=128, patch=patch)
+    images = load_split(data_root(config), "capsule", "train", config.size).images
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        inputs, labels, masks = proxy_batch(images, config, generator)
+        sources = inputs[labels == 0].repeat(int(labels.max()), 1, 1, 1)
+        anomalous = inputs[labels > 0]
+        assert (anomalous != sources).flatten(1).any(1).all()
+        assert masks[labels > 0].flatten(1).any(1).all()
+
+
+def test_patch_models_get_the_scars_of_their_whole_image(tiny_root: str) -> None:
+    """Scars in a patch model's crops are sized by the image (size / 256), not by the crop: the CutPaste-Scar views
+    of 32-px crops of 128-px images cover as many pixels on average as those of the 128-px images."""
+    from cplib.train import proxy_batch
+
+    images = torch.rand(400, 3, 128, 128, generator=torch.Generator().manual_seed(1))
+    areas = {}
+    for patch in (None, 32):
+        config = TrainConfig(variant="cutpaste-scar", size=128, patch=patch, pre_jitter=0)
+        _, labels, masks = proxy_batch(images, config, torch.Generator().manual_seed(2))
+        areas[patch] = masks[labels == 1].flatten(1).sum(1).double().mean().item()
+    assert areas[32] == pytest.approx(areas[None], rel=0.15)
+    assert areas[32] > 20  # 10-25 x 2-16 px at 256 is 5-13 x 1-8 px at 128; scaled by the 32-px crop it was ~2
+
+
+def test_foreground_aware_views_follow_the_shifted_object() -> None:
+    """With pre-augmentation shifts, foreground-aware pastes land on the object where the shift moved it."""
+    from cplib.train import proxy_batch
+
+    images = torch.zeros(200, 3, 64, 64)
+    images[:, :, 16:48, 16:48] = torch.rand(200, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    foreground = torch.zeros(64, 64, dtype=torch.bool)
+    foreground[16:48, 16:48] = True
+    config = TrainConfig(variant="cutpaste", size=64, pre_shift=0.2, pre_jitter=0, jitter=0)
+    inputs, labels, masks = proxy_batch(images, config, torch.Generator().manual_seed(4), foreground.clone())
+    object_pixels = (inputs[labels == 0] > 0).any(1, keepdim=True)
+    pasted = masks[labels == 1]
+    on_object = (pasted & object_pixels).flatten(1).sum(1) / pasted.flatten(1).sum(1)
+    assert (on_object >= 0.5).all()
