@@ -159,8 +159,9 @@ class Detector:
 def check_destination(folder: str | Path) -> Path:
     """The absolute folder to save a detector in, once sure that saving there can replace only an older detector."""
     folder = Path(os.path.abspath(Path(folder).expanduser()))
-    if folder.exists() and not folder.is_dir():
-        raise DataError(f"{folder} is a file: pass a folder to save the model in")
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        raise DataError(f"{existing} is a file: pass a folder to save the model in")
     foreign = sorted(p.name for p in folder.iterdir() if p.name not in MODEL_FILES) if folder.is_dir() else []
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
