@@ -31,5 +31,5 @@ notebooks: data
 run: data
 	$(PY) -m cplib series --out build
 
-clean-cache:
-	rm -rf data/models
+clean-cache:  # cached models and what killed runs left beside the default dataset (default.tmp-<pid> is the older name)
+	rm -rf data/models data/.default.tmp-* data/.default.old-* data/default.tmp-*

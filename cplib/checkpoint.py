@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -17,6 +16,7 @@ from .errors import DataError
 from .model import CutPasteNet
 from .paths import models_dir
 from .profiles import TrainConfig
+from .staging import remove, remove_stale, temporary
 from .train import History, build_model, train
 
 
@@ -30,9 +30,14 @@ class Trained:
     seconds: float = 0.0
 
 
+KEYED_ONLY_IF_SET = ("holdout",)  # fields added after models were cached: at their default they leave old keys valid
+
+
 def cache_key(config: TrainConfig) -> str:
     """A short hash of the config and the cplib version: a change to either trains a new model."""
-    text = json.dumps({"config": asdict(config), "cplib": __version__}, sort_keys=True)
+    defaults = {field.name: field.default for field in fields(TrainConfig)}
+    keyed = {name: value for name, value in asdict(config).items() if name not in KEYED_ONLY_IF_SET or value != defaults[name]}
+    text = json.dumps({"config": keyed, "cplib": __version__}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -42,7 +47,7 @@ def cache_path(config: TrainConfig) -> Path:
 
 
 def save(trained: Trained, path: str | Path) -> Path:
-    """Write a checkpoint atomically (temp file, then rename), so an interrupted save leaves nothing to trust."""
+    """Write a checkpoint atomically (temporary file, then rename), clearing what dead runs left beside it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -52,13 +57,13 @@ def save(trained: Trained, path: str | Path) -> Path:
         "history": trained.history.as_dict(),
         "seconds": trained.seconds,
     }
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    remove_stale(path)
+    staging = temporary(path)
     try:
-        torch.save(payload, temporary)
-        os.replace(temporary, path)
+        torch.save(payload, staging)
+        os.replace(staging, path)
     finally:
-        Path(temporary).unlink(missing_ok=True)
+        remove(staging)
     return path
 
 
@@ -73,13 +78,17 @@ def load(path: str | Path, device: str = "cpu") -> Trained:
     except Exception as error:  # a truncated or foreign file: any failure means the same to the user
         raise DataError(f"cannot read model file {path}: {error.__class__.__name__}. Delete it and train again.") from None
     model = build_model(config.with_(weights="none")).to(device)
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError:
+        raise DataError(f"the weights in {path} do not match its saved config ({config.variant}): delete it and train again.") from None
     return Trained(model.eval(), config, History(**payload["history"]), payload.get("seconds", 0.0))
 
 
 def get_or_train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> Trained:
     """Load the cached model of this config if present, else train it and cache it."""
     path = cache_path(config)
+    remove_stale(path)
     if path.is_file():
         return load(path, device)
     started = time.perf_counter()

@@ -1,19 +1,21 @@
 """The command line: ``python -m cplib {data,train,evaluate,score,download,series}``.
 
-Errors meant for people (a missing folder, an unknown category or variant, a corrupt image) print one line
-and exit with status 2, without a traceback.
+Errors meant for people (a missing folder, an unknown category or variant, a corrupt image, an unwritable
+output) print one line and exit with status 2, without a traceback; Ctrl-C exits with status 130. Outputs,
+device and data are checked before training starts, so a late error never throws away a finished run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from .augment import VARIANTS
-from .errors import CplibError
+from .errors import ConfigError, CplibError, DataError
 from .profiles import PRECISIONS, PROFILES, get_profile
 
 
@@ -26,7 +28,7 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, help="source images per step (default: the profile's)")
     parser.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast (default: the profile's)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (checked against what this machine has)")
     parser.add_argument("--weights", default="none", choices=["none", "imagenet"], help="encoder initialisation")
 
 
@@ -72,26 +74,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace):
-    """The TrainConfig the options describe."""
+    """The TrainConfig the options describe, holding out a share of the training images for the threshold."""
+    from .detector import DEFAULT_HOLDOUT
+
     profile = get_profile(args.profile)
     changes = {k: getattr(args, k) for k in ("size", "steps", "batch", "precision") if getattr(args, k) is not None}
-    return profile.config(args.variant, args.category, data_root=args.data, seed=args.seed, weights=args.weights, **changes)
+    return profile.config(
+        args.variant, args.category, data_root=args.data, seed=args.seed, weights=args.weights, holdout=DEFAULT_HOLDOUT, **changes
+    )
+
+
+def _check_device(name: str) -> None:
+    """Refuse a device this machine lacks, naming those it has."""
+    import torch
+
+    available = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] + (["mps"] if torch.backends.mps.is_available() else [])
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        device = None
+    wanted = None if device is None else f"{device.type}:{device.index or 0}" if device.type == "cuda" else device.type
+    if wanted not in available:
+        raise ConfigError(f"--device {name!r} is not available here: use one of {', '.join(available)}")
 
 
 def _train_detector(args: argparse.Namespace):
-    """Train per the options and fit a detector on the category's training images; returns (detector, seconds)."""
-    from .data import load_split
+    """Train per the options and fit a detector on held-out training images; returns (detector, seconds).
+
+    The device and the data are checked first; the encoder never sees the held-out images, the density is fitted on
+    the others, and the threshold comes from the held-out scores under that density.
+    """
+    from .data import count_images, holdout_split, load_split
     from .detector import Detector
     from .train import data_root, train
 
     config = _config(args)
+    _check_device(args.device)
     root = data_root(config)
-    load_split(root, config.category, "train", config.size)  # fail fast on bad data, before training
+    holdout_split(count_images(root, config.category)["train"], config.holdout, config.seed)
+    normal = load_split(root, config.category, "train", config.size).images  # fail fast on unreadable images
     started = time.perf_counter()
     model, history = train(config, args.device)
     seconds = time.perf_counter() - started
-    detector = Detector(model, config, history).fit(load_split(root, config.category, "train", config.size).images)
-    return detector, seconds
+    return Detector(model, config, history).fit(normal), seconds
 
 
 def cmd_data(args: argparse.Namespace) -> None:
@@ -102,28 +127,32 @@ def cmd_data(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    """Train and save."""
+    """Train and save, after checking that --out can take the model without losing anything."""
+    from .detector import check_destination
+
+    out = check_destination(args.out)
     detector, seconds = _train_detector(args)
-    path = detector.save(args.out)
+    path = detector.save(out)
     print(f"trained {detector.config.variant} on {detector.config.category} in {seconds:.0f} s; saved to {path}")
+    print(f"{detector.calibration.describe()} (threshold {detector.threshold:.3f})")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    """Evaluate a saved or freshly trained model on a category's test set."""
-    from .data import load_split
+    """Evaluate a saved or freshly trained detector, as it is, on a category's test set."""
+    from .data import count_images, load_split
     from .detector import Detector
     from .metrics import image_auroc, per_defect_auroc
+    from .staging import write_text
     from .synthetic import ensure_default_data
 
-    if args.train:
-        detector, seconds = _train_detector(args)
-    else:
-        detector, seconds = Detector.load(args.model), 0.0
-    config = detector.config
+    _check_json_path(args.json)
+    loaded = None if args.train else Detector.load(args.model)
     root = args.data if args.data is not None else str(ensure_default_data())
-    train_split = load_split(root, args.category, "train", config.size)
-    test = load_split(root, args.category, "test", config.size)
-    detector.fit(train_split.images)
+    counts = count_images(root, args.category)
+    _check_both_classes(counts, args.category)
+    detector, seconds = _train_detector(args) if loaded is None else (loaded, 0.0)
+    config = detector.config
+    test = load_split(root, args.category, "test", config.size, masks=False)
     scores = detector.score(test.images)
     labels = test.labels.numpy()
     result = {
@@ -131,7 +160,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         "variant": config.variant,
         "image_auroc": image_auroc(labels, scores),
         "per_defect_auroc": per_defect_auroc(test.defects, labels, scores),
-        "n_train": len(train_split),
+        "n_train": counts["train"],
+        "n_held_out": 0 if detector.calibration is None else detector.calibration.n_held_out,
         "n_test": len(test),
         "train_seconds": round(seconds, 1),
         "size": config.size,
@@ -141,7 +171,28 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     }
     _print_table(result)
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        write_text(Path(args.json), json.dumps(result, indent=2))
+
+
+def _check_json_path(path: str | None) -> None:
+    """Refuse a --json path that could not be written, before any work."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise DataError(f"--json {path} is a folder: pass a file path such as {target / 'result.json'}")
+    if not target.parent.is_dir():
+        raise DataError(f"--json {path}: the folder {target.parent} does not exist; create it or pass another path")
+    if not os.access(target.parent, os.W_OK):
+        raise DataError(f"--json {path}: cannot write in {target.parent}; pass a path in a writable folder")
+
+
+def _check_both_classes(counts: dict[str, int], category: str) -> None:
+    """Refuse a test split without normal or without defective images: its AUROC is undefined."""
+    if "test/good" not in counts:
+        raise DataError(f"the test split of {category} has no normal images: AUROC needs some in test/good")
+    if not any(key.startswith("test/") and key != "test/good" for key in counts):
+        raise DataError(f"the test split of {category} has only normal images: AUROC needs defective ones in test/<defect>")
 
 
 def _print_table(result: dict) -> None:
@@ -187,4 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     except CplibError as error:
         print(f"cplib: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        where = "" if error.filename is None else f": {error.filename}"
+        print(f"cplib: error: {error.strerror or error}{where}. Check the path and its permissions.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"cplib: interrupted: {args.command} stopped and kept nothing half-written; rerun it to start again", file=sys.stderr)
+        return 130
     return 0

@@ -9,6 +9,7 @@ Layout (``ground_truth/`` is optional: without it only image-level labels exist)
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,43 +65,81 @@ def count_images(root: str | Path, category: str) -> dict[str, int]:
     return counts
 
 
-def load_split(root: str | Path, category: str, split: str = "train", size: int = 256) -> Split:
-    """Load every image of a category's split, resized to size×size (masks with nearest neighbour)."""
+def load_split(root: str | Path, category: str, split: str = "train", size: int = 256, masks: bool = True) -> Split:
+    """Load every image of a category's split, resized to size×size, with its ground-truth masks if masks is True.
+
+    Pixel metrics need a mask per defective image: with masks, a defective image without one is left out, with
+    a warning naming it; masks=False (image-level work) keeps every image and reads no mask.
+    """
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
     if size < 8:
         raise DataError(f"size={size} is too small: use an image size of at least 8 pixels")
     folder = _category_folder(root, category)
     files = _split_files(folder, split)
-    has_masks = split == "test" and (folder / "ground_truth").is_dir()
-    images, masks, defects = [], [], []
+    with_masks = masks and split == "test" and (folder / "ground_truth").is_dir()
+    if with_masks:
+        files = _with_mask_files(folder, files)
+    images, mask_list = [], []
     for path in files:
-        defect = path.parent.name
-        images.append(read_image(path, size))
-        defects.append(defect)
-        if has_masks:
-            masks.append(_read_mask(folder, path, defect, size))
+        pixels = _read_pixels(path, "image")
+        images.append(_resized(pixels, size))
+        if with_masks:
+            mask_list.append(_read_mask(folder, path, pixels.shape[:2], size))
+    defects = [path.parent.name for path in files]
     return Split(
         images=torch.stack(images),
         labels=torch.tensor([int(d != "good") for d in defects]),
         defects=defects,
-        masks=torch.stack(masks) if has_masks else None,
+        masks=torch.stack(mask_list) if with_masks else None,
         paths=files,
     )
+
+
+def holdout_split(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted positions of n images held out (a share, at least 2 when share > 0, drawn by seed) and of the rest."""
+    if share == 0:
+        return np.arange(0), np.arange(n)
+    n_held = max(2, round(share * n))
+    if n - n_held < 2:
+        raise DataError(
+            f"{n} training images are too few to hold {n_held} out for a threshold and fit the density on at least 2: "
+            "add normal images to the category's train/good folder"
+        )
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[:n_held]), np.sort(order[n_held:])
 
 
 def read_image(path: str | Path, size: int) -> torch.Tensor:
     """One image file as a (3, size, size) float tensor in [0, 1]; grayscale becomes three channels."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not an image file: pass image files (for example {path / '*.png'})")
     if not path.is_file():
         raise DataError(f"image not found: {path}")
-    try:
-        with Image.open(path) as image:
-            array = _rgb_unit(image)
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise DataError(f"cannot read image {path}: {error}. Replace or delete the file.") from None
-    tensor = torch.from_numpy(array).permute(2, 0, 1)
+    return _resized(_read_pixels(path, "image"), size)
+
+
+def _resized(pixels: np.ndarray, size: int) -> torch.Tensor:
+    """(H, W, 3) pixels in [0, 1] as a (3, size, size) tensor, antialiased."""
+    tensor = torch.from_numpy(pixels).permute(2, 0, 1)
     return TF.resize(tensor, [size, size], antialias=True).clamp(0, 1)
+
+
+def _read_pixels(path: Path, what: str) -> np.ndarray:
+    """An image file as (H, W, 3) float32 in [0, 1], or a DataError naming the file (corrupt, or too large to trust)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return _rgb_unit(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise DataError(
+            f"{what} {path} is too large to read safely ({error}). Replace it with a smaller file, or raise "
+            "PIL.Image.MAX_IMAGE_PIXELS if you trust it."
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise DataError(f"cannot read {what} {path}: {error}. Replace or delete the file.") from None
 
 
 def _rgb_unit(image: Image.Image) -> np.ndarray:
@@ -112,23 +151,44 @@ def _rgb_unit(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.float32) / 255
 
 
-def _read_mask(folder: Path, image_path: Path, defect: str, size: int) -> torch.Tensor:
-    """The ground-truth mask of a test image (all zero for good images and for a missing mask file)."""
-    mask_path = folder / "ground_truth" / defect / f"{image_path.stem}_mask.png"
-    if defect == "good" or not mask_path.is_file():
+def _mask_path(folder: Path, image_path: Path) -> Path:
+    """Where MVTec keeps the ground-truth mask of a test image."""
+    return folder / "ground_truth" / image_path.parent.name / f"{image_path.stem}_mask.png"
+
+
+def _with_mask_files(folder: Path, files: list[Path]) -> list[Path]:
+    """The files that pixel metrics can use: good images and defective ones with a mask; warns about the rest."""
+    unmasked = [p for p in files if p.parent.name != "good" and not _mask_path(folder, p).is_file()]
+    if unmasked:
+        names = ", ".join(str(p.relative_to(folder)) for p in unmasked)
+        warnings.warn(
+            f"{len(unmasked)} defective images have no mask in {folder / 'ground_truth'} and are left out: {names}. "
+            "Add their <stem>_mask.png files, or load with masks=False for image-level metrics.",
+            stacklevel=3,
+        )
+    return [p for p in files if p not in unmasked]
+
+
+def _read_mask(folder: Path, image_path: Path, shape: tuple[int, int], size: int) -> torch.Tensor:
+    """The ground-truth mask of a test image at size×size (all zero for a good image); it must match the image's size."""
+    if image_path.parent.name == "good":
         return torch.zeros(size, size, dtype=torch.bool)
-    try:
-        with Image.open(mask_path) as image:
-            array = np.asarray(image.convert("L"))
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise DataError(f"cannot read mask {mask_path}: {error}. Replace or delete the file.") from None
-    mask = torch.from_numpy(array > 127)[None]
-    return TF.resize(mask.to(torch.uint8), [size, size], interpolation=TF.InterpolationMode.NEAREST)[0].bool()
+    mask_path = _mask_path(folder, image_path)
+    mask = torch.from_numpy(_read_pixels(mask_path, "mask").mean(axis=2) > 0.5)
+    if tuple(mask.shape) != tuple(shape):
+        raise DataError(
+            f"mask {mask_path} is {mask.shape[1]}×{mask.shape[0]} pixels but its image {image_path} is "
+            f"{shape[1]}×{shape[0]}: replace the mask with one of the image's size"
+        )
+    resized = TF.resize(mask[None].to(torch.uint8), [size, size], interpolation=TF.InterpolationMode.NEAREST_EXACT)
+    return resized[0].bool()
 
 
 def _existing_root(root: str | Path) -> Path:
     """The dataset root, or a DataError saying how to point cplib at data."""
     root = Path(root).expanduser()
+    if root.is_file():
+        raise DataError(f"{root} is a file, not a dataset folder: pass the folder that holds the category folders")
     if not root.is_dir():
         raise DataError(
             f"dataset folder not found: {root}. Pass the folder that holds the category folders "

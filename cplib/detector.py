@@ -3,33 +3,67 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
-import shutil
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from .checkpoint import Trained, load, save
-from .data import read_image
+from .data import holdout_split, read_image
 from .density import FeatureDensity, GaussianDensity
 from .errors import ConfigError, DataError
 from .evaluate import extract_features
-from .metrics import best_f1_threshold, percentile_threshold
+from .metrics import best_f1_threshold
 from .model import CutPasteNet
 from .profiles import TrainConfig
+from .staging import remove, remove_stale, replace, temporary
 from .train import History
+
+MODEL_FILES = ("model.pt", "density.pkl", "detector.json")
+DEFAULT_HOLDOUT = 0.2
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How a threshold was set: held-out normal score number `rank` (ascending) of `n_held_out`, at `percentile`."""
+
+    percentile: float
+    n_held_out: int
+    rank: int
+    encoder_saw_held_out: bool
+
+    @property
+    def false_alarm_rate(self) -> float:
+        """Expected share of new normal images scoring above the threshold: (n + 1 - rank) / (n + 1), exchangeable scores."""
+        return (self.n_held_out + 1 - self.rank) / (self.n_held_out + 1)
+
+    def describe(self) -> str:
+        """The threshold's meaning in one sentence, claiming no more than n_held_out images support."""
+        n, rank = self.n_held_out, self.rank
+        which = "their maximum" if rank == n else f"score {rank} of {n} from the lowest"
+        text = (
+            f"threshold = the {self.percentile:g}th percentile of {n} held-out normal scores ({which}): "
+            f"about {self.false_alarm_rate:.1%} of new normal images will score above it"
+        )
+        if rank == n:
+            text += f"; {n} held-out images cannot support a false-alarm rate below 1/{n + 1}"
+        if self.encoder_saw_held_out:
+            text += "; the encoder trained on these images, so new normal images may exceed it more often"
+        return text
 
 
 class Detector:
     """Score images with CutPaste: encoder features → density (Ledoit-Wolf Gaussian by default) → threshold.
 
     ``fit`` learns the density from normal images only and sets a threshold at a percentile of the scores of
-    held-out normal images (no defects needed); ``calibrate_f1`` replaces it with the F1-optimal threshold
-    when labelled images exist.
+    held-out normal images under that same density (no defects needed); ``calibrate_f1`` replaces it with the
+    F1-optimal threshold when labelled images exist.
     """
 
     def __init__(self, model: CutPasteNet, config: TrainConfig, history: History | None = None, density: FeatureDensity | None = None) -> None:
@@ -38,29 +72,35 @@ class Detector:
         self.history = history if history is not None else History()
         self.density = density if density is not None else GaussianDensity()
         self.threshold = float("inf")
+        self.calibration: Calibration | None = None
+        self.held_out = np.arange(0)
 
     @classmethod
     def from_trained(cls, trained: Trained, density: FeatureDensity | None = None) -> Detector:
         """A detector around a model from get_or_train or load."""
         return cls(trained.model, trained.config, trained.history, density)
 
-    def fit(self, normal_images: torch.Tensor, holdout: float = 0.2, percentile: float = 99.0, seed: int = 0) -> Detector:
-        """Fit the density on normal images and set the threshold at a percentile of held-out normal scores.
+    def fit(self, normal_images: torch.Tensor, holdout: float | None = None, percentile: float = 99.0, seed: int | None = None) -> Detector:
+        """Fit the density on normal images minus a held-out share; threshold at a percentile of their scores under it.
 
-        The held-out images (a `holdout` share, at least 2) set the threshold and are then added back, so the
-        final density uses every image; their scores were out-of-sample when the threshold was set.
+        normal_images are the config's training images in load_split order. holdout and seed default to the
+        config's (images its encoder never saw, `TrainConfig.holdout`), else 0.2 and the config's seed; the
+        density is not refitted afterwards, so the threshold belongs to the density that scores.
         """
-        if not 0 < holdout < 1:
-            raise ConfigError(f"holdout={holdout}: must lie in (0, 1)")
+        share = holdout if holdout is not None else self.config.holdout or DEFAULT_HOLDOUT
+        seed = self.config.seed if seed is None else seed
+        if not 0 < share < 1:
+            raise ConfigError(f"holdout={share}: must lie in (0, 1)")
+        if not 0 <= percentile <= 100:
+            raise ConfigError(f"percentile={percentile}: must lie in [0, 100]")
+        held, kept = holdout_split(len(normal_images), share, seed)
         features = extract_features(self.model, normal_images)
-        order = np.random.default_rng(seed).permutation(len(features))
-        n_held = max(2, int(round(holdout * len(features))))
-        if len(features) - n_held < 2:
-            raise DataError(f"{len(features)} normal images are too few: a detector needs at least 4")
-        held, kept = order[:n_held], order[n_held:]
         self.density.fit(features[kept])
-        self.threshold = percentile_threshold(self.density.score_samples(features[held]), percentile)
-        self.density.fit(features)
+        held_scores = np.sort(self.density.score_samples(features[held]))
+        rank = math.ceil(percentile / 100 * (len(held) - 1)) + 1  # numpy's percentile(method="higher"): a held-out score
+        self.threshold = float(held_scores[rank - 1])
+        self.calibration = Calibration(percentile, len(held), rank, (share, seed) != (self.config.holdout, self.config.seed))
+        self.held_out = held
         return self
 
     def score(self, images: torch.Tensor) -> np.ndarray:
@@ -78,23 +118,29 @@ class Detector:
     def calibrate_f1(self, images: torch.Tensor, labels: Sequence[int]) -> float:
         """Set the threshold that maximises F1 on labelled images; returns that F1 (optimistic on the same images)."""
         self.threshold, f1 = best_f1_threshold(np.asarray(labels), self.score(images))
+        self.calibration = None
         return f1
 
     def save(self, folder: str | Path) -> Path:
-        """Write model.pt, density.pkl and detector.json into a folder, replaced atomically as a whole."""
-        folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        """Write model.pt, density.pkl and detector.json into a folder; an older detector there is replaced whole."""
+        folder = check_destination(folder)
+        staging = temporary(folder)
+        staging.mkdir()
         try:
             save(Trained(self.model, self.config, self.history), staging / "model.pt")
             (staging / "density.pkl").write_bytes(pickle.dumps(self.density))
-            (staging / "detector.json").write_text(json.dumps({"threshold": self.threshold}))
-            if folder.exists():
-                shutil.rmtree(folder)
-            os.replace(staging, folder)
+            (staging / "detector.json").write_text(json.dumps(self._metadata(), indent=2))
+            replace(staging, folder)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            remove(staging)
         return folder
+
+    def _metadata(self) -> dict[str, Any]:
+        """detector.json: the threshold and, when held-out normals set it, how many and what they support."""
+        if self.calibration is None:
+            return {"threshold": self.threshold, "note": "threshold set by hand or by calibrate_f1 on labelled images"}
+        calibration = {**asdict(self.calibration), "expected_false_alarm_rate": self.calibration.false_alarm_rate}
+        return {"threshold": self.threshold, "calibration": calibration, "note": self.calibration.describe()}
 
     @classmethod
     def load(cls, folder: str | Path) -> Detector:
@@ -103,6 +149,58 @@ class Detector:
         if not (folder / "detector.json").is_file():
             raise DataError(f"no saved detector in {folder}: pass a folder written by `python -m cplib train --out`")
         trained = load(folder / "model.pt")
-        detector = cls.from_trained(trained, pickle.loads((folder / "density.pkl").read_bytes()))
-        detector.threshold = json.loads((folder / "detector.json").read_text())["threshold"]
+        metadata = _read_saved(folder / "detector.json", _parse_metadata)
+        detector = cls.from_trained(trained, _read_saved(folder / "density.pkl", _parse_density))
+        detector.threshold = metadata["threshold"]
+        detector.calibration = Calibration(**metadata["calibration"]) if "calibration" in metadata else None
         return detector
+
+
+def check_destination(folder: str | Path) -> Path:
+    """The absolute folder to save a detector in, once sure that saving there can replace only an older detector."""
+    folder = Path(os.path.abspath(Path(folder).expanduser()))
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        raise DataError(f"{existing} is a file: pass a folder to save the model in")
+    foreign = sorted(p.name for p in folder.iterdir() if p.name not in MODEL_FILES) if folder.is_dir() else []
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise DataError(
+            f"{folder} holds files that are not part of a cplib model ({shown}): pass a new or empty folder, "
+            "or move those files away"
+        )
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale(folder)
+        temporary(folder).mkdir()
+        temporary(folder).rmdir()
+    except OSError as error:
+        raise DataError(f"cannot write a model at {folder}: {error.strerror}. Pass another folder or fix its permissions") from None
+    return folder
+
+
+def _read_saved(path: Path, parse: Callable[[bytes], Any]) -> Any:
+    """A file of a saved detector, parsed, or a DataError naming it."""
+    try:
+        return parse(path.read_bytes())
+    except Exception as error:  # a missing, truncated or foreign file fails in many ways; all mean the same to the user
+        raise DataError(
+            f"cannot read {path}: {error.__class__.__name__}. Train the model again (`python -m cplib train --out {path.parent}`)."
+        ) from None
+
+
+def _parse_metadata(raw: bytes) -> dict[str, Any]:
+    """detector.json's content, checked: a numeric threshold and, if present, a complete calibration."""
+    metadata = json.loads(raw)
+    metadata["threshold"] = float(metadata["threshold"])
+    if "calibration" in metadata:
+        metadata["calibration"] = {name: metadata["calibration"][name] for name in Calibration.__dataclass_fields__}
+    return metadata
+
+
+def _parse_density(raw: bytes) -> FeatureDensity:
+    """density.pkl's fitted density."""
+    density = pickle.loads(raw)
+    if not isinstance(density, FeatureDensity):
+        raise TypeError(f"a {type(density).__name__}, not a fitted density")
+    return density

@@ -11,7 +11,6 @@ import http.client
 import lzma
 import os
 import tarfile
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from tqdm.auto import tqdm
 
 from .errors import DataError
+from .staging import remove, remove_stale, temporary
 
 OFFICIAL_URL = (
     "https://www.mydrive.ch/shares/38536/3830184030e49fe74747669442f0f282/download/420938113-1629952094/"
@@ -53,6 +53,8 @@ def download_mvtec(
     checked only when sha256 is given.
     """
     root = Path(root).expanduser()
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root} is a file: pass a folder (new or holding MVTec AD categories) to download into")
     url = url or os.environ.get(URL_ENV) or OFFICIAL_URL
     requested = None if categories is None else [categories] if isinstance(categories, str) else list(categories)
     _check_official_names(url, requested)
@@ -87,7 +89,11 @@ def _fetch(url: str, root: Path, sha256: str | None, progress: bool, category: s
         return archive
     part = archive.with_name(archive.name + ".part")
     part.parent.mkdir(parents=True, exist_ok=True)
-    _stream(url, part, progress)
+    try:
+        _stream(url, part, progress)
+    except DataError:
+        _remove_if_empty(part)
+        raise
     if sha256 is not None and (actual := _sha256(part)) != sha256.lower():
         part.unlink()
         raise DataError(
@@ -96,6 +102,14 @@ def _fetch(url: str, root: Path, sha256: str | None, progress: bool, category: s
         )
     part.replace(archive)
     return archive
+
+
+def _remove_if_empty(part: Path) -> None:
+    """Delete a download that received nothing, and its .downloads folder if that leaves it empty."""
+    if part.exists() and part.stat().st_size == 0:
+        part.unlink()
+    if not any(part.parent.iterdir()):
+        part.parent.rmdir()
 
 
 def _archive_name(url: str) -> str:
@@ -122,15 +136,16 @@ def _stream(url: str, part: Path, progress: bool) -> None:
     except urllib.error.HTTPError as error:
         if error.code == 416 and offset:  # nothing left to send: the .part is whole, the checksum decides
             return
-        raise DataError(_manual_route(url, f"the server answered HTTP {error.code} {error.reason}")) from None
+        raise DataError(_manual_route(url, f"the server answered HTTP {error.code} {error.reason}", part)) from None
     except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as error:
-        raise DataError(_manual_route(url, str(getattr(error, "reason", error)))) from None
+        raise DataError(_manual_route(url, str(getattr(error, "reason", error)), part)) from None
 
 
-def _manual_route(url: str, reason: str) -> str:
-    """The message for a failed download: what failed, and how to get the data by hand."""
+def _manual_route(url: str, reason: str, part: Path) -> str:
+    """The message for a failed download: what failed, whether a rerun resumes, and how to get the data by hand."""
+    rerun = "Rerun to resume" if part.exists() and part.stat().st_size > 0 else "Check the connection and rerun"
     return (
-        f"cannot download {url} ({reason}). Rerun to resume, or download MVTec AD in a browser from {MVTEC_PAGE}, "
+        f"cannot download {url} ({reason}). {rerun}, or download MVTec AD in a browser from {MVTEC_PAGE}, "
         "extract the archive, and pass its folder as --data / root (or set CPLIB_DATASET)."
     )
 
@@ -147,15 +162,20 @@ def _sha256(path: Path) -> str:
 def _install(archive: Path, root: Path, wanted: list[str] | None) -> None:
     """Extract the wanted categories (all when None) beside root, then move each complete category into root."""
     root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root.parent, prefix=f".{root.name}-extract-") as scratch:
-        _extract(archive, Path(scratch), root, wanted)
-        found = _category_folders(Path(scratch))
+    remove_stale(root)
+    scratch = temporary(root)
+    scratch.mkdir()
+    try:
+        _extract(archive, scratch, root, wanted)
+        found = _category_folders(scratch)
         absent = sorted(set(wanted or ()) - found.keys())
         if absent:
             names = ", ".join(absent)
             raise DataError(f"{archive} has no category {names} (no <category>/train/good): check the names and the URL")
         for name, folder in found.items():
             _place(folder, root / name)
+    finally:
+        remove(scratch)
 
 
 def _category_folders(scratch: Path) -> dict[str, Path]:

@@ -30,6 +30,8 @@ class TrainConfig:
     training images (`cplib.foreground`); a texture's foreground is the whole image, so nothing changes there.
     precision "bf16" runs the forward pass under bfloat16 autocast (weights and optimiser stay float32): faster
     on CPUs and GPUs with native bfloat16, slower where it is emulated (`bf16_supported`).
+    holdout, when above 0, keeps that share of the training images (drawn by seed, `cplib.data.holdout_split`)
+    away from the encoder, for a Detector's threshold.
     """
 
     variant: str = "3way"
@@ -52,6 +54,7 @@ class TrainConfig:
     patch: int | None = None
     foreground: bool = False
     precision: str = "fp32"
+    holdout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -65,6 +68,8 @@ class TrainConfig:
             raise ConfigError(f"patch={self.patch}: a patch must lie in [8, size={self.size}] pixels")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision={self.precision!r}: use one of {', '.join(PRECISIONS)}")
+        if not 0 <= self.holdout < 1:
+            raise ConfigError(f"holdout={self.holdout}: a share of the training images must lie in [0, 1)")
         if self.foreground and self.patch is not None:
             raise ConfigError("foreground=True with patch: the foreground mask does not follow random crops; use one")
 

@@ -13,8 +13,6 @@ would grade the training task) and every defect carries an exact pixel mask: the
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+
+from .staging import remove, remove_stale, replace, temporary
 
 GENERATOR_VERSION = 1
 SIZE = 256
@@ -333,20 +333,19 @@ def ensure_default_data(root: Path | None = None, seed: int = 0, counts: Counts 
     from .paths import default_data_root
 
     root = Path(root) if root is not None else default_data_root()
+    remove_stale(root)
     stamp_file = root / STAMP
     if stamp_file.exists() and json.loads(stamp_file.read_text()) == _stamp(seed, counts):
         return root
     started = time.perf_counter()
-    staging = root.with_name(f"{root.name}.tmp-{os.getpid()}")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = temporary(root)
     try:
         write_dataset(staging, seed, counts)
         (staging / STAMP).write_text(json.dumps(_stamp(seed, counts)))
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if root.exists():
-        shutil.rmtree(root)
-    staging.rename(root)
+        replace(staging, root)
+    finally:
+        remove(staging)
     if verbose:
         print(f"cplib: wrote the default dataset to {root} in {time.perf_counter() - started:.1f} s")
     return root

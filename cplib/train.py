@@ -9,7 +9,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from .augment import make_views, num_classes, pre_augment_with_foreground, random_crops
-from .data import load_split
+from .data import holdout_split, load_split
 from .foreground import estimate_foreground
 from .model import CutPasteNet
 from .profiles import TrainConfig
@@ -43,6 +43,7 @@ def build_model(config: TrainConfig) -> CutPasteNet:
 def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tuple[CutPasteNet, History]:
     """Train a model on a category's normal training images; returns the model (in eval mode) and its history."""
     images = load_split(data_root(config), config.category, "train", config.size).images
+    images = images[holdout_split(len(images), config.holdout, config.seed)[1]]
     foreground = estimate_foreground(images).to(device) if config.foreground else None
     model = build_model(config).to(device)
     optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)

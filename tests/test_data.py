@@ -175,3 +175,49 @@ def test_default_dataset_loads_through_the_same_reader(tmp_path: Path) -> None:
         defective = test.labels.bool()
         assert test.masks[defective].flatten(1).any(1).all()
         assert not test.masks[~defective].any()
+
+
+def test_masks_resize_with_nearest_exact_to_the_pixels_they_mostly_cover(tmp_path: Path, mvtec) -> None:
+    folder = mvtec.category(tmp_path, "plate", shape=(256, 256), test={"dent": 1})
+    block = np.zeros((256, 256), np.uint8)
+    block[61:125, 61:125] = 255  # output pixel 15 covers source rows 60-63 (3/4 inside), pixel 31 rows 124-127 (1/4)
+    mvtec.png(folder / "ground_truth" / "dent" / "000_mask.png", block)
+    mask = load_split(tmp_path, "plate", "test", size=64).masks[0]
+    expected = torch.zeros(64, 64, dtype=torch.bool)
+    expected[15:31, 15:31] = True
+    assert torch.equal(mask, expected)
+
+
+def test_a_mask_of_another_size_than_its_image_is_refused_naming_it(tmp_path: Path, mvtec) -> None:
+    folder = mvtec.category(tmp_path, "pill", shape=(40, 40), test={"crack": 1})
+    mvtec.png(folder / "ground_truth" / "crack" / "000_mask.png", mvtec.mask(20, 40))
+    with pytest.raises(DataError, match=r"mask .*000_mask.png is 40×20 pixels but its image .*000.png is 40×40"):
+        load_split(tmp_path, "pill", "test", size=SIZE)
+
+
+def test_a_defective_image_without_mask_is_left_out_of_pixel_work_with_a_warning(tmp_path: Path, mvtec) -> None:
+    folder = mvtec.category(tmp_path, "nut", test={"good": 1, "crack": 2})
+    (folder / "ground_truth" / "crack" / "001_mask.png").unlink()
+    with pytest.warns(UserWarning, match=r"1 defective images have no mask .*crack.001.png"):
+        split = load_split(tmp_path, "nut", "test", size=SIZE)
+    assert [p.relative_to(folder / "test").as_posix() for p in split.paths] == ["crack/000.png", "good/000.png"]
+    assert torch.equal(split.masks[0], expected_box(mvtec.box, SIZE)) and not split.masks[1].any()
+    assert len(load_split(tmp_path, "nut", "test", size=SIZE, masks=False)) == 3
+
+
+def test_image_level_loading_reads_no_mask(tmp_path: Path, mvtec) -> None:
+    folder = mvtec.category(tmp_path, "pill", test={"crack": 1})
+    (folder / "ground_truth" / "crack" / "000_mask.png").write_bytes(b"\x89PNG broken")
+    split = load_split(tmp_path, "pill", "test", size=SIZE, masks=False)
+    assert split.masks is None and split.labels.tolist() == [1]
+
+
+def test_a_file_given_as_the_dataset_folder_is_called_a_file(tmp_path: Path) -> None:
+    (tmp_path / "data.zip").write_bytes(b"PK")
+    with pytest.raises(DataError, match=r"data.zip is a file, not a dataset folder"):
+        load_split(tmp_path / "data.zip", "bottle")
+
+
+def test_a_folder_given_as_an_image_is_called_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"is a folder, not an image file"):
+        read_image(tmp_path, SIZE)

@@ -20,6 +20,7 @@ from cplib.download import MVTEC_PAGE, OFFICIAL_URL, download_mvtec
 from cplib.errors import DataError
 
 LOOPBACK = "127.0.0.1"
+DEAD_PID = 2**31 - 1  # above any pid_max: no process has this id
 
 
 class ArchiveServer(ThreadingHTTPServer):
@@ -275,3 +276,45 @@ def test_misspelt_official_categories_fail_before_downloading(tmp_path: Path, mo
     monkeypatch.setattr(download.urllib.request, "urlopen", pytest.fail)
     with pytest.raises(DataError, match="unknown MVTec AD categories: bottel"):
         download_mvtec(tmp_path / "mvtec", categories=["bottel", "screw"], progress=False)
+
+
+def closed_port_url() -> str:
+    """An http:// address on loopback where nothing listens: a download that receives nothing."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return f"http://{LOOPBACK}:{probe.getsockname()[1]}/mvtec.tar.xz"
+
+
+def test_offline_with_nothing_downloaded_promises_no_resume_and_leaves_no_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as caught:
+        download_mvtec(tmp_path / "mvtec", url=closed_port_url(), progress=False)
+    assert "resume" not in str(caught.value) and "Check the connection and rerun" in str(caught.value)
+    assert not (tmp_path / "mvtec" / ".downloads").exists()
+
+
+def test_offline_with_a_partial_download_keeps_it_and_says_rerun_resumes(tmp_path: Path) -> None:
+    part = tmp_path / "mvtec" / ".downloads" / "mvtec.tar.xz.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(b"first bytes")
+    with pytest.raises(DataError, match="Rerun to resume"):
+        download_mvtec(tmp_path / "mvtec", url=closed_port_url(), progress=False)
+    assert part.read_bytes() == b"first bytes"
+
+
+def test_data_pointing_at_a_file_is_refused_before_downloading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(download.urllib.request, "urlopen", pytest.fail)
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    with pytest.raises(DataError, match=r"notes.txt is a file: pass a folder"):
+        download_mvtec(target, categories=["bottle"], progress=False)
+    assert target.read_text() == "mine"
+
+
+def test_extraction_leftovers_of_a_dead_run_are_removed(tmp_path: Path, archive: bytes) -> None:
+    (tmp_path / "archive.tar.xz").write_bytes(archive)
+    stale = tmp_path / f".mvtec.tmp-{DEAD_PID}" / "cat_a"
+    stale.mkdir(parents=True)
+    download_mvtec(tmp_path / "mvtec", url=(tmp_path / "archive.tar.xz").as_uri(), sha256=sha256(archive), progress=False)
+    assert list_categories(tmp_path / "mvtec") == ["cat_a", "cat_b"]
+    assert not list(tmp_path.glob(".mvtec.tmp-*"))
+

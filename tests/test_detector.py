@@ -1,0 +1,91 @@
+"""The Detector's threshold: set on training images held out of the encoder and the density, under the density it keeps."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import cplib.train
+from cplib import __version__
+from cplib.checkpoint import cache_key
+from cplib.data import holdout_split, load_split
+from cplib.density import GaussianDensity
+from cplib.detector import Detector
+from cplib.evaluate import extract_features
+from cplib.profiles import TrainConfig, get_profile
+from cplib.train import train
+
+N_TRAIN = 10
+
+
+class RecordingDensity(GaussianDensity):
+    """A Gaussian density that keeps the features it was fitted on."""
+
+    def fit(self, features):
+        self.fitted_on = np.asarray(features)
+        return super().fit(features)
+
+
+@pytest.fixture
+def config(tmp_path: Path, mvtec) -> TrainConfig:
+    """The tiny profile on a category of N_TRAIN distinct flat training images, holding 20 % out."""
+    mvtec.category(tmp_path, "tile", train=N_TRAIN)
+    return get_profile("tiny").config("cutpaste", "tile", data_root=str(tmp_path), holdout=0.2)
+
+
+def test_the_encoder_never_sees_the_held_out_images(config: TrainConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[torch.Tensor] = []
+    step = cplib.train.train_step
+
+    def recording_step(model, optimiser, batch, *rest):
+        seen.append(batch)
+        return step(model, optimiser, batch, *rest)
+
+    monkeypatch.setattr(cplib.train, "train_step", recording_step)
+    train(config, progress=False)
+    images = load_split(config.data_root, "tile", "train", config.size).images
+    held, kept = holdout_split(N_TRAIN, config.holdout, config.seed)
+    fed = torch.cat(seen)
+    matches = (fed[:, None] == images[None]).flatten(2).all(2)  # (fed, image): the fed row is that training image
+    assert matches.any(1).all() and not matches[:, held].any() and matches[:, kept].any(0).all()
+
+
+def test_the_threshold_is_a_held_out_percentile_under_the_density_it_keeps(config: TrainConfig, tmp_path: Path) -> None:
+    model, history = train(config, progress=False)
+    split = load_split(config.data_root, "tile", "train", config.size)
+    detector = Detector(model, config, history, RecordingDensity()).fit(split.images)
+    held, kept = holdout_split(N_TRAIN, config.holdout, config.seed)
+    assert detector.held_out.tolist() == held.tolist() and len(held) == 2
+    features = extract_features(model, split.images)
+    np.testing.assert_array_equal(detector.density.fitted_on, features[kept])
+    held_scores = detector.density.score_samples(features[held])
+    assert detector.threshold == np.percentile(held_scores, 99, method="higher") == held_scores.max()
+    assert detector.calibration.n_held_out == 2 and not detector.calibration.encoder_saw_held_out
+    assert "their maximum" in detector.calibration.describe() and "below 1/3" in detector.calibration.describe()
+
+    loaded = Detector.load(detector.save(tmp_path / "model"))
+    assert loaded.threshold == detector.threshold and loaded.calibration == detector.calibration
+    assert np.array_equal(loaded.score(split.images), detector.score(split.images))
+    saved = json.loads((tmp_path / "model" / "detector.json").read_text())
+    assert saved["calibration"]["n_held_out"] == 2 and saved["calibration"]["expected_false_alarm_rate"] == pytest.approx(1 / 3)
+
+
+def test_a_model_trained_on_every_image_is_flagged_as_having_seen_the_held_out_ones(config: TrainConfig) -> None:
+    config = config.with_(holdout=0.0)
+    model, history = train(config, progress=False)
+    detector = Detector(model, config, history).fit(load_split(config.data_root, "tile", "train", config.size).images)
+    assert detector.calibration.encoder_saw_held_out and "the encoder trained on these images" in detector.calibration.describe()
+
+
+def test_holding_nothing_out_keeps_the_cache_key_of_every_existing_config() -> None:
+    for config in (TrainConfig(), get_profile("cpu").config("3way", "capsule"), get_profile("tiny").config("scar", "bottle", patch=16)):
+        fields = {name: value for name, value in asdict(config).items() if name != "holdout"}  # the fields before holdout existed
+        text = json.dumps({"config": fields, "cplib": __version__}, sort_keys=True)
+        assert cache_key(config) == hashlib.sha256(text.encode()).hexdigest()[:16]
+        assert cache_key(config.with_(holdout=0.2)) != cache_key(config)
