@@ -19,9 +19,8 @@ import torch
 
 from cplib.data import read_image
 from cplib.localize import Geometry, PatchLocalizer, patch_chunks
-from cplib.profiles import TrainConfig
 from cplib.synthetic import ensure_default_data
-from cplib.train import build_model
+from cplib.train import TrainConfig, build_model
 
 
 def seconds(run: Callable[[], object]) -> float:

@@ -21,9 +21,8 @@ from .errors import ConfigError, DataError
 from .evaluate import extract_features
 from .metrics import best_f1_threshold
 from .model import CutPasteNet
-from .profiles import TrainConfig
 from .staging import remove, remove_stale, replace, temporary
-from .train import History
+from .train import History, TrainConfig
 
 MODEL_FILES = ("model.pt", "density.pkl", "detector.json")
 DEFAULT_HOLDOUT = 0.2

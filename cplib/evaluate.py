@@ -12,8 +12,7 @@ from .data import Split, load_split
 from .density import GaussianDensity
 from .metrics import image_auroc, per_defect_auroc
 from .model import CutPasteNet
-from .profiles import TrainConfig
-from .train import build_model, data_root
+from .train import TrainConfig, build_model, data_root
 
 
 @torch.no_grad()
