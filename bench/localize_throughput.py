@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from cplib.data import read_image
-from cplib.localize import Geometry, PatchLocalizer, patch_chunks
+from cplib.localize import PatchLocalizer
+from cplib.patches import Geometry, patch_chunks
 from cplib.synthetic import ensure_default_data
 from cplib.train import TrainConfig, build_model
 
