@@ -139,7 +139,14 @@ def scar(
     """Scar baseline: a thin rectangle of uniform random colour, width U[width] x length U[length] pixels at
     `reference_size`, rotated U(angle) degrees, fully inside; with `foreground`, at least `min_overlap` of it on
     the mask. Sizes scale by image_size / reference_size, where image_size is the side of the whole image the
-    tensors show (default min(H, W)); pass it for crops, so that a crop gets the scars of its image."""
+    tensors show (default min(H, W)); pass it for crops, so that a crop gets the scars of its image.
+
+    Example:
+        >>> images = torch.zeros(4, 3, 64, 64)
+        >>> augmented, masks = scar(images, torch.Generator().manual_seed(0))
+        >>> masks.shape, masks.flatten(1).any(1).tolist()  # every image got a scar
+        (torch.Size([4, 1, 64, 64]), [True, True, True, True])
+    """
     check_images(images)
     foreground, min_overlap = check_foreground(foreground, images), check_min_overlap(min_overlap)
     size = tuple(images.shape[-2:])
@@ -163,7 +170,16 @@ def cutpaste(
 ) -> tuple[Tensor, Tensor]:
     """CutPaste: cut a box (area fraction U(area), log-uniform aspect) from the same image, colour-jitter it,
     and paste it at an independent uniform location; both boxes fully inside the image. With `foreground`,
-    the paste (not the cut) has at least `min_overlap` of its pixels on the mask."""
+    the paste (not the cut) has at least `min_overlap` of its pixels on the mask.
+
+    Example:
+        >>> images = torch.rand(2, 3, 32, 32)
+        >>> augmented, masks = cutpaste(images, torch.Generator().manual_seed(0))
+        >>> augmented.shape, masks.dtype
+        (torch.Size([2, 3, 32, 32]), torch.bool)
+        >>> torch.equal(augmented * ~masks, images * ~masks)  # outside the mask, nothing changed
+        True
+    """
     check_images(images)
     jitter = check_jitter("jitter", jitter)
     foreground, min_overlap = check_foreground(foreground, images), check_min_overlap(min_overlap)
@@ -345,7 +361,14 @@ def make_views(
     anomaly class (label 1, and 2 for "3way"); "union" makes each augmented sample CutPaste or CutPaste-Scar
     with probability 1/2. The options go where `ViewOptions` says (pass image_size for crops of larger
     images); the augmentations' other parameters keep the paper's defaults. Pre-augment the batch first, so
-    that every view shares it."""
+    that every view shares it.
+
+    Example:
+        >>> images = torch.rand(2, 3, 32, 32)
+        >>> inputs, labels, masks = make_views(images, "3way", torch.Generator().manual_seed(0))
+        >>> inputs.shape, labels.tolist()  # normal, CutPaste, CutPaste-Scar
+        (torch.Size([6, 3, 32, 32]), [0, 0, 1, 1, 2, 2])
+    """
     check_images(images)
     _check_variant(variant)
     views = _VIEWS[variant]

@@ -35,16 +35,6 @@ def kernel_sigma(patch: int) -> float:
     return PAPER_SIGMA * patch / PAPER_PATCH
 
 
-def grid_shape(size: int, patch: int, stride: int) -> tuple[int, int]:
-    """Rows and columns of the patch grid on a size x size image: (size - patch) // stride + 1 each."""
-    if not 1 <= patch <= size:
-        raise ConfigError(f"patch={patch}: must lie in [1, size={size}] pixels")
-    if stride < 1:
-        raise ConfigError(f"stride={stride}: must be at least 1 pixel")
-    cells = (size - patch) // stride + 1
-    return cells, cells
-
-
 def default_shared(category: str) -> bool:
     """One Gaussian shared by all locations, except for the paper's aligned objects (one per location).
 
@@ -82,6 +72,11 @@ def upsample(scores: Tensor, patch: int, stride: int, size: int, sigma: float | 
     is cplib's choice: the paper's plain transposed convolution sums, which brightens pixels seen by more
     patches, the image's centre against its border). Pixels past
     the last patch (when (size - patch) is not a multiple of stride) take the nearest covered value.
+
+    Example:
+        >>> maps = upsample(torch.ones(1, 3, 3), patch=8, stride=4, size=16)  # a 3 x 3 grid covers 16 px
+        >>> maps.shape, bool((maps == 1).all())  # a uniform map stays uniform
+        (torch.Size([1, 16, 16]), True)
     """
     scores = torch.as_tensor(scores, dtype=torch.float64)
     kernel = gaussian_kernel(patch, sigma)[None, None]
@@ -110,6 +105,12 @@ class PatchLocalizer:
     differences between locations. An explicit `components` always reduces with a PCA (global when shared).
     Images are embedded `chunk` patches per encoder call (default_chunk) and fitted and scored in groups of about
     as many patches, so memory stays bounded for any number of images.
+
+    Example:
+        >>> geometry = Geometry(size=32, patch=16, stride=8)  # a 3 x 3 grid of 16-px patches
+        >>> localizer = PatchLocalizer(CutPasteNet(3), geometry).fit(torch.rand(4, 3, 32, 32))
+        >>> localizer.anomaly_maps(torch.rand(2, 3, 32, 32)).shape
+        torch.Size([2, 32, 32])
     """
 
     def __init__(

@@ -105,7 +105,20 @@ def build_model(config: TrainConfig) -> CutPasteNet:
 
 
 def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tuple[CutPasteNet, History]:
-    """Train a model on a category's normal training images; returns the model (in eval mode) and its history."""
+    """Train a model on a category's normal training images; returns the model (in eval mode) and its history.
+
+    Example:
+        >>> import tempfile
+        >>> from cplib.profiles import get_profile
+        >>> from cplib.synthetic import Counts, write_dataset
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> root = str(write_dataset(f"{folder.name}/data", counts=Counts(train=4, test_good=1, test_per_defect=1)))
+        >>> config = get_profile("tiny").config("3way", "weave", data_root=root, steps=2)
+        >>> model, history = train(config, progress=False)
+        >>> len(history.loss), model.training  # one loss per step; the model comes back in eval mode
+        (2, False)
+        >>> folder.cleanup()
+    """
     images = load_split(data_root(config), config.category, "train", config.size).images
     images = images[holdout_split(len(images), config.holdout, config.seed)[1]]
     foreground = estimate_foreground(images).to(device) if config.foreground else None
