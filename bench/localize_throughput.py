@@ -18,10 +18,10 @@ from pathlib import Path
 import torch
 
 from cplib.data import read_image
-from cplib.localize import Geometry, PatchLocalizer, patch_chunks
-from cplib.profiles import TrainConfig
+from cplib.localize import PatchLocalizer
+from cplib.patches import Geometry, patch_chunks
 from cplib.synthetic import ensure_default_data
-from cplib.train import build_model
+from cplib.train import TrainConfig, build_model
 
 
 def seconds(run: Callable[[], object]) -> float:

@@ -16,8 +16,8 @@ import torch
 from torch.nn import functional as F
 
 from cplib.augment import num_classes
-from cplib.profiles import PRECISIONS, get_profile
-from cplib.train import build_model, train_step
+from cplib.profiles import get_profile
+from cplib.train import PRECISIONS, build_model, train_step
 
 
 def timed(step, repeats: int) -> float:

@@ -15,9 +15,8 @@ from . import __version__
 from .errors import DataError
 from .model import CutPasteNet
 from .paths import models_dir
-from .profiles import TrainConfig
 from .staging import remove, remove_stale, temporary
-from .train import History, build_model, train
+from .train import History, TrainConfig, build_model, train
 
 
 @dataclass

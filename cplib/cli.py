@@ -16,7 +16,8 @@ from pathlib import Path
 
 from .augment import VARIANTS
 from .errors import ConfigError, CplibError, DataError
-from .profiles import PRECISIONS, PROFILES, get_profile
+from .profiles import PROFILES, get_profile
+from .train import PRECISIONS
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:

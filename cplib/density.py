@@ -165,6 +165,13 @@ class GaussianDensity(FeatureDensity):
 
     ``normalize=True`` L2-normalises every feature vector before fitting and scoring.
     After ``fit``: ``mean_`` (D,), ``covariance_`` (D, D).
+
+    Example:
+        >>> normal = np.random.default_rng(0).normal(size=(200, 8))
+        >>> density = GaussianDensity().fit(normal)
+        >>> near, far = density.score_samples(np.stack([np.zeros(8), np.full(8, 3.0)]))
+        >>> bool(far > near)  # far from the normal features = more anomalous
+        True
     """
 
     def __init__(self, covariance: Covariance = "ledoit-wolf", ridge: float = 1e-2, normalize: bool = False) -> None:

@@ -21,9 +21,8 @@ from .errors import ConfigError, DataError
 from .evaluate import extract_features
 from .metrics import best_f1_threshold
 from .model import CutPasteNet
-from .profiles import TrainConfig
 from .staging import remove, remove_stale, replace, temporary
-from .train import History
+from .train import History, TrainConfig
 
 MODEL_FILES = ("model.pt", "density.pkl", "detector.json")
 DEFAULT_HOLDOUT = 0.2
@@ -64,6 +63,22 @@ class Detector:
     ``fit`` learns the density from normal images only and sets a threshold at a percentile of the scores of
     held-out normal images under that same density (no defects needed); ``calibrate_f1`` replaces it with the
     F1-optimal threshold when labelled images exist.
+
+    Example:
+        >>> import tempfile
+        >>> from cplib.data import load_split
+        >>> from cplib.profiles import get_profile
+        >>> from cplib.synthetic import Counts, write_dataset
+        >>> from cplib.train import train
+        >>> folder = tempfile.TemporaryDirectory()
+        >>> root = write_dataset(f"{folder.name}/data", counts=Counts(train=8, test_good=2, test_per_defect=1))
+        >>> config = get_profile("tiny").config("3way", "capsule", data_root=str(root), steps=1, holdout=0.25)
+        >>> model, history = train(config, progress=False)  # on the 6 images not held out
+        >>> normal, test = (load_split(root, "capsule", split, config.size) for split in ("train", "test"))
+        >>> detector = Detector(model, config, history).fit(normal.images)  # threshold from the 2 held out
+        >>> detector.predict(test.images).shape == test.labels.shape  # one decision per test image
+        True
+        >>> folder.cleanup()
     """
 
     def __init__(self, model: CutPasteNet, config: TrainConfig, history: History | None = None, density: FeatureDensity | None = None) -> None:

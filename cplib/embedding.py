@@ -4,7 +4,7 @@ The paper's Figure 3 shows 3-way embeddings in which CutPaste and Scar barely ov
 all groups separate from the normal images. A picture can mislead (t-SNE distorts distances), so the measures
 here work in the ORIGINAL 512-d feature space: leave-one-out k-nearest-neighbour (kNN) classification for how
 well two groups separate, and the share of a group's nearest neighbours that fall in another group for how
-much they overlap.
+much they overlap. The t-SNE figures are drawn by `cplib.plots.embedding_figure`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from sklearn.manifold import TSNE
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
@@ -29,14 +25,6 @@ from .model import CutPasteNet
 
 GROUPS = ("train normal", "test normal", "CutPaste", "Scar", "real defect")
 NORMAL, SYNTHETIC, DEFECT = ("train normal", "test normal"), ("CutPaste", "Scar"), ("real defect",)
-# Paul Tol's "bright" scheme (distinct under the common colour-vision deficiencies) plus one marker per group.
-STYLE = {
-    "train normal": ("#4477AA", "o"),
-    "test normal": ("#66CCEE", "s"),
-    "CutPaste": ("#CCBB44", "^"),
-    "Scar": ("#AA3377", "D"),
-    "real defect": ("#EE6677", "X"),
-}
 
 
 def _check_k(k: int, n_points: int) -> int:
@@ -198,39 +186,3 @@ def measures_table(rows: Mapping[str, Measures]) -> str:
             f"{m.normal_vs_defect:.2f} | {m.synthetic_vs_defect:.2f} | {m.train_vs_test_normal:.2f} |"
         )
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- figures
-
-
-def plot_embedding(axis: Axes, embedding: Embedding, title: str = "") -> None:
-    """One t-SNE panel: each group in its colour and marker (normals first, so that anomalies stay visible)."""
-    for index, name in enumerate(GROUPS):
-        points = embedding.points[embedding.groups == index]
-        colour, marker = STYLE[name]
-        axis.scatter(points[:, 0], points[:, 1], s=18, c=colour, marker=marker, edgecolors="#333333", linewidths=0.3, alpha=0.85)
-    axis.set(title=title, xticks=[], yticks=[])
-
-
-def legend_handles() -> list[Line2D]:
-    """Legend entries for the groups, with the same colours and markers as the panels."""
-    return [
-        Line2D([], [], linestyle="", marker=marker, markerfacecolor=colour, markeredgecolor="#333333", markersize=7, label=name)
-        for name, (colour, marker) in STYLE.items()
-    ]
-
-
-def embedding_figure(panels: Mapping[str, Mapping[str, Embedding]], size: float = 3.4) -> Figure:
-    """A grid of t-SNE panels, panels[row][column] (e.g. model → category), in the style of the paper's Figure 3."""
-    rows = list(panels)
-    columns = list(dict.fromkeys(column for row in panels.values() for column in row))
-    figure, axes = plt.subplots(len(rows), len(columns), figsize=(size * len(columns), size * len(rows) + 0.6), squeeze=False)
-    for i, row in enumerate(rows):
-        for j, column in enumerate(columns):
-            if column in panels[row]:
-                plot_embedding(axes[i, j], panels[row][column], f"{column} · {row}")
-            else:
-                axes[i, j].axis("off")
-    figure.legend(handles=legend_handles(), loc="lower center", ncol=len(GROUPS), frameon=False)
-    figure.tight_layout(rect=(0, 0.06, 1, 1))
-    return figure

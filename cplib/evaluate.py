@@ -1,4 +1,8 @@
-"""Image-level evaluation: encoder features of clean training images, a density on them, AUROC on the test set."""
+"""Evaluation against the test set's labels and masks.
+
+Image level: encoder features of clean training images, a density on them, image AUROC on the test set.
+Pixel level: a PatchLocalizer's anomaly maps, pixel AUROC and AUPRO against the defect masks, next to the paper's.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from .data import Split, load_split
 from .density import GaussianDensity
-from .metrics import image_auroc, per_defect_auroc
+from .localize import PatchLocalizer, image_scores
+from .metrics import MasksMissing, aupro, image_auroc, per_defect_auroc, pixel_auroc
 from .model import CutPasteNet
-from .profiles import TrainConfig
-from .train import build_model, data_root
+from .paper import PIXEL_AUROC_MEAN, PIXEL_AUROC_PATCH_3WAY
+from .patches import Geometry, dense_features
+from .synthetic import CATEGORIES as SYNTHETIC
+from .train import TrainConfig, build_model, data_root
+
+
+# ---------------------------------------------------------------- image level: the image model's pooled features
 
 
 @torch.no_grad()
@@ -65,3 +76,93 @@ def evaluate_model(model: CutPasteNet, config: TrainConfig, root: str | None = N
 def random_init_baseline(config: TrainConfig, root: str | None = None) -> ImageEvaluation:
     """The same network and seed as `config`, untrained: the bar a trained model must clear."""
     return evaluate_model(build_model(config).eval(), config, root)
+
+
+# ---------------------------------------------------------------- pixel level: anomaly maps of a PatchLocalizer
+
+
+@dataclass
+class Localization:
+    """Anomaly maps of a test split and their metrics; pixel metrics are None (and `note` says why) without masks."""
+
+    maps: Tensor
+    test: Split
+    image_auroc: float
+    pixel_auroc: float | None
+    aupro: float | None
+    note: str = ""
+
+
+def evaluate_maps(maps: Tensor, test: Split) -> Localization:
+    """Pixel AUROC, AUPRO (FPR up to 0.3) and image AUROC (map maximum) of maps; a dataset without masks is reported."""
+    scores = image_scores(maps).numpy()
+    image = image_auroc(test.labels.numpy(), scores)
+    try:
+        return Localization(maps, test, image, pixel_auroc(test.masks, maps), aupro(test.masks, maps))
+    except MasksMissing as missing:
+        return Localization(maps, test, image, None, None, f"no pixel metrics: {missing}")
+
+
+def paper_reference(category: str) -> tuple[str, float]:
+    """The paper's pixel AUROC (%) to set a category against: its own, else the texture or object mean, else the mean."""
+    if category in PIXEL_AUROC_PATCH_3WAY:
+        return category, PIXEL_AUROC_PATCH_3WAY[category]
+    if category in SYNTHETIC:
+        kind = SYNTHETIC[category].kind
+        return f"{kind} mean", PIXEL_AUROC_MEAN[kind]
+    return "mean", PIXEL_AUROC_MEAN["all"]
+
+
+def summary_table(results: dict[str, Localization]) -> str:
+    """One line per result: pixel AUROC, AUPRO, image AUROC, and the paper's pixel AUROC for the category the name
+    starts with ("capsule GradCAM" → capsule), or why pixel metrics are missing."""
+    width = max(map(len, results), default=0)
+    lines = [f"{'':{width}s} {'pixel AUROC':>11s} {'AUPRO':>6s} {'image AUROC':>11s}   paper pixel AUROC (MVTec AD)"]
+    for name, result in results.items():
+        reference, value = paper_reference(name.split()[0])
+        if result.pixel_auroc is None:
+            lines.append(f"{name:{width}s} {'-':>11s} {'-':>6s} {result.image_auroc:11.3f}   {result.note}")
+        else:
+            lines.append(f"{name:{width}s} {result.pixel_auroc:11.3f} {result.aupro:6.3f} {result.image_auroc:11.3f}   {value / 100:.3f} ({reference})")
+    return "\n".join(lines)
+
+
+def per_defect_subset(test: Split, count: int | None) -> Split:
+    """The first `count` images of every defect type (good included), or the whole split when count is None."""
+    if count is None:
+        return test
+    seen: dict[str, int] = {}
+    keep = []
+    for i, defect in enumerate(test.defects):
+        seen[defect] = seen.get(defect, 0) + 1
+        if seen[defect] <= count:
+            keep.append(i)
+    return test.select(keep)
+
+
+def localize(
+    model: CutPasteNet, train: Split, test: Split, geometry: Geometry, shared: bool = True, fit_images: int | None = None, **options: object
+) -> Localization:
+    """Fit a PatchLocalizer on (the first `fit_images`) clean training images and evaluate its maps on `test`."""
+    localizer = PatchLocalizer(model, geometry, shared=shared, **options)
+    localizer.fit(train.images[:fit_images])
+    return evaluate_maps(localizer.anomaly_maps(test.images), test)
+
+
+DENSITIES = {"shared": True, "per-location": False}
+
+
+def localize_densities(
+    model: CutPasteNet, train: Split, test: Split, geometry: Geometry, fit_images: int | None = None, chunk: int | None = None
+) -> dict[str, Localization]:
+    """Shared and per-location Gaussians from one extraction of dense features, keyed "shared" and "per-location".
+
+    Holds the 512-d features of the fit and test images in memory (fine for small grids); PatchLocalizer.fit streams.
+    """
+    g = geometry
+    fit_maps = dense_features(model, train.images[:fit_images], g.patch, g.stride, chunk)
+    test_maps = dense_features(model, test.images, g.patch, g.stride, chunk)
+    return {
+        name: evaluate_maps(PatchLocalizer(model, g, shared=shared, chunk=chunk).fit_features(fit_maps).score_features(test_maps), test)
+        for name, shared in DENSITIES.items()
+    }

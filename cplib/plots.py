@@ -1,14 +1,26 @@
-"""Figures the notebooks share: augmentations with their masks, training curves, AUROC comparisons, image grids."""
+"""Figures of the notebooks: augmentations with their masks, training curves, AUROC comparisons, image grids, and
+the figures of foreground estimation, localisation and t-SNE embeddings."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from torch import Tensor
+from torch.nn import functional as F
 
+from .data import Split
+from .embedding import GROUPS, Embedding
+from .evaluate import Localization
+from .foreground import ForegroundSteps
+from .localize import gaussian_kernel, kernel_sigma, upsample
+from .patches import Geometry
 from .train import History
 
 
@@ -26,6 +38,13 @@ def overlay(image: torch.Tensor, mask: torch.Tensor, colour: tuple[float, float,
     return array
 
 
+def hide_ticks(axes: Iterable[Axes]) -> None:
+    """Remove the ticks of image panels: pixel coordinates say nothing there."""
+    for axis in axes:
+        axis.set_xticks([])
+        axis.set_yticks([])
+
+
 def augmentation_figure(original: torch.Tensor, augmented: torch.Tensor, mask: torch.Tensor, title: str = "") -> Figure:
     """Rows of original / augmented / changed-pixel mask for a batch (B, C, H, W) and its mask (B, 1, H, W)."""
     count = len(original)
@@ -36,9 +55,7 @@ def augmentation_figure(original: torch.Tensor, augmented: torch.Tensor, mask: t
         axes[2, i].imshow(mask[i, 0].cpu().numpy(), cmap="gray", vmin=0, vmax=1)
     for row, label in enumerate(("original", "augmented", "changed pixels")):
         axes[row, 0].set_ylabel(label)
-    for axis in axes.flat:
-        axis.set_xticks([])
-        axis.set_yticks([])
+    hide_ticks(axes.flat)
     figure.suptitle(title)
     figure.tight_layout()
     return figure
@@ -96,4 +113,153 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], columns: int
         axis.imshow(image)
         axis.set_title(title, fontsize=8)
     figure.tight_layout()
+    return figure
+
+
+# ---------------------------------------------------------------- foreground estimation (notebook 08)
+
+
+def foreground_figure(steps: ForegroundSteps, title: str = "") -> Figure:
+    """The estimate step by step: median image, distance to the border colour, its histogram with the threshold,
+    and the mask."""
+    figure, axes = plt.subplots(1, 4, figsize=(13, 3.2))
+    axes[0].imshow(steps.median.permute(1, 2, 0).clamp(0, 1).numpy())
+    shown = axes[1].imshow(steps.distance.numpy(), cmap="viridis")
+    figure.colorbar(shown, ax=axes[1], fraction=0.046)
+    axes[2].hist(steps.distance.numpy().ravel(), bins=64, color="#4477AA")
+    axes[2].axvline(steps.threshold, color="#EE6677", linestyle="--", label=f"threshold {steps.threshold:.2f}")
+    axes[2].set(xlabel="distance to the border colour", ylabel="pixels", yscale="log")
+    axes[2].legend(fontsize=8)
+    axes[3].imshow(steps.mask.numpy(), cmap="gray", vmin=0, vmax=1)
+    titles = ("per-pixel median", "distance to border colour", "histogram", "whole image" if steps.whole_image else "foreground mask")
+    for axis, name in zip(axes, titles):
+        axis.set_title(name, fontsize=9)
+    for axis in (axes[0], axes[1], axes[3]):
+        axis.set(xticks=[], yticks=[])
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+# ---------------------------------------------------------------- localisation (notebook 06)
+
+
+def grid_figure(image: Tensor, geometry: Geometry) -> Figure:
+    """The patch grid on an image: every patch centre as a dot; three patches one stride apart and one in the middle."""
+    rows, cols = geometry.grid
+    patch, stride = geometry.patch, geometry.stride
+    figure, axis = plt.subplots(figsize=(4.4, 4.4))
+    axis.imshow(to_display(image))
+    centres = np.arange(rows) * stride + (patch - 1) / 2
+    axis.scatter(*np.meshgrid(centres, centres), s=2, color="white")
+    middle = (rows // 2) * stride
+    corners = [(0, 0), (0, stride), (0, 2 * stride), (middle, middle)]
+    for (top, left), colour in zip(corners, ("#ff2b8a", "#ffb000", "#35e0ff", "#7cff4f")):
+        axis.add_patch(Rectangle((left - 0.5, top - 0.5), patch, patch, fill=False, edgecolor=colour, linewidth=1.6))
+    axis.set_title(f"{rows}x{cols} patches of {patch} px, stride {stride}", fontsize=9)
+    hide_ticks([axis])
+    return figure
+
+
+def upsampling_figure(scores: Tensor, geometry: Geometry) -> Figure:
+    """Receptive-field upsampling in four panels: grid scores, the Gaussian kernel, the overlap count, the pixel map."""
+    g = geometry
+    kernel = gaussian_kernel(g.patch, g.sigma)
+    weights = F.conv_transpose2d(torch.ones(1, 1, *scores.shape, dtype=torch.float64), kernel[None, None], stride=g.stride)
+    panels = [
+        (scores, f"grid scores {tuple(scores.shape)}"),
+        (kernel, f"kernel {g.patch} px, sigma {kernel_sigma(g.patch) if g.sigma is None else g.sigma:.1f}"),
+        (weights[0, 0], "transposed conv of ones\n(overlap, divided out)"),
+        (upsample(scores[None], g.patch, g.stride, g.size, g.sigma)[0], f"pixel map {g.size}x{g.size}"),
+    ]
+    figure, axes = plt.subplots(1, 4, figsize=(12, 3.2))
+    for axis, (values, title) in zip(axes, panels):
+        shown = axis.imshow(np.asarray(values, dtype=float), cmap="magma")
+        figure.colorbar(shown, ax=axis, fraction=0.046)
+        axis.set_title(title, fontsize=9)
+    hide_ticks(axes)
+    figure.tight_layout()
+    return figure
+
+
+def heat_overlay(axis: Axes, image: Tensor, values: Tensor, vmin: float, vmax: float) -> None:
+    """Draw an anomaly map over its image, half transparent, on a fixed colour scale."""
+    axis.imshow(to_display(image))
+    axis.imshow(np.asarray(values, dtype=float), cmap="jet", alpha=0.5, vmin=vmin, vmax=vmax)
+
+
+def colour_range(maps: Tensor) -> tuple[float, float]:
+    """A colour scale shared by all maps of one localiser: the 1st to 99.9th percentile of their values."""
+    low, high = np.percentile(maps.numpy(), [1, 99.9])
+    return float(low), float(high)
+
+
+def heatmap_figure(results: dict[str, Localization], per_category: int = 3) -> Figure:
+    """Per category, its first defective test images of each kind: image + ground truth over anomaly map."""
+    columns = [(name, i) for name, result in results.items() for i in _examples(result.test, per_category)]
+    figure, axes = plt.subplots(2, len(columns), figsize=(1.9 * len(columns), 4.1), squeeze=False)
+    for column, (name, i) in enumerate(columns):
+        result = results[name]
+        test = result.test
+        mask = test.masks[i] if test.masks is not None else torch.zeros(test.images.shape[-2:], dtype=torch.bool)
+        axes[0, column].imshow(overlay(test.images[i], mask))
+        heat_overlay(axes[1, column], test.images[i], result.maps[i], *colour_range(result.maps))
+        axes[0, column].set_title(f"{name}\n{test.defects[i]}", fontsize=8)
+    axes[0, 0].set_ylabel("ground truth")
+    axes[1, 0].set_ylabel("anomaly map")
+    hide_ticks(axes.flat)
+    figure.tight_layout()
+    return figure
+
+
+def _examples(test: Split, count: int) -> list[int]:
+    """Positions of the first defective image of each defect type, then further ones, `count` in all."""
+    firsts = [test.defects.index(defect) for defect in dict.fromkeys(test.defects) if defect != "good"]
+    rest = [i for i, label in enumerate(test.labels.tolist()) if label and i not in firsts]
+    return (firsts + rest)[:count]
+
+
+# ---------------------------------------------------------------- t-SNE embeddings (notebook 07)
+
+
+# Paul Tol's "bright" scheme (distinct under the common colour-vision deficiencies) plus one marker per group.
+STYLE = {
+    "train normal": ("#4477AA", "o"),
+    "test normal": ("#66CCEE", "s"),
+    "CutPaste": ("#CCBB44", "^"),
+    "Scar": ("#AA3377", "D"),
+    "real defect": ("#EE6677", "X"),
+}
+
+
+def plot_embedding(axis: Axes, embedding: Embedding, title: str = "") -> None:
+    """One t-SNE panel: each group in its colour and marker (normals first, so that anomalies stay visible)."""
+    for index, name in enumerate(GROUPS):
+        points = embedding.points[embedding.groups == index]
+        colour, marker = STYLE[name]
+        axis.scatter(points[:, 0], points[:, 1], s=18, c=colour, marker=marker, edgecolors="#333333", linewidths=0.3, alpha=0.85)
+    axis.set(title=title, xticks=[], yticks=[])
+
+
+def legend_handles() -> list[Line2D]:
+    """Legend entries for the groups, with the same colours and markers as the panels."""
+    return [
+        Line2D([], [], linestyle="", marker=marker, markerfacecolor=colour, markeredgecolor="#333333", markersize=7, label=name)
+        for name, (colour, marker) in STYLE.items()
+    ]
+
+
+def embedding_figure(panels: Mapping[str, Mapping[str, Embedding]], size: float = 3.4) -> Figure:
+    """A grid of t-SNE panels, panels[row][column] (e.g. model → category), in the style of the paper's Figure 3."""
+    rows = list(panels)
+    columns = list(dict.fromkeys(column for row in panels.values() for column in row))
+    figure, axes = plt.subplots(len(rows), len(columns), figsize=(size * len(columns), size * len(rows) + 0.6), squeeze=False)
+    for i, row in enumerate(rows):
+        for j, column in enumerate(columns):
+            if column in panels[row]:
+                plot_embedding(axes[i, j], panels[row][column], f"{column} · {row}")
+            else:
+                axes[i, j].axis("off")
+    figure.legend(handles=legend_handles(), loc="lower center", ncol=len(GROUPS), frameon=False)
+    figure.tight_layout(rect=(0, 0.06, 1, 1))
     return figure

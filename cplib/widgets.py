@@ -1,22 +1,28 @@
-"""Interactive explorers for the augmentations: plain functions behind ipywidgets controls.
+"""Interactive explorers: the augmentations and localisation maps, plain functions behind ipywidgets controls.
 
-The computation (:func:`augment_examples`) is a plain function the notebooks also call for their static
-figures; :class:`AugmentationExplorer` only wires controls to it, and tests drive it by setting ``.value``.
+The computation (:func:`augment_examples`, :func:`browser_view`) is a plain function the notebooks also call for
+their static figures; :class:`AugmentationExplorer` and :class:`LocalizationBrowser` only wire controls to it, and
+tests drive them by setting ``.value``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from IPython.display import display
+from matplotlib.figure import Figure
+from torch import Tensor
 
 from .augment import AUGMENTATIONS, FILLS
 from .data import list_categories, load_split
-from .plots import augmentation_figure
+from .evaluate import Localization
+from .plots import augmentation_figure, colour_range, heat_overlay, hide_ticks, overlay, to_display
 from .synthetic import ensure_default_data
 
 SLIDER = {"continuous_update": False, "style": {"description_width": "90px"}, "layout": widgets.Layout(width="420px")}
@@ -102,6 +108,84 @@ class AugmentationExplorer:
             changed = result[2].float().mean().item()
             self.output.clear_output(wait=True)
             figure = augmentation_figure(*result, title=f"{self.variant.value}: {changed:.1%} of pixels changed")
+            display(figure)
+            plt.close(figure)
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+
+# ---------------------------------------------------------------- browsing localisation maps (notebook 06)
+
+
+@dataclass
+class BrowserView:
+    """What the browser shows for one test image at one threshold."""
+
+    image: Tensor
+    map: Tensor
+    mask: Tensor | None
+    flagged: Tensor
+    title: str
+
+
+def browser_view(result: Localization, index: int, threshold: float) -> BrowserView:
+    """Image `index` of a localisation result, its map, and the pixels at or above `threshold`."""
+    test = result.test
+    if not 0 <= index < len(result.maps):
+        raise ValueError(f"index={index}: must lie in [0, {len(result.maps) - 1}]")
+    flagged = result.maps[index] >= threshold
+    mask = None if test.masks is None else test.masks[index]
+    title = f"#{index} {test.defects[index]}: max {result.maps[index].max():.1f}, {flagged.float().mean():.1%} flagged"
+    if mask is not None and mask.any():
+        title += f", {(flagged & mask).sum() / mask.sum():.0%} of the defect"
+    return BrowserView(test.images[index], result.maps[index], mask, flagged, title)
+
+
+def browser_figure(view: BrowserView, vmin: float, vmax: float) -> Figure:
+    """Image, anomaly map, and flagged pixels (pink) with the ground-truth outline (white) for one BrowserView."""
+    figure, axes = plt.subplots(1, 3, figsize=(9, 3.3))
+    axes[0].imshow(to_display(view.image))
+    heat_overlay(axes[1], view.image, view.map, vmin, vmax)
+    axes[2].imshow(overlay(view.image, view.flagged))
+    if view.mask is not None and view.mask.any():
+        axes[2].contour(view.mask.numpy().astype(float), levels=[0.5], colors="white", linewidths=1)
+    for axis, title in zip(axes, ("image", "anomaly map", "flagged / ground truth")):
+        axis.set_title(title, fontsize=9)
+    figure.suptitle(view.title, fontsize=10)
+    hide_ticks(axes)
+    figure.tight_layout()
+    return figure
+
+
+class LocalizationBrowser:
+    """Browse a localisation result: a test-image slider and a threshold slider over the anomaly maps."""
+
+    def __init__(self, result: Localization, threshold: float | None = None) -> None:
+        self.result = result
+        self.vmin, self.vmax = colour_range(result.maps)
+        start = float(np.percentile(result.maps.numpy(), 95)) if threshold is None else threshold
+        slider = {"continuous_update": False, "layout": widgets.Layout(width="420px")}
+        self.index = widgets.IntSlider(value=0, min=0, max=len(result.maps) - 1, description="test image", **slider)
+        low, high = float(result.maps.min()), float(result.maps.max())
+        self.threshold = widgets.FloatSlider(value=start, min=low, max=high, step=(high - low) / 200, description="threshold", **slider)
+        self.output = widgets.Output()
+        self.index.observe(self.update, names="value")
+        self.threshold.observe(self.update, names="value")
+        self.widget = widgets.VBox([self.index, self.threshold, self.output])
+        self.view: BrowserView | None = None
+        self.update()
+
+    def compute(self) -> BrowserView:
+        """The view for the controls' current values."""
+        return browser_view(self.result, self.index.value, self.threshold.value)
+
+    def update(self, change: object = None) -> None:
+        """Recompute the view and redraw it into the output area."""
+        self.view = self.compute()
+        with self.output:
+            self.output.clear_output(wait=True)
+            figure = browser_figure(self.view, self.vmin, self.vmax)
             display(figure)
             plt.close(figure)
 

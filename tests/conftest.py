@@ -6,7 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+
+from cplib.data import Split
 
 
 class MvtecWriter:
@@ -65,3 +68,11 @@ class MvtecWriter:
 def mvtec() -> MvtecWriter:
     """A writer of small MVTec-layout categories."""
     return MvtecWriter()
+
+
+@pytest.fixture
+def holes() -> Split:
+    """Four random 16 x 16 images: two good, two with a 4 x 4 "hole" in their masks."""
+    mask = torch.zeros(4, 16, 16, dtype=torch.bool)
+    mask[2:, 4:8, 4:8] = True
+    return Split(torch.rand(4, 3, 16, 16), torch.tensor([0, 0, 1, 1]), ["good", "good", "hole", "hole"], mask, [])

@@ -1,4 +1,5 @@
-"""Property tests for cplib.augment: geometry, provenance of pasted pixels, masks, determinism, errors."""
+"""Property tests for cplib.augment and its parts (colour, regions, placement): geometry, provenance of pasted
+pixels, masks, determinism, errors."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 import torchvision.transforms.v2.functional as TF
 
 from cplib import augment as A
+from cplib import colour, regions
 
 AREA = (0.02, 0.15)
 ASPECT = (0.3, 1 / 0.3)
@@ -61,7 +63,7 @@ def changed(images: torch.Tensor, augmented: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize("size", SIZES + [(64, 64)])
 def test_box_sizes_cover_area_and_aspect_ranges(size):
-    heights, widths = A.sample_box_sizes(generator(), 2000, *size)
+    heights, widths = regions.sample_box_sizes(generator(), 2000, *size)
     assert heights.min() >= 1 and heights.max() <= size[0] and widths.max() <= size[1]
     for h, w in zip(heights.tolist(), widths.tolist()):
         assert_box_in_ranges(h, w, size)
@@ -72,23 +74,23 @@ def test_box_sizes_cover_area_and_aspect_ranges(size):
 
 
 def test_box_aspect_is_log_uniform_on_square_images():
-    heights, widths = A.sample_box_sizes(generator(), 4000, 256, 256)
+    heights, widths = regions.sample_box_sizes(generator(), 4000, 256, 256)
     log_ratio = torch.log(widths.double() / heights)
     assert abs(log_ratio.mean()) < 0.05
     assert abs(log_ratio.std() - 2 * math.log(1 / 0.3) / math.sqrt(12)) < 0.05
 
 
 def test_box_widths_use_the_long_side_of_wide_images():
-    heights, widths = A.sample_box_sizes(generator(), 2000, 40, 96)
+    heights, widths = regions.sample_box_sizes(generator(), 2000, 40, 96)
     assert heights.max() <= 40 and widths.max() > 40
-    heights, widths = A.sample_box_sizes(generator(), 2000, 96, 40)
+    heights, widths = regions.sample_box_sizes(generator(), 2000, 96, 40)
     assert widths.max() <= 40 and heights.max() > 40
 
 
 # ---------------------------------------------------------------- cutpaste
 
 
-def reference_jitter(image: torch.Tensor, factors: A.JitterFactors, b: int) -> torch.Tensor:
+def reference_jitter(image: torch.Tensor, factors: colour.JitterFactors, b: int) -> torch.Tensor:
     out = TF.adjust_brightness(image, factors.brightness[b].item())
     out = TF.adjust_contrast(out, factors.contrast[b].item())
     out = TF.adjust_saturation(out, factors.saturation[b].item())
@@ -101,7 +103,7 @@ def test_cutpaste_pastes_a_same_image_box_of_the_sampled_size(size):
     batch = 200
     images = coded(batch, *size)
     augmented, mask = A.cutpaste(images, generator(1), jitter=0)
-    heights, widths = A.sample_box_sizes(generator(1), batch, *size)  # cutpaste draws its sizes first
+    heights, widths = regions.sample_box_sizes(generator(1), batch, *size)  # cutpaste draws its sizes first
     assert torch.equal(mask, changed(images, augmented))
     empty = 0
     for b in range(batch):
@@ -147,10 +149,10 @@ def test_cutpaste_patch_is_the_source_box_jittered_as_torchvision_would():
     images = 0.5 * torch.rand(batch, 3, *size, generator=generator(24)) + 0.5 * gradient
     augmented, _ = A.cutpaste(images, generator(25), jitter=0.3)
     replay = generator(25)
-    heights, widths = A.sample_box_sizes(replay, batch, *size)
-    source_top, source_left = A._corners(replay, size, heights, widths)
-    top, left = A._corners(replay, size, heights, widths)
-    factors = A.sample_jitter(replay, batch, 0.3)
+    heights, widths = regions.sample_box_sizes(replay, batch, *size)
+    source_top, source_left = regions.box_corners(replay, size, heights, widths)
+    top, left = regions.box_corners(replay, size, heights, widths)
+    factors = colour.sample_jitter(replay, batch, 0.3)
     for b in range(batch):
         h, w = heights[b].item(), widths[b].item()
         source = images[b, :, source_top[b] : source_top[b] + h, source_left[b] : source_left[b] + w]
@@ -162,9 +164,9 @@ def test_patch_jitter_uses_the_patch_alone_for_contrast():
     images = torch.rand(8, 3, 20, 24, generator=generator(6))
     region = torch.zeros(8, 1, 20, 24, dtype=torch.bool)
     region[:, :, 2:12, 5:20] = True
-    factors = A.sample_jitter(generator(7), 8, 0.3)
-    jittered = A.apply_jitter(images, factors, region)[:, :, 2:12, 5:20]
-    cropped = A.apply_jitter(images[:, :, 2:12, 5:20], factors)
+    factors = colour.sample_jitter(generator(7), 8, 0.3)
+    jittered = colour.apply_jitter(images, factors, region)[:, :, 2:12, 5:20]
+    cropped = colour.apply_jitter(images[:, :, 2:12, 5:20], factors)
     torch.testing.assert_close(jittered, cropped, atol=1e-5, rtol=0)
 
 
@@ -174,13 +176,13 @@ def test_patch_jitter_uses_the_patch_alone_for_contrast():
 @pytest.mark.parametrize("channels", [1, 3])
 def test_jitter_matches_torchvision_per_sample(channels):
     images = torch.rand(6, channels, 16, 12, generator=generator(8))
-    factors = A.sample_jitter(generator(9), 6, 0.3)
+    factors = colour.sample_jitter(generator(9), 6, 0.3)
     expected = torch.stack([reference_jitter(images[b], factors, b) for b in range(6)])
-    torch.testing.assert_close(A.apply_jitter(images, factors), expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(colour.apply_jitter(images, factors), expected, atol=1e-5, rtol=0)
 
 
 def test_jitter_factors_are_in_range_and_per_sample():
-    factors = A.sample_jitter(generator(), 500, 0.2)
+    factors = colour.sample_jitter(generator(), 500, 0.2)
     for factor in factors[:3]:
         assert factor.min() >= 0.8 and factor.max() <= 1.2 and factor.std() > 0.05
     assert factors.hue.min() >= -0.2 and factors.hue.max() <= 0.2 and factors.hue.std() > 0.05
@@ -188,9 +190,9 @@ def test_jitter_factors_are_in_range_and_per_sample():
 
 def test_jitter_colors_stays_in_unit_range_and_zero_is_identity():
     images = torch.rand(20, 3, 16, 16, generator=generator(10))
-    jittered = A.jitter_colors(images, generator(), 0.5)
+    jittered = colour.jitter_colors(images, generator(), 0.5)
     assert jittered.min() >= 0 and jittered.max() <= 1 and not torch.equal(jittered, images)
-    assert torch.equal(A.jitter_colors(images, generator(), 0), images)
+    assert torch.equal(colour.jitter_colors(images, generator(), 0), images)
 
 
 # ---------------------------------------------------------------- scars
@@ -270,7 +272,7 @@ def test_cutout_fills_a_box_of_the_sampled_size(fill):
     batch, size = 100, (64, 48)
     images = coded(batch, *size)
     augmented, mask = A.cutout(images, generator(16), fill=fill)
-    heights, widths = A.sample_box_sizes(generator(16), batch, *size)  # cutout draws its sizes first
+    heights, widths = regions.sample_box_sizes(generator(16), batch, *size)  # cutout draws its sizes first
     assert torch.equal(mask, changed(images, augmented))
     colours = []
     for b in range(batch):
@@ -295,7 +297,7 @@ def run(name: str, images: torch.Tensor, seed: int):
     if name == "pre_augment":
         return A.pre_augment(images, g), None
     if name == "jitter_colors":
-        return A.jitter_colors(images, g, 0.1), None
+        return colour.jitter_colors(images, g, 0.1), None
     return A.AUGMENTATIONS[name](images, g)
 
 
@@ -491,7 +493,7 @@ def test_patch_that_cannot_fit_raises_naming_aspect():
 
 def test_bad_strength_images_and_variant_raise():
     with pytest.raises(ValueError, match="strength="):
-        A.jitter_colors(IMAGES, generator(), -1)
+        colour.jitter_colors(IMAGES, generator(), -1)
     with pytest.raises(ValueError, match="images"):
         A.cutpaste(IMAGES[0], generator())
     with pytest.raises(ValueError, match="images"):

@@ -18,8 +18,8 @@ from cplib.data import holdout_split, load_split
 from cplib.density import GaussianDensity
 from cplib.detector import Detector
 from cplib.evaluate import extract_features
-from cplib.profiles import TrainConfig, get_profile
-from cplib.train import train
+from cplib.profiles import get_profile
+from cplib.train import TrainConfig, train
 
 N_TRAIN = 10
 

@@ -13,7 +13,6 @@ from cplib.embedding import (
     GROUPS,
     Embedding,
     embed,
-    embedding_figure,
     group_images,
     loo_knn_predict,
     measures,
@@ -23,6 +22,7 @@ from cplib.embedding import (
     tsne,
 )
 from cplib.model import CutPasteNet
+from cplib.plots import embedding_figure
 from cplib.synthetic import Counts, write_dataset
 
 matplotlib.use("Agg")

@@ -10,9 +10,7 @@ from cplib import augment as A
 from cplib.data import load_split
 from cplib.errors import ConfigError
 from cplib.foreground import (
-    MEASURES,
     Changes,
-    Run,
     changes,
     estimate_foreground,
     foreground_steps,
@@ -20,8 +18,6 @@ from cplib.foreground import (
     measure_waste,
     views_waste,
     otsu_threshold,
-    runs_table,
-    summarize_runs,
     waste,
 )
 from cplib.profiles import get_profile
@@ -248,13 +244,3 @@ def test_foreground_training_runs_on_an_object(tiny_root: str) -> None:
 def test_foreground_and_patch_training_exclude_each_other() -> None:
     with pytest.raises(ConfigError, match="foreground"):
         get_profile("tiny").config(foreground=True, patch=16)
-
-
-def test_runs_table_reports_mean_and_spread() -> None:
-    runs = [Run("capsule", aware, seed, 0.9, 0.6 + 0.1 * seed, 0.2, 0.8) for aware in (False, True) for seed in (0, 1)]
-    summary = summarize_runs(runs)
-    mean, std, count = summary[("capsule", True)]["image_auroc"]
-    assert (mean, count) == (pytest.approx(0.65), 2) and std == pytest.approx(np.std([0.6, 0.7], ddof=1))
-    table = runs_table(runs)
-    assert "foreground-aware" in table and "0.650 ± 0.071" in table and "0.800 ± 0.000" in table
-    assert all(line.count("|") == 3 + len(MEASURES) + 1 for line in table.splitlines())

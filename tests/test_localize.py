@@ -1,12 +1,10 @@
-"""Tests for cplib.localize and cplib.gradcam: patch placement, upsampling, densities, a planted defect, GradCAM, widget."""
+"""Tests for cplib.patches, cplib.localize, their evaluation and cplib.gradcam: patch placement, upsampling,
+densities, a planted defect, GradCAM, pixel metrics."""
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import warnings
+from dataclasses import replace
 
 import pytest
 import torch
@@ -14,24 +12,11 @@ from torch import nn
 
 from cplib.data import Split, load_split
 from cplib.errors import ConfigError
+from cplib.evaluate import evaluate_maps, summary_table
 from cplib.gradcam import GradCAM, anomaly_logit
-from cplib.localize import (
-    PER_LOCATION_BUDGET,
-    Geometry,
-    LocalizationBrowser,
-    PatchLocalizer,
-    default_shared,
-    dense_features,
-    evaluate_maps,
-    extract_patches,
-    grid_shape,
-    grid_stride,
-    image_scores,
-    patch_size,
-    summary_table,
-    upsample,
-)
+from cplib.localize import PER_LOCATION_BUDGET, PatchLocalizer, default_shared, image_scores, upsample
 from cplib.model import CutPasteNet
+from cplib.patches import Geometry, dense_features, extract_patches, grid_shape, grid_stride, patch_size
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
 from cplib.train import train
@@ -244,18 +229,11 @@ def test_anomaly_logit_is_the_log_odds_of_augmented() -> None:
     assert torch.allclose(anomaly_logit(logits), expected)
 
 
-# ---------------------------------------------------------------- evaluation and the browser
+# ---------------------------------------------------------------- evaluation
 
 
-def _split(masks: bool) -> Split:
-    images = torch.rand(4, 3, 16, 16)
-    mask = torch.zeros(4, 16, 16, dtype=torch.bool)
-    mask[2:, 4:8, 4:8] = True
-    return Split(images, torch.tensor([0, 0, 1, 1]), ["good", "good", "hole", "hole"], mask if masks else None, [])
-
-
-def test_evaluation_reports_missing_masks_instead_of_failing() -> None:
-    test = _split(masks=False)
+def test_evaluation_reports_missing_masks_instead_of_failing(holes: Split) -> None:
+    test = replace(holes, masks=None)
     maps = torch.rand(4, 16, 16)
     maps[2:] += 1
     result = evaluate_maps(maps, test)
@@ -264,18 +242,6 @@ def test_evaluation_reports_missing_masks_instead_of_failing() -> None:
     assert "no pixel metrics" in summary_table({"weave": result})
 
 
-def test_evaluation_scores_a_perfect_map_as_one() -> None:
-    test = _split(masks=True)
-    result = evaluate_maps(test.masks.float(), test)
+def test_evaluation_scores_a_perfect_map_as_one(holes: Split) -> None:
+    result = evaluate_maps(holes.masks.float(), holes)
     assert (result.pixel_auroc, result.aupro, result.image_auroc) == (1.0, 1.0, 1.0)
-
-
-def test_browser_follows_its_sliders() -> None:
-    test = _split(masks=True)
-    browser = LocalizationBrowser(evaluate_maps(test.masks.float() + 0.1 * torch.rand(4, 16, 16), test))
-    browser.index.value = 3
-    assert torch.equal(browser.view.image, test.images[3]) and browser.view.mask.sum() == 16
-    browser.threshold.value = 0.5
-    assert torch.equal(browser.view.flagged, test.masks[3])
-    browser.threshold.value = browser.threshold.min
-    assert browser.view.flagged.all() and "100.0% flagged" in browser.view.title

@@ -10,13 +10,14 @@ import pytest
 import torch
 
 from cplib import checkpoint, profiles
+from cplib.augment import VARIANTS
 from cplib.checkpoint import Trained, cache_key, cache_path, get_or_train, load, save
 from cplib.errors import ConfigError, DataError
 from cplib.evaluate import extract_features
 from cplib.model import CutPasteNet
-from cplib.profiles import PROFILES, TrainConfig, get_profile
+from cplib.profiles import PROFILES, get_profile
 from cplib.synthetic import Counts, write_dataset
-from cplib.train import train
+from cplib.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +203,7 @@ def test_patch_training_augments_inside_the_crop(tiny_root: str, monkeypatch: py
     assert seen == [(config.batch, 3, 16, 16)] * config.steps  # views are made from the crop, so labels match it
 
 
-@pytest.mark.parametrize("variant", profiles.VARIANTS)
+@pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("patch", [None, 32])
 def test_no_anomalous_view_is_identical_to_its_source(variant: str, patch: int | None) -> None:
     """On the default data at the CPU size, image and patch models: every view labelled anomalous differs from

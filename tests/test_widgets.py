@@ -1,4 +1,5 @@
-"""The augmentation explorer, driven the way ipywidgets drives it: by setting control values."""
+"""The augmentation explorer and the localisation browser, driven the way ipywidgets drives them: by setting
+control values."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import pytest
 import torch
 
 from cplib import widgets as widgets_module
+from cplib.data import Split
+from cplib.evaluate import evaluate_maps
 from cplib.synthetic import Counts, write_dataset
-from cplib.widgets import AugmentationExplorer, augment_examples, control_values, parameter_controls
+from cplib.widgets import AugmentationExplorer, LocalizationBrowser, augment_examples, control_values, parameter_controls
 
 matplotlib.use("Agg")
 
@@ -64,3 +67,13 @@ def test_fill_picker_and_aspect_control_values() -> None:
     controls["fill"].value = "random"
     controls["aspect"].value = 2.0
     assert control_values(controls) == {"fill": "random", "area": (0.02, 0.15), "aspect": (0.5, 2.0)}
+
+
+def test_browser_follows_its_sliders(holes: Split) -> None:
+    browser = LocalizationBrowser(evaluate_maps(holes.masks.float() + 0.1 * torch.rand(4, 16, 16), holes))
+    browser.index.value = 3
+    assert torch.equal(browser.view.image, holes.images[3]) and browser.view.mask.sum() == 16
+    browser.threshold.value = 0.5
+    assert torch.equal(browser.view.flagged, holes.masks[3])
+    browser.threshold.value = browser.threshold.min
+    assert browser.view.flagged.all() and "100.0% flagged" in browser.view.title
