@@ -1,6 +1,6 @@
 """What the representation learned: t-SNE maps of normal, synthetic and real anomalies, and measures behind them.
 
-The paper's Figure 3 shows 3-way embeddings in which CutPaste and Scar barely overlap the real defects, yet
+The paper's Figure 3 shows 3-way embeddings in which CutPaste and scar views barely overlap the real defects, yet
 all groups separate from the normal images. A picture can mislead (t-SNE distorts distances), so the measures
 here work in the ORIGINAL 512-d feature space: leave-one-out k-nearest-neighbour (kNN) classification for how
 well two groups separate, and the share of a group's nearest neighbours that fall in another group for how
@@ -18,13 +18,13 @@ from sklearn.manifold import TSNE
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
-from .augment import cutpaste, scar
+from .augment import cutpaste, cutpaste_scar
 from .data import Split
 from .evaluate import extract_features
 from .model import CutPasteNet
 
-GROUPS = ("train normal", "test normal", "CutPaste", "Scar", "real defect")
-NORMAL, SYNTHETIC, DEFECT = ("train normal", "test normal"), ("CutPaste", "Scar"), ("real defect",)
+GROUPS = ("train normal", "test normal", "CutPaste", "CutPaste-Scar", "real defect")
+NORMAL, SYNTHETIC, DEFECT = ("train normal", "test normal"), ("CutPaste", "CutPaste-Scar"), ("real defect",)
 
 
 def _check_k(k: int, n_points: int) -> int:
@@ -39,8 +39,8 @@ def _check_k(k: int, n_points: int) -> int:
 
 def group_images(train: Split, test: Split, count: int = 50, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
     """Images (N, C, H, W) and group index per image (N,): `count` training normals, CutPaste views of `count`
-    other training normals and Scar views of `count` more (three disjoint seeded subsets), the test normals and
-    every real test defect.
+    other training normals and CutPaste-Scar views (the 3-way model's third class, not the Scar baseline) of
+    `count` more (three disjoint seeded subsets), the test normals and every real test defect.
 
     Disjoint sources matter: a CutPaste view is its source image plus a patch, so with shared sources every
     synthetic point would have its own source as nearest neighbour, and kNN would call the groups mixed.
@@ -53,7 +53,7 @@ def group_images(train: Split, test: Split, count: int = 50, seed: int = 0) -> t
         normals,
         test.images[test.labels == 0],
         cutpaste(cut_sources, generator)[0],
-        scar(scar_sources, generator)[0],
+        cutpaste_scar(scar_sources, generator)[0],
         test.images[test.labels == 1],
     ]
     groups = np.concatenate([np.full(len(images), index) for index, images in enumerate(members)])
@@ -146,7 +146,7 @@ def _indices(names: tuple[str, ...]) -> list[int]:
 class Measures:
     """The paper's Figure 3 claims as numbers (512-d space, k nearest neighbours).
 
-    defect_to_synthetic: share of real defects' neighbours that are CutPaste or Scar; chance: that share if
+    defect_to_synthetic: share of real defects' neighbours that are CutPaste or CutPaste-Scar views; chance: that share if
     neighbours were drawn at random. The *_vs_* fields are balanced leave-one-out kNN accuracies (0.5 = mixed).
     """
 

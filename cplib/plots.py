@@ -227,7 +227,7 @@ STYLE = {
     "train normal": ("#4477AA", "o"),
     "test normal": ("#66CCEE", "s"),
     "CutPaste": ("#CCBB44", "^"),
-    "Scar": ("#AA3377", "D"),
+    "CutPaste-Scar": ("#AA3377", "D"),
     "real defect": ("#EE6677", "X"),
 }
 
