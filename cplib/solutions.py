@@ -94,8 +94,8 @@ def pasted_colours_in_source(jitter: float, count: int = 8, size: int = 48, seed
 
 
 def cutpaste_from_neighbour(images: Tensor, generator: torch.Generator, jitter: float = 0.1) -> tuple[Tensor, Tensor]:
-    """CutPaste with the patch cut from the next image of the batch instead of the same image (a variant the paper
-    does not use): CutPaste the neighbour, then show its pasted region on this image. Returns (augmented, mask)."""
+    """CutPaste with the patch cut from the previous image of the batch instead of the same image (a variant the
+    paper does not use): CutPaste the neighbour, then show its pasted region on this image. Returns (augmented, mask)."""
     neighbours = images.roll(1, dims=0)
     pasted, where = cutpaste(neighbours, generator, jitter=jitter)
     augmented = torch.where(where, pasted, images)
