@@ -1,0 +1,76 @@
+"""Every worked solution of notebooks 01-04 runs on tiny inputs and gives the answer its exercise teaches."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from cplib import solutions
+
+
+def test_confetti_cutout_fills_one_box_with_per_pixel_noise() -> None:
+    images = torch.rand(16, 3, 40, 56)
+    augmented, mask = solutions.confetti_cutout(images, torch.Generator().manual_seed(0))
+    assert torch.equal(augmented[~mask.expand_as(images)], images[~mask.expand_as(images)])  # outside: untouched
+    share = mask.float().mean(dim=(1, 2, 3))
+    assert share.min() > 0.01 and share.max() < 0.17  # the box is 2-15 % of the image
+    for result, where in zip(augmented, mask[:, 0]):
+        rows, cols = where.nonzero(as_tuple=True)
+        assert len(rows) == (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)  # a filled rectangle
+        assert result[:, where].unique().numel() > 0.9 * 3 * len(rows)  # confetti, not one colour
+
+
+def test_mean_fill_changes_nothing_on_a_flat_image() -> None:
+    flat, noisy = solutions.mean_fill_on_flat_image()
+    assert flat == 0 and noisy > 0
+
+
+def test_erased_share_follows_the_mean_of_the_area_range() -> None:
+    assert solutions.erased_share((0.1, 0.3)) == pytest.approx(0.2, abs=0.02)
+    assert solutions.erased_share() == pytest.approx(0.085, abs=0.015)
+
+
+def test_scar_share_is_about_the_same_at_64_and_256_px() -> None:
+    small, large = solutions.scar_share(64), solutions.scar_share(256, count=16)
+    assert 0 < small and 0 < large
+    assert 0.5 < small / large < 2
+
+
+def test_scar_box_fill_is_full_upright_and_partial_when_turned() -> None:
+    assert solutions.scar_box_fill((0, 0), count=16) == 1.0
+    assert solutions.scar_box_fill((45, 45), count=16) < 0.75
+
+
+def test_pasted_colours_come_from_the_source_only_without_jitter() -> None:
+    assert solutions.pasted_colours_in_source(0.0, count=4) == 1.0
+    assert solutions.pasted_colours_in_source(0.1, count=4) < 0.1
+
+
+def test_cutpaste_from_neighbour_pastes_a_region_of_the_next_image() -> None:
+    images = torch.rand(3, 3, 30, 30)
+    augmented, mask = solutions.cutpaste_from_neighbour(images, torch.Generator().manual_seed(1), jitter=0.0)
+    for i in range(len(images)):
+        rows, cols = mask[i, 0].nonzero(as_tuple=True)
+        patch = augmented[i, :, rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        h, w = patch.shape[1:]
+        windows = images[i - 1].unfold(1, h, 1).unfold(2, w, 1)  # every same-sized region of the neighbour
+        assert (windows - patch[:, None, None]).abs().amax(dim=(0, 3, 4)).min() == 0
+
+
+@pytest.mark.parametrize("variant", ["cutpaste", "3way"])
+def test_initial_loss_is_near_ln_of_the_class_count(variant: str) -> None:
+    loss, chance = solutions.initial_loss(variant, batch=4)
+    assert chance == pytest.approx(math.log(3 if variant == "3way" else 2))
+    assert abs(loss - chance) < 0.3
+
+
+def test_cosine_learning_rates_by_hand_match_torch() -> None:
+    by_hand, by_torch = solutions.cosine_learning_rates(0.03, 8)
+    assert by_hand == pytest.approx(by_torch, abs=1e-12)
+    assert by_hand[0] == 0.03 and by_hand[4] == pytest.approx(0.015) and by_hand[-1] == pytest.approx(0.0, abs=1e-15)
+
+
+def test_proxy_batch_sizes_count_views_per_source_image() -> None:
+    assert solutions.proxy_batch_sizes(batch=4) == {"cutpaste": 8, "union": 8, "3way": 12}
