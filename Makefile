@@ -7,7 +7,7 @@ STAMP := $(VENV)/.cplib-installed
 CONSTRAINTS := constraints.txt
 NBVAL := --nbval-lax --nbval-cell-timeout=900
 
-.PHONY: lab test unit notebooks run data pins clean-cache
+.PHONY: lab test test-fast unit notebooks run data pins clean-cache
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,10 +28,14 @@ lab: data
 	$(PY) -m jupyter lab notebooks/
 
 test: data
+	@$(PY) tests/e2e/skips.py
 	$(PY) -m pytest tests notebooks $(NBVAL)
 
-unit: data
-	$(PY) -m pytest tests
+# Day-to-day: the unit tests, without the browser test and the notebooks.
+test-fast: data
+	$(PY) -m pytest tests --ignore=tests/test_browser.py
+
+unit: test-fast
 
 notebooks: data
 	$(PY) -m pytest notebooks $(NBVAL)
