@@ -1,16 +1,24 @@
 # Two commands for learners: `make lab` and `make test`. Each creates .venv, installs cplib and writes the default data.
+# Installs use the exact tested set in constraints.txt (`make pins` rewrites it from .venv); pyproject.toml keeps lower bounds.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.cplib-installed
+CONSTRAINTS := constraints.txt
 NBVAL := --nbval-lax --nbval-cell-timeout=900
 
-.PHONY: lab test unit notebooks run data clean-cache
+.PHONY: lab test test-fast unit notebooks run data pins clean-cache
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	touch $(STAMP)
+
+# After upgrading a package in .venv and passing `make test` and `make run`: record .venv's exact set (setuptools included, pip not).
+pins: $(STAMP)
+	{ echo "# The exact tested set, written by \`make pins\` (pip freeze of .venv); make installs with pip install -c $(CONSTRAINTS)."; \
+	  $(PY) -m pip freeze --all --exclude-editable --exclude pip; } > $(CONSTRAINTS)
 	touch $(STAMP)
 
 data: $(STAMP)
@@ -20,10 +28,16 @@ lab: data
 	$(PY) -m jupyter lab notebooks/
 
 test: data
+	@$(PY) tests/e2e/skips.py
+	$(PY) -m pytest --doctest-modules cplib -q
 	$(PY) -m pytest tests notebooks $(NBVAL)
 
-unit: data
-	$(PY) -m pytest tests
+# Day-to-day: the unit tests, without the browser test and the notebooks.
+test-fast: data
+	$(PY) -m pytest --doctest-modules cplib -q
+	$(PY) -m pytest tests --ignore=tests/test_browser.py
+
+unit: test-fast
 
 notebooks: data
 	$(PY) -m pytest notebooks $(NBVAL)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .augment import VARIANTS
 from .errors import ConfigError, CplibError, DataError
+from .paths import REPO_ROOT
 from .profiles import PROFILES, get_profile
 from .train import PRECISIONS
 
@@ -70,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--url", help="archive URL, or a template with {category} (default: $CPLIB_MVTEC_URL or the official one)")
 
     series = commands.add_parser("series", help="execute every notebook headless and write HTML")
-    series.add_argument("--out", default="build")
+    series.add_argument("--out", default="build", help="folder for the HTML pages")
+    series.add_argument("--notebooks", default=str(REPO_ROOT / "notebooks"), help="folder of NN_topic.ipynb notebooks")
+    series.add_argument("--cell-timeout", type=float, help="seconds a cell may run before the run fails (default: nbval's 900)")
     return parser
 
 
@@ -222,10 +225,10 @@ def cmd_download(args: argparse.Namespace) -> None:
 
 
 def cmd_series(args: argparse.Namespace) -> None:
-    """Run every notebook."""
-    from .series import run_series
+    """Run every notebook headless; a cell past its timeout fails the run with one line naming notebook and cell."""
+    from .series import CELL_TIMEOUT, run_series
 
-    run_series(Path(args.out))
+    run_series(Path(args.out), Path(args.notebooks), args.cell_timeout or CELL_TIMEOUT)
 
 
 COMMANDS = {"data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "score": cmd_score, "download": cmd_download, "series": cmd_series}

@@ -1,11 +1,62 @@
-"""Run the notebook series headless: execute each notebook in order and write its HTML to an output folder."""
+"""Run the notebook series headless: execute each notebook in order and write its HTML to an output folder.
+
+Why a client of our own rather than plain ``jupyter nbconvert --execute``: nbclient mimics the ipywidgets Output widget,
+and for every output the widget captures it echoes the widget's state back to the kernel on the shell socket, from the
+task that reads IOPub, while another task awaits the cell's execute_reply on that same socket. jupyter_client sends
+through a blocking shadow of the asyncio socket, so pyzmq's edge-triggered bookkeeping never hears of the send: when
+the reply arrives just before an echo, the send consumes the socket's wake-up and the reply sits unread until the
+cell's timeout, or forever without one. That was the headless stall on 01_cutout (AugmentationExplorer redraws into
+an Output), under ipykernel 7.4 and 6.31 alike: the kernel is not involved. Upstream: jupyter/nbclient#312.
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
+from nbclient.output_widget import OutputWidget
+from nbformat import NotebookNode
+
+from .errors import CplibError
 from .paths import REPO_ROOT
+
+CELL_TIMEOUT = 900.0  # seconds, as nbval's --nbval-cell-timeout in the Makefile and cli's --cell-timeout
+
+
+class CellTimeout(CplibError):
+    """A cell ran past its time limit: the one line names the notebook and the cell (its index in the notebook)."""
+
+    def __init__(self, notebook: str, cell: int, seconds: float) -> None:
+        super().__init__(f"notebook {notebook}, cell {cell}: timed out after {seconds:g} s")
+
+
+class HeadlessOutput(OutputWidget):
+    """nbclient's Output-widget mimic without the echo to the kernel, whose shell-socket send stalls the run."""
+
+    def sync_state(self) -> None:
+        """Keep the captured outputs here: they reach the HTML through the widget state, and no frontend reads them back."""
+
+
+class SeriesClient(NotebookClient):
+    """A NotebookClient whose cells fail, naming notebook and cell, once they run past the timeout (even if a reply comes later)."""
+
+    def __init__(self, notebook: NotebookNode, name: str, cell_timeout: float, folder: Path) -> None:
+        super().__init__(notebook, timeout=cell_timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+        self.notebook_name = name
+        self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": HeadlessOutput}}
+
+    async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count: int | None = None, store_history: bool = True) -> NotebookNode:
+        """Execute one cell; past the timeout, a CellTimeout instead of nbclient's multi-line error or a late success."""
+        started = time.monotonic()
+        try:
+            executed = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except CellTimeoutError:
+            raise CellTimeout(self.notebook_name, cell_index, self.timeout) from None
+        if time.monotonic() - started > self.timeout:
+            raise CellTimeout(self.notebook_name, cell_index, self.timeout)
+        return executed
 
 
 def notebooks(folder: Path = REPO_ROOT / "notebooks") -> list[Path]:
@@ -13,24 +64,35 @@ def notebooks(folder: Path = REPO_ROOT / "notebooks") -> list[Path]:
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def run_series(out: Path, folder: Path = REPO_ROOT / "notebooks", timeout: int = 1800) -> dict[str, float]:
-    """Execute every notebook of the series, write out/<name>.html, and return each notebook's wall time."""
+def execute_notebook(path: Path, cell_timeout: float = CELL_TIMEOUT) -> NotebookNode:
+    """The notebook at `path`, executed headless in its own folder; a cell past `cell_timeout` seconds raises CellTimeout."""
     import nbformat
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import ExecutePreprocessor
 
+    notebook = nbformat.read(path, as_version=4)
+    SeriesClient(notebook, path.name, cell_timeout, path.parent).execute()
+    return notebook
+
+
+def write_html(notebook: NotebookNode, target: Path) -> None:
+    """Write the executed notebook as HTML, atomically (a half-written page never replaces a good one)."""
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    temporary = target.with_suffix(".html.tmp")
+    temporary.write_text(html, encoding="utf-8")
+    temporary.replace(target)
+
+
+def run_series(out: Path, folder: Path = REPO_ROOT / "notebooks", cell_timeout: float = CELL_TIMEOUT) -> dict[str, float]:
+    """Execute every notebook of the series, write out/<name>.html, print and return each notebook's wall time."""
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     for path in notebooks(folder):
-        notebook = nbformat.read(path, as_version=4)
         started = time.perf_counter()
-        ExecutePreprocessor(timeout=timeout, kernel_name="python3").preprocess(notebook, {"metadata": {"path": str(folder)}})
+        notebook = execute_notebook(path, cell_timeout)
         seconds[path.name] = time.perf_counter() - started
-        html, _ = HTMLExporter().from_notebook_node(notebook)
         target = out / f"{path.stem}.html"
-        temporary = target.with_suffix(".html.tmp")
-        temporary.write_text(html, encoding="utf-8")
-        temporary.replace(target)
+        write_html(notebook, target)
         print(f"{path.name:32s} {seconds[path.name]:7.1f} s  -> {target}", flush=True)
     print(f"{'total':32s} {sum(seconds.values()):7.1f} s")
     return seconds

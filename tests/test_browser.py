@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("playwright.sync_api", reason="Playwright for Python is missing: pip install -e '.[dev]'")
+from e2e.skips import CHROMIUM, CHROMIUM_MISSING, PLAYWRIGHT_MISSING
 
-from e2e.browser import CHROMIUM, INSTALL_HINT, headless_chromium  # noqa: E402
+pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)
+
+from e2e.browser import headless_chromium  # noqa: E402
 from e2e.lab import running_lab  # noqa: E402
 from e2e.notebook import SECOND, NotebookPage  # noqa: E402
 from e2e.scenarios import SCENARIOS, Scenario, explore  # noqa: E402
@@ -38,7 +40,7 @@ VIEWPORT = {"width": 1280, "height": 1600}
 def browser() -> Iterator[Browser]:
     """Headless Chromium, shared by the tests of this module; they skip, saying how to install it, where it is missing."""
     if not CHROMIUM.exists():
-        pytest.skip(f"needs Debian's Chromium at {CHROMIUM}: {INSTALL_HINT}")
+        pytest.skip(CHROMIUM_MISSING)
     ensure_default_data()
     with headless_chromium() as chromium:
         yield chromium

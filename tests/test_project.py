@@ -1,4 +1,4 @@
-"""Project hygiene: environment.yml matches pyproject.toml, notebooks are committed stripped and named NN_topic."""
+"""Project hygiene: environment.yml and constraints.txt match pyproject.toml, notebooks are committed stripped and named NN_topic."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -17,12 +18,35 @@ REQUIREMENT = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)")
 
 
 def requirements(lines: list[str]) -> dict[str, str]:
-    """Package name (pip spelling, lower case) → version specifier, for pip or conda lines like 'pytorch>=2.2'."""
+    """Package name (pip spelling, normalised) → version specifier, for pip or conda lines like 'pytorch>=2.2'."""
     parsed = {}
     for line in lines:
         name, spec = REQUIREMENT.fullmatch(line.strip()).groups()
-        parsed[CONDA_TO_PIP.get(name.lower(), name.lower())] = spec.replace(" ", "")
+        name = re.sub(r"[-_.]+", "-", name.lower())
+        parsed[CONDA_TO_PIP.get(name, name)] = spec.replace(" ", "")
     return parsed
+
+
+def pyproject_requirements() -> dict[str, str]:
+    """The dependencies and the dev extra of pyproject.toml, with their lower bounds."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    return requirements(project["dependencies"] + project["optional-dependencies"]["dev"])
+
+
+def constraints() -> dict[str, str]:
+    """constraints.txt, the exact tested set: name → '==version'."""
+    lines = (REPO / "constraints.txt").read_text().splitlines()
+    return requirements([line for line in lines if line.strip() and not line.startswith("#")])
+
+
+def conda_requirements(environment: dict) -> dict[str, str]:
+    """The conda packages of environment.yml other than python and pip, in pip spelling."""
+    return requirements([d for d in environment["dependencies"] if isinstance(d, str) and d != "pip" and not d.startswith("python=")])
+
+
+def unmet_bounds(wanted: dict[str, str], pinned: dict[str, str]) -> dict[str, str | None]:
+    """The wanted packages that the pins leave out or pin outside their specifier: name → pin (None when missing)."""
+    return {name: pinned.get(name) for name, spec in wanted.items() if name not in pinned or pinned[name].removeprefix("==") not in SpecifierSet(spec)}
 
 
 def unstripped_cells(notebook: dict) -> list[str]:
@@ -39,10 +63,23 @@ def environment() -> dict:
 
 
 def test_environment_names_the_packages_of_pyproject(environment: dict) -> None:
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = requirements(project["dependencies"] + project["optional-dependencies"]["dev"])
-    conda = [d for d in environment["dependencies"] if isinstance(d, str) and d != "pip" and not d.startswith("python=")]
-    assert requirements(conda) == wanted
+    assert sorted(conda_requirements(environment)) == sorted(pyproject_requirements())
+
+
+def test_environment_pins_the_versions_of_constraints(environment: dict) -> None:
+    conda, pinned = conda_requirements(environment), constraints()
+    assert conda == {name: pinned.get(name) for name in conda}
+
+
+def test_constraints_pin_every_exact_version_within_the_bounds_of_pyproject() -> None:
+    pinned = constraints()
+    assert all(spec.startswith("==") for spec in pinned.values())
+    assert unmet_bounds(pyproject_requirements(), pinned) == {}
+
+
+def test_unmet_bounds_finds_missing_and_too_old_pins() -> None:
+    wanted = {"torch": ">=2.2", "numpy": ">=1.24", "tqdm": ">=4.65"}
+    assert unmet_bounds(wanted, {"torch": "==2.1.0", "numpy": "==2.4.6"}) == {"torch": "==2.1.0", "tqdm": None}
 
 
 def test_environment_is_conda_forge_python_311_and_installs_cplib_editable(environment: dict) -> None:
@@ -53,7 +90,12 @@ def test_environment_is_conda_forge_python_311_and_installs_cplib_editable(envir
 
 
 def test_requirements_parser_maps_conda_names() -> None:
-    assert requirements(["pytorch>=2.2", "Pillow >= 9.5", "tqdm"]) == {"torch": ">=2.2", "pillow": ">=9.5", "tqdm": ""}
+    assert requirements(["pytorch>=2.2", "Pillow >= 9.5", "tqdm", "jupyter_client==8.10.0"]) == {
+        "torch": ">=2.2",
+        "pillow": ">=9.5",
+        "tqdm": "",
+        "jupyter-client": "==8.10.0",
+    }
 
 
 def test_committed_notebooks_are_stripped() -> None:

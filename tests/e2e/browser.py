@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
 from .processes import end_marked, new_mark
+from .skips import CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
-INSTALL_HINT = "apt-get install chromium"
 FLAGS = [  # Playwright gives each launch a new empty --user-data-dir of its own
     "--headless",
     "--no-sandbox",
