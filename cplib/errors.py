@@ -11,3 +11,7 @@ class DataError(CplibError, ValueError):
 
 class ConfigError(CplibError, ValueError):
     """An impossible or unknown setting (variant, profile, size, steps)."""
+
+
+class TrainingDiverged(CplibError, RuntimeError):
+    """The proxy-task loss became NaN or infinite: the model is useless and is not cached."""

@@ -23,6 +23,9 @@ def native_precision() -> str:
         return "fp32"
 
 
+BF16_MIN_INPUT = 32  # 16-px crops diverged under bf16 autocast (NaN loss at step 44; batch-norm over 1 x 1 maps), fp32 trained
+
+
 @dataclass(frozen=True)
 class Profile:
     """A named scale: image size, training length, source images per step and precision ("auto": native_precision)."""
@@ -36,9 +39,14 @@ class Profile:
 
     def config(self, variant: str = "3way", category: str = DEFAULT_CATEGORY, **changes: object) -> TrainConfig:
         """The training configuration of a variant and category at this profile's scale."""
-        precision = native_precision() if self.precision == "auto" else self.precision
-        base = TrainConfig(variant=variant, category=category, size=self.size, steps=self.steps, batch=self.batch, precision=precision)
-        return base.with_(**changes)
+        config = TrainConfig(variant=variant, category=category, size=self.size, steps=self.steps, batch=self.batch).with_(**changes)
+        return config if "precision" in changes else config.with_(precision=self.precision_for(config.patch or config.size))
+
+    def precision_for(self, side: int) -> str:
+        """The profile's precision for inputs of `side` px: "auto" is bf16 where native, but fp32 under BF16_MIN_INPUT."""
+        if self.precision != "auto":
+            return self.precision
+        return native_precision() if side >= BF16_MIN_INPUT else "fp32"
 
 
 PROFILES: dict[str, Profile] = {

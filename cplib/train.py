@@ -3,6 +3,7 @@ with one cosine cycle."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -11,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .augment import VARIANTS, make_views, num_classes, pre_augment_with_foreground, random_crops
 from .data import holdout_split, load_split
-from .errors import ConfigError
+from .errors import ConfigError, TrainingDiverged
 from .foreground import estimate_foreground
 from .model import CutPasteNet
 from .synthetic import ensure_default_data
@@ -132,6 +133,11 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
     for _ in bar:
         batch = images[torch.randint(len(images), (config.batch,), generator=generator)].to(device)
         loss, accuracy = train_step(model, optimiser, batch, config, generator, foreground)
+        if not math.isfinite(loss):
+            raise TrainingDiverged(
+                f"training {config.variant} on {config.category} diverged at step {len(history.loss) + 1} (loss {loss}); "
+                "try precision='fp32' or a lower lr"
+            )
         schedule.step()
         history.loss.append(loss)
         history.accuracy.append(accuracy)

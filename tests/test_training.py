@@ -251,3 +251,24 @@ def test_foreground_aware_views_follow_the_shifted_object() -> None:
     pasted = masks[labels == 1]
     on_object = (pasted & object_pixels).flatten(1).sum(1) / pasted.flatten(1).sum(1)
     assert (on_object >= 0.5).all()
+
+
+def test_auto_precision_trains_small_crops_in_fp32() -> None:
+    """16-px crops diverged under bf16 autocast (NaN at step 44): the cpu profile keeps inputs under 32 px in fp32."""
+    cpu = get_profile("cpu")
+    assert cpu.config("3way", size=128, patch=16).precision == "fp32"
+    assert cpu.config("3way", size=128, patch=32).precision == profiles.native_precision()
+    assert cpu.config("3way", size=128, patch=16, precision="bf16").precision == "bf16"
+    assert get_profile("paper").config("3way", patch=16).precision == "fp32"
+
+
+def test_a_diverged_run_raises_instead_of_caching_a_nan_model(tiny_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cplib import train as train_module
+    from cplib.errors import TrainingDiverged
+
+    monkeypatch.setattr(train_module, "train_step", lambda *args, **kwargs: (float("nan"), 0.0))
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(Path(tiny_root).parent))
+    config = tiny_config(tiny_root)
+    with pytest.raises(TrainingDiverged, match="step 1.*fp32"):
+        get_or_train(config, progress=False)
+    assert not cache_path(config).exists()
