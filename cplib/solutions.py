@@ -1,4 +1,4 @@
-"""Worked solutions to the exercises at the end of notebooks 01-04, one small function per exercise.
+"""Worked solutions to the exercises at the end of notebooks 01-08, one small function per exercise.
 
 The notebooks call these when a learner reveals a solution; tests/test_solutions.py runs every one, so none rots.
 Each returns the numbers the exercise asks the learner to predict. Only method modules are imported.
@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
 from .augment import cutout, cutpaste, make_views, num_classes, sample_box_sizes, scar
+from .density import GaussianDensity, PerLocationGaussian, SingularCovariance
+from .embedding import separability
+from .localize import gaussian_kernel, upsample
 from .model import CutPasteNet
 
 Range = tuple[float, float]
@@ -139,3 +143,130 @@ def proxy_batch_sizes(batch: int = 4, size: int = 32) -> dict[str, int]:
         variant: len(make_views(images, variant, torch.Generator().manual_seed(0))[0])
         for variant in ("cutpaste", "union", "3way")
     }
+
+
+# ---------------------------------------------------------------- 05 GDE
+
+
+def ridge_mahalanobis(
+    samples: int = 40, dims: int = 8, ridge: float = 0.1, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mahalanobis distances of random test features to a Gaussian fitted on random training features, by hand
+    (empirical covariance + ridge * I, then sqrt((x - mu)^T Sigma^-1 (x - mu))) and by
+    cplib.density.GaussianDensity(covariance="ridge", ridge=ridge): the two agree to rounding."""
+    rng = np.random.default_rng(seed)
+    train, test = rng.normal(size=(samples, dims)), rng.normal(size=(10, dims)) * 2
+    mean = train.mean(axis=0)
+    centred = train - mean
+    covariance = centred.T @ centred / len(train) + ridge * np.eye(dims)  # the maximum-likelihood (1/N) estimate
+    diff = test - mean
+    by_hand = np.sqrt(np.einsum("nd,de,ne->n", diff, np.linalg.inv(covariance), diff))
+    by_cplib = GaussianDensity(covariance="ridge", ridge=ridge).fit(train).score_samples(test)
+    return by_hand, by_cplib
+
+
+def empirical_covariance_rank(samples: int, dims: int = 16, seed: int = 0) -> tuple[int, bool]:
+    """Rank of the empirical covariance of `samples` random points in `dims` dimensions, and whether fitting
+    GaussianDensity(covariance="empirical") on them raises SingularCovariance. Centring removes one degree of
+    freedom, so the rank is min(N - 1, D): singular whenever N <= D."""
+    features = np.random.default_rng(seed).normal(size=(samples, dims))
+    centred = features - features.mean(axis=0)
+    rank = int(np.linalg.matrix_rank(centred.T @ centred / samples))
+    try:
+        GaussianDensity(covariance="empirical").fit(features)
+    except SingularCovariance:
+        return rank, True
+    return rank, False
+
+
+# ---------------------------------------------------------------- 06 localisation
+
+
+def shared_vs_per_location(samples: int = 32, dims: int = 2, grid: int = 4, seed: int = 0) -> dict[str, float]:
+    """Perfectly aligned synthetic feature maps where every location has its own constant appearance (plus a
+    little noise). The test map is normal except that location (0, 0) shows the appearance of the last location.
+    Returns, for shared=True and shared=False, the anomalous location's score divided by the highest score on a
+    normal test map: one Gaussian per location flags the misplaced appearance, one shared Gaussian cannot (the
+    appearance is normal *somewhere*)."""
+    rng = np.random.default_rng(seed)
+    appearance = rng.normal(scale=5.0, size=(dims, grid, grid))  # each location's own constant look
+    train = appearance + 0.1 * rng.normal(size=(samples, dims, grid, grid))
+    normal = appearance + 0.1 * rng.normal(size=(1, dims, grid, grid))
+    anomalous = normal.copy()
+    anomalous[0, :, 0, 0] = appearance[:, -1, -1] + 0.1 * rng.normal(size=dims)
+    ratios = {}
+    for shared in (True, False):
+        density = PerLocationGaussian(shared=shared).fit(train)
+        ratios["shared" if shared else "per location"] = float(
+            density.score_samples(anomalous)[0, 0, 0] / density.score_samples(normal).max()
+        )
+    return ratios
+
+
+def plain_transposed_upsampling(rows: int = 8, patch: int = 16, stride: int = 4) -> tuple[float, float]:
+    """A uniform rows x rows score grid upsampled by the paper's plain transposed convolution with a Gaussian
+    kernel, and by cplib.localize.upsample (which divides by the coverage): the centre pixel's value divided by the
+    corner pixel's. Plain: far above 1 (the centre is seen by many patches, the corner by one kernel tail);
+    normalised: exactly 1."""
+    scores = torch.ones(1, rows, rows, dtype=torch.float64)
+    kernel = gaussian_kernel(patch)[None, None]
+    plain = F.conv_transpose2d(scores[:, None], kernel, stride=stride)[0, 0]
+    size = plain.shape[-1]
+    normalised = upsample(scores, patch, stride, size)[0]
+    centre = size // 2
+    return (plain[centre, centre] / plain[0, 0]).item(), (normalised[centre, centre] / normalised[0, 0]).item()
+
+
+# ---------------------------------------------------------------- 07 t-SNE and kNN separability
+
+
+def _two_clouds(gap: float, count: int, dims: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`count` standard-normal points per cloud in `dims` dimensions, the second moved by `gap` along every axis."""
+    rng = np.random.default_rng(seed)
+    features = np.concatenate([rng.normal(size=(count, dims)), rng.normal(size=(count, dims)) + gap])
+    return features, np.repeat([0, 1], count)
+
+
+def cloud_separability(gap: float, count: int = 40, dims: int = 8, k: int = 5, seed: int = 0) -> float:
+    """Balanced leave-one-out kNN accuracy (cplib.embedding.separability) of two Gaussian clouds `gap` apart on
+    every axis: 1.0 when far apart, about 0.5 (by chance a little above or below) when identical."""
+    features, labels = _two_clouds(gap, count, dims, seed)
+    return separability(features, labels, [0], [1], k=k)
+
+
+def separability_by_k(gap: float = 10.0, count: int = 20, ks: tuple[int, ...] = (1, 5, 19, 39), seed: int = 0) -> dict[int, float]:
+    """cloud_separability for several k. With k = all other points (2 * count - 1), every point's neighbours are
+    count - 1 of its own cloud and count of the other, so the vote always goes wrong: 0.0 however far apart the
+    clouds are. k must stay well below the group size."""
+    return {k: cloud_separability(gap, count=count, k=k, seed=seed) for k in ks}
+
+
+# ---------------------------------------------------------------- 08 foreground-aware CutPaste
+
+
+def centred_disc(size: int = 64, share: float = 0.2) -> Tensor:
+    """A bool (size, size) mask of a centred disc covering about `share` of the image (a small aligned object)."""
+    radius = math.sqrt(share * size * size / math.pi)
+    offsets = torch.arange(size) - (size - 1) / 2
+    return offsets.view(-1, 1) ** 2 + offsets.view(1, -1) ** 2 <= radius**2
+
+
+def missed_object_share(foreground: bool, count: int = 200, size: int = 64, share: float = 0.2, seed: int = 0) -> float:
+    """Share of CutPaste draws on random images whose pasted pixels lie less than half on a centred disc covering
+    `share` of the image, plain (foreground=False) or with cutpaste(..., foreground=disc): most plain draws miss a
+    small object; the foreground-aware draws never do (they keep at least min_overlap=0.5 on the mask)."""
+    disc = centred_disc(size, share)
+    images = torch.rand(count, 3, size, size, generator=torch.Generator().manual_seed(seed))
+    _, mask = cutpaste(images, torch.Generator().manual_seed(seed), foreground=disc if foreground else None)
+    on_disc = (mask[:, 0] & disc).flatten(1).sum(1) / mask[:, 0].flatten(1).sum(1)
+    return (on_disc < 0.5).float().mean().item()
+
+
+def foreground_on_texture_is_plain(count: int = 8, size: int = 32, seed: int = 0) -> bool:
+    """On a texture the foreground is the whole image: is cutpaste(..., foreground=all True) the very same
+    result as plain cutpaste from the same generator seed, pixel for pixel?"""
+    images = torch.rand(count, 3, size, size, generator=torch.Generator().manual_seed(seed))
+    plain, plain_mask = cutpaste(images, torch.Generator().manual_seed(seed))
+    everywhere = torch.ones(size, size, dtype=torch.bool)
+    aware, aware_mask = cutpaste(images, torch.Generator().manual_seed(seed), foreground=everywhere)
+    return torch.equal(plain, aware) and torch.equal(plain_mask, aware_mask)

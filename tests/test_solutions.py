@@ -1,4 +1,4 @@
-"""Every worked solution of notebooks 01-04 runs on tiny inputs and gives the answer its exercise teaches."""
+"""Every worked solution of notebooks 01-08 runs on tiny inputs and gives the answer its exercise teaches."""
 
 from __future__ import annotations
 
@@ -74,3 +74,44 @@ def test_cosine_learning_rates_by_hand_match_torch() -> None:
 
 def test_proxy_batch_sizes_count_views_per_source_image() -> None:
     assert solutions.proxy_batch_sizes(batch=4) == {"cutpaste": 8, "union": 8, "3way": 12}
+
+
+def test_ridge_mahalanobis_by_hand_matches_gaussian_density() -> None:
+    by_hand, by_cplib = solutions.ridge_mahalanobis()
+    assert by_hand == pytest.approx(by_cplib, rel=1e-9)
+    assert (by_hand > 0).all()
+
+
+def test_empirical_covariance_has_rank_n_minus_1_and_is_singular_below_d() -> None:
+    assert solutions.empirical_covariance_rank(8) == (7, True)
+    assert solutions.empirical_covariance_rank(16)[0] == 15  # N = D: still rank N - 1 after centring
+    assert solutions.empirical_covariance_rank(64) == (16, False)
+
+
+def test_per_location_gaussian_flags_a_misplaced_appearance_and_shared_does_not() -> None:
+    ratios = solutions.shared_vs_per_location()
+    assert ratios["per location"] > 5 and ratios["shared"] < 1
+
+
+def test_plain_transposed_upsampling_brightens_the_centre() -> None:
+    plain, normalised = solutions.plain_transposed_upsampling()
+    assert plain > 10 and normalised == pytest.approx(1.0, abs=1e-12)
+
+
+def test_cloud_separability_is_one_apart_and_near_half_when_identical() -> None:
+    assert solutions.cloud_separability(10.0) == 1.0
+    assert 0.3 < solutions.cloud_separability(0.0) < 0.65
+
+
+def test_separability_with_k_as_large_as_the_data_always_votes_wrong() -> None:
+    by_k = solutions.separability_by_k(gap=10.0, count=20, ks=(5, 39))
+    assert by_k == {5: 1.0, 39: 0.0}
+
+
+def test_foreground_aware_cutpaste_never_misses_the_object() -> None:
+    assert solutions.missed_object_share(False, count=100) > 0.4
+    assert solutions.missed_object_share(True, count=100) == 0.0
+
+
+def test_foreground_aware_cutpaste_on_a_texture_is_plain_cutpaste() -> None:
+    assert solutions.foreground_on_texture_is_plain()
