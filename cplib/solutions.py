@@ -234,7 +234,9 @@ def cloud_separability(gap: float, count: int = 40, dims: int = 8, k: int = 5, s
     return separability(features, labels, [0], [1], k=k)
 
 
-def separability_by_k(gap: float = 10.0, count: int = 20, ks: tuple[int, ...] = (1, 5, 19, 39), seed: int = 0) -> dict[int, float]:
+def separability_by_k(
+    gap: float = 10.0, count: int = 20, ks: tuple[int, ...] = (1, 5, 19, 39), seed: int = 0
+) -> dict[int, float]:
     """cloud_separability for several k. With k = all other points (2 * count - 1), every point's neighbours are
     count - 1 of its own cloud and count of the other, so the vote always goes wrong: 0.0 however far apart the
     clouds are. k must stay well below the group size."""
