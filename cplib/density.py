@@ -84,7 +84,8 @@ def _check_fitted(model: object, attribute: str) -> None:
 def _cholesky(cov: np.ndarray, covariance: str, n_samples: int) -> np.ndarray:
     """Lower Cholesky factor(s) of ``cov`` (D, D) or (G, D, D); SingularCovariance if not safely definite."""
     chol, failed = torch.linalg.cholesky_ex(torch.from_numpy(cov))
-    if failed.any() or _ill_conditioned(chol.numpy()):
+    rank_deficient = covariance == "empirical" and n_samples <= cov.shape[-1]  # rounding can hide it from Cholesky
+    if rank_deficient or failed.any() or _ill_conditioned(chol.numpy()):
         d = cov.shape[-1]
         raise SingularCovariance(
             f"the {covariance!r} covariance is singular: {n_samples} training samples in {d} dimensions "

@@ -70,6 +70,14 @@ def test_gaussian_empirical_fails_clearly_when_n_at_most_d(rng, n):
         GaussianDensity(covariance="empirical").fit(correlated(rng, n, 64))
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_gaussian_empirical_fails_at_n_equal_to_d_even_when_rounding_hides_it(seed):
+    """N = D = 16 random features: rank 15, yet rounding can leave Cholesky a tiny positive pivot."""
+    features = np.random.default_rng(seed).normal(size=(16, 16))
+    with pytest.raises(SingularCovariance, match="N <= D"):
+        GaussianDensity(covariance="empirical").fit(features)
+
+
 def test_gaussian_empirical_fails_on_constant_feature(rng):
     train = correlated(rng, 100, 4)
     train[:, 2] = 1.0

@@ -84,7 +84,7 @@ def test_ridge_mahalanobis_by_hand_matches_gaussian_density() -> None:
 
 def test_empirical_covariance_has_rank_n_minus_1_and_is_singular_below_d() -> None:
     assert solutions.empirical_covariance_rank(8) == (7, True)
-    assert solutions.empirical_covariance_rank(16)[0] == 15  # N = D: still rank N - 1 after centring
+    assert solutions.empirical_covariance_rank(16) == (15, True)  # N = D: still rank N - 1 after centring, refused
     assert solutions.empirical_covariance_rank(64) == (16, False)
 
 
