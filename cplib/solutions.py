@@ -1,4 +1,4 @@
-"""Worked solutions to the exercises at the end of notebooks 01-08, one small function per exercise.
+"""Worked solutions to the exercises at the end of notebooks 00-08, one small function per exercise.
 
 The notebooks call these when a learner reveals a solution; tests/test_solutions.py runs every one, so none rots.
 Each returns the numbers the exercise asks the learner to predict. Only method modules are imported.
@@ -17,9 +17,30 @@ from .augment import cutout, cutpaste, make_views, num_classes, sample_box_sizes
 from .density import GaussianDensity, PerLocationGaussian, SingularCovariance
 from .embedding import separability
 from .localize import gaussian_kernel, upsample
+from .metrics import image_auroc
 from .model import CutPasteNet
 
 Range = tuple[float, float]
+
+
+# ---------------------------------------------------------------- 00 data
+
+
+def resized_block(size: int = 64, source: int = 256, rows: tuple[int, int] = (61, 125), exact: bool = True) -> tuple[int, int]:
+    """First and last+1 row of a mask block `rows` of a `source`-px mask after resizing to `size` px, with
+    NEAREST_EXACT (pixel centres, what cplib.data uses) or legacy NEAREST (top-left corners, ~half a pixel off)."""
+    mask = torch.zeros(1, 1, source, source, dtype=torch.uint8)
+    mask[..., rows[0] : rows[1], :] = 1
+    mode = "nearest-exact" if exact else "nearest"
+    kept = F.interpolate(mask.float(), size=(size, size), mode=mode)[0, 0, :, 0].nonzero().flatten()
+    return int(kept.min()), int(kept.max()) + 1
+
+
+def shuffled_label_auroc(scores: np.ndarray, labels: np.ndarray, shuffles: int = 200, seed: int = 0) -> tuple[float, float]:
+    """Mean and spread of the AUROC of `scores` against randomly permuted `labels`: the chance level an AUROC must beat."""
+    generator = np.random.default_rng(seed)
+    values = [image_auroc(generator.permutation(labels), scores) for _ in range(shuffles)]
+    return float(np.mean(values)), float(np.std(values))
 
 
 # ---------------------------------------------------------------- 01 Cutout

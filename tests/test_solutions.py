@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import numpy as np
 import torch
 
 from cplib import solutions
@@ -115,3 +116,15 @@ def test_foreground_aware_cutpaste_never_misses_the_object() -> None:
 
 def test_foreground_aware_cutpaste_on_a_texture_is_plain_cutpaste() -> None:
     assert solutions.foreground_on_texture_is_plain()
+
+
+def test_nearest_exact_puts_a_block_on_the_pixels_it_mostly_covers_and_nearest_does_not() -> None:
+    assert solutions.resized_block(exact=True) == (15, 31)  # rows 61-124 of 256 cover most of rows 15-30 of 64
+    assert solutions.resized_block(exact=False) == (16, 32)  # legacy nearest samples top-left corners: shifted
+
+
+def test_shuffled_labels_give_chance_auroc() -> None:
+    scores = np.random.default_rng(1).normal(size=80)
+    labels = np.repeat([0, 1], 40)
+    mean, spread = solutions.shuffled_label_auroc(scores, labels)
+    assert abs(mean - 0.5) < 0.02 and 0.02 < spread < 0.12
