@@ -1,5 +1,5 @@
 """Figures of the notebooks: augmentations with their masks, training curves, AUROC comparisons, image grids, and
-the figures of foreground estimation, localisation and t-SNE embeddings."""
+the figures of foreground estimation, localisation, t-SNE embeddings, and of the seed and training-length studies."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from matplotlib.patches import Rectangle
 from torch import Tensor
 from torch.nn import functional as F
 
+from .ablation import RANDOM_INIT, Measurement
 from .data import Split
 from .embedding import GROUPS, Embedding
 from .evaluate import Localization
@@ -262,4 +263,41 @@ def embedding_figure(panels: Mapping[str, Mapping[str, Embedding]], size: float 
                 axes[i, j].axis("off")
     figure.legend(handles=legend_handles(), loc="lower center", ncol=len(GROUPS), frameon=False)
     figure.tight_layout(rect=(0, 0.06, 1, 1))
+    return figure
+
+
+def spread_figure(rows: Sequence[Measurement]) -> Figure:
+    """Image AUROC per variant and category, mean ± sd over seeds as bars with error bars, the random network as a line."""
+    categories = list(dict.fromkeys(row.category for row in rows))
+    variants = [v for v in dict.fromkeys(row.variant for row in rows) if v != RANDOM_INIT]
+    figure, axis = plt.subplots(figsize=(1.6 + 1.4 * len(categories) * len(variants) / 4, 3.2))
+    width = 0.8 / len(variants)
+    for k, variant in enumerate(variants):
+        values = [[row.auroc for row in rows if (row.variant, row.category) == (variant, c)] for c in categories]
+        positions = np.arange(len(categories)) + (k - (len(variants) - 1) / 2) * width
+        axis.bar(positions, [np.mean(v) for v in values], width, yerr=[np.std(v, ddof=1) if len(v) > 1 else 0 for v in values], label=variant, capsize=2)
+    for i, category in enumerate(categories):
+        level = np.mean([row.auroc for row in rows if (row.variant, row.category) == (RANDOM_INIT, category)])
+        axis.hlines(level, i - 0.45, i + 0.45, colors="black", linestyles="--", label=RANDOM_INIT if i == 0 else None)
+    axis.set(xticks=range(len(categories)), xticklabels=categories, ylabel="image AUROC", ylim=(0.4, 1.0))
+    axis.legend(fontsize=7, ncol=3)
+    figure.tight_layout()
+    return figure
+
+
+def curve_figure(rows: Sequence[Measurement]) -> Figure:
+    """3-way image AUROC and proxy accuracy against training steps per category, the random network as a dashed line."""
+    categories = list(dict.fromkeys(row.category for row in rows))
+    figure, (auroc, accuracy) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for category in categories:
+        trained = sorted((row for row in rows if row.category == category and row.variant != RANDOM_INIT), key=lambda row: row.steps)
+        line, = auroc.plot([row.steps for row in trained], [row.auroc for row in trained], marker="o", label=category)
+        random = [row.auroc for row in rows if row.category == category and row.variant == RANDOM_INIT]
+        auroc.axhline(np.mean(random), color=line.get_color(), linestyle="--")
+        accuracy.plot([row.steps for row in trained], [row.proxy_accuracy for row in trained], marker="o", label=category)
+    auroc.set(xscale="log", xlabel="optimiser steps", ylabel="image AUROC", title="3-way (dashed: random init)")
+    accuracy.axhline(1 / 3, color="grey", linestyle=":")
+    accuracy.set(xscale="log", xlabel="optimiser steps", ylabel="proxy accuracy (last 20 steps)", title="chance ⅓ dotted")
+    auroc.legend(fontsize=8)
+    figure.tight_layout()
     return figure

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cplib.ablation import markdown_table, run_ablation
@@ -63,3 +64,43 @@ def test_results_script_writes_table1_with_random_init_and_the_localisation_tabl
     assert all(f"| {row} | " in text for row in ("cutout", "scar", "cutpaste", "cutpaste-scar", "3way", "random init"))
     rows = [line for line in text.splitlines() if line.startswith(("| capsule (", "| granite (", "| weave ("))]
     assert len(rows) == 3 and "| capsule (per-location) |" in text and all(line.count("(0.") + line.count("(1.") == 4 for line in rows)
+
+
+def test_seeded_ablation_measures_every_variant_seed_and_the_random_network(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cplib.ablation import RANDOM_INIT, seeded_ablation, spread_table, to_csv
+
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    rows = seeded_ablation(root, ["weave", "capsule"], get_profile("tiny"), seeds=[0, 1], variants=("cutout", "3way"))
+    assert sorted((r.variant, r.category, r.seed) for r in rows) == sorted(
+        (v, c, s) for v in ("cutout", "3way", RANDOM_INIT) for c in ("weave", "capsule") for s in (0, 1)
+    )
+    assert all(0 <= r.auroc <= 1 for r in rows) and all((r.variant == RANDOM_INIT) == (r.steps == 0) for r in rows)
+    table = spread_table(rows)
+    mean = lambda v, c: np.mean([r.auroc for r in rows if (r.variant, r.category) == (v, c)])  # noqa: E731
+    for line in table.splitlines()[2:]:
+        variant, *cells = [cell.strip() for cell in line.strip("|").split("|")]
+        for category, cell in zip(("weave", "capsule"), cells):
+            assert cell.startswith(f"{100 * mean(variant, category):.1f} ± ")
+            assert cell.endswith("↓") == (variant != RANDOM_INIT and mean(variant, category) < mean(RANDOM_INIT, category))
+    assert to_csv(rows).count("\n") == len(rows) + 1
+
+
+def test_training_curve_trains_each_length_once_and_keeps_the_random_line(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cplib.ablation import RANDOM_INIT, training_curve
+
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    rows = training_curve(root, ["weave"], get_profile("tiny"), lengths=[2, 4])
+    assert [(r.variant, r.steps) for r in rows] == [(RANDOM_INIT, 0), ("3way", 2), ("3way", 4)]
+    assert all(0 <= r.proxy_accuracy <= 1 for r in rows[1:]) and np.isnan(rows[0].proxy_accuracy)
+    assert len(list((tmp_path / "models").glob("*.pt"))) == 2
+
+
+@pytest.mark.parametrize("script, options", [("table1_seeds.py", ["--seeds", "0", "--variants", "scar"]), ("training_curve.py", ["--steps", "2"])])
+def test_study_scripts_write_their_csv_and_figure(root: str, tmp_path: Path, script: str, options: list[str]) -> None:
+    env = {**os.environ, "CPLIB_DATA_DIR": str(tmp_path), "MPLBACKEND": "Agg"}
+    out = tmp_path / "study"
+    command = [sys.executable, str(REPO_ROOT / "bench" / script), "--data", root, "--profile", "tiny", *options, "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    assert out.with_suffix(".csv").read_text().startswith("variant,category,seed,steps,size,auroc,proxy_accuracy")
+    assert out.with_suffix(".png").stat().st_size > 0
