@@ -13,7 +13,7 @@ from .checkpoint import get_or_train
 from .evaluate import evaluate_model, random_init_baseline
 from .paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
 from .profiles import Profile
-from .train import TrainConfig
+from .train import TrainConfig, final_accuracy
 
 TABLE1_VARIANTS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "3way")
 
@@ -69,7 +69,7 @@ def measure(config: TrainConfig, root: str, device: str = "cpu") -> Measurement:
     """Image AUROC and proxy accuracy (mean of the last 20 steps) of a config's model, from the cache or trained."""
     trained = get_or_train(config, device, progress=False)
     auroc = evaluate_model(trained.model, config, root).auroc
-    accuracy = float(np.mean(trained.history.accuracy[-20:]))
+    accuracy = final_accuracy(trained.history.accuracy)
     return Measurement(config.variant, config.category, config.seed, config.steps, config.size, auroc, accuracy)
 
 

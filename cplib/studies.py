@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from .train import final_accuracy  # noqa: F401  (notebook 08 imports it from here, with the study)
+
 
 @dataclass(frozen=True)
 class Run:
@@ -24,13 +26,6 @@ class Run:
     image_auroc: float
     waste: float
     pixel_auroc: float
-
-
-def final_accuracy(accuracy: list[float], window: int = 20) -> float:
-    """Mean proxy-task accuracy over the last `window` training steps (per-step accuracy is noisy)."""
-    if not accuracy:
-        raise ValueError("accuracy: the training history is empty")
-    return float(np.mean(accuracy[-window:]))
 
 
 MEASURES = ("waste", "proxy_accuracy", "image_auroc", "pixel_auroc")

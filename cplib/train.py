@@ -98,6 +98,13 @@ def data_root(config: TrainConfig) -> str:
     return config.data_root if config.data_root is not None else str(ensure_default_data())
 
 
+def final_accuracy(accuracy: list[float], window: int = 20) -> float:
+    """Mean proxy-task accuracy over the last `window` training steps (per-step accuracy is noisy)."""
+    if not accuracy:
+        raise ValueError("accuracy: the training history is empty")
+    return float(sum(accuracy[-window:]) / len(accuracy[-window:]))
+
+
 def build_model(config: TrainConfig) -> CutPasteNet:
     """A fresh network for a config, initialised from its seed."""
     torch.manual_seed(config.seed)
