@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from cplib.ablation import TABLE1_VARIANTS, seeded_ablation, spread_table, to_csv
+from cplib.ablation import TABLE1_VARIANTS, margin_table, seeded_ablation, spread_table, to_csv
 from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.plots import spread_figure
@@ -43,9 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     table = spread_table(rows)
     write_text(out.with_suffix(".csv"), to_csv(rows))
-    write_text(out.with_suffix(".md"), f"Image AUROC (%), {profile.name} profile {changes or ''}, mean ± sd over seeds {args.seeds}; ↓ below random init\n\n{table}\n")
+    scale = f"{profile.name} profile" + "".join(f", {name} {value}" for name, value in changes.items())
+    gaps = margin_table(rows)
+    write_text(out.with_suffix(".md"), f"Image AUROC (%), {scale}, mean ± sd over seeds {args.seeds}; ↓ mean below random init\n\n{table}\n\n"
+               f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{gaps}\n")
     spread_figure(rows).savefig(out.with_suffix(".png"), dpi=120)
-    print(table)
+    print(table, gaps, sep="\n\n")
     return 0
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
 from .checkpoint import get_or_train
+from .errors import ResultDrift
 from .evaluate import evaluate_model, random_init_baseline
 from .paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
+from .paths import REPO_ROOT, default_data_root
 from .profiles import Profile
 from .train import TrainConfig, final_accuracy
 
@@ -63,6 +66,7 @@ class Measurement:
     size: int
     auroc: float
     proxy_accuracy: float
+    precision: str
 
 
 def measure(config: TrainConfig, root: str, device: str = "cpu") -> Measurement:
@@ -70,13 +74,13 @@ def measure(config: TrainConfig, root: str, device: str = "cpu") -> Measurement:
     trained = get_or_train(config, device, progress=False)
     auroc = evaluate_model(trained.model, config, root).auroc
     accuracy = final_accuracy(trained.history.accuracy)
-    return Measurement(config.variant, config.category, config.seed, config.steps, config.size, auroc, accuracy)
+    return Measurement(config.variant, config.category, config.seed, config.steps, config.size, auroc, accuracy, config.precision)
 
 
 def measure_random_init(config: TrainConfig, root: str) -> Measurement:
     """Image AUROC of the config's network untrained (same seed): the bar a trained model must clear."""
     auroc = random_init_baseline(config, root).auroc
-    return Measurement(RANDOM_INIT, config.category, config.seed, 0, config.size, auroc, math.nan)
+    return Measurement(RANDOM_INIT, config.category, config.seed, 0, config.size, auroc, math.nan, config.precision)
 
 
 def seeded_ablation(
@@ -133,3 +137,124 @@ def to_csv(rows: Sequence[Measurement]) -> str:
     """The measurements as CSV text, one row per model, for plotting and diffing."""
     names = [field.name for field in fields(Measurement)]
     return "\n".join([",".join(names), *(",".join(str(getattr(row, name)) for name in names) for row in rows)]) + "\n"
+
+
+def from_csv(text: str) -> list[Measurement]:
+    """Measurements back from to_csv's text: a committed result file, for the notebooks and the README."""
+    header, *lines = text.strip().splitlines()
+    kinds = {field.name: field.type for field in fields(Measurement)}
+    if header.split(",") != list(kinds):
+        raise ValueError(f"not a measurements CSV: header {header!r}, expected {','.join(kinds)}")
+    convert = {"int": int, "float": float, "str": str}
+    return [Measurement(**{name: convert[kinds[name]](value) for name, value in zip(kinds, line.split(","))}) for line in lines]
+
+
+# ---------------------------------------------------------------- the committed seeded Table 1, and margins over random init
+
+COMMITTED_TABLE1 = REPO_ROOT / "bench" / "results" / "table1_seeds.csv"  # written by bench/table1_seeds.py; see the README
+
+
+def seeded_results(root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS) -> list[Measurement]:
+    """The committed seeded Table 1 where it describes this data and profile (the default data at its size), else seed 0 measured here."""
+    if COMMITTED_TABLE1.is_file() and Path(root).resolve() == default_data_root().resolve():
+        rows = [row for row in from_csv(COMMITTED_TABLE1.read_text()) if row.variant in (RANDOM_INIT, *variants)]
+        if {row.category for row in rows} == set(categories) and all(row.size == profile.size for row in rows):
+            if all(row.steps in (0, profile.steps) for row in rows):
+                return rows
+    return seeded_ablation(root, categories, profile, [0], variants)
+
+
+@dataclass(frozen=True)
+class Margin:
+    """A variant against the random network on one category over seeds. Each seed's trained model starts from that seed's
+    random network, so the gap is measured per seed (paired): training's effect, without the spread of the initialisations."""
+
+    variant: str
+    category: str
+    mean: float
+    sd: float
+    random_mean: float
+    random_sd: float
+    differences: tuple[float, ...]
+
+    @property
+    def gap(self) -> float:
+        return float(np.mean(self.differences))
+
+    @property
+    def gap_sd(self) -> float:
+        return float(np.std(self.differences, ddof=1)) if len(self.differences) > 1 else 0.0
+
+    @property
+    def verdict(self) -> str:
+        """"above" or "below" the random network by more than two sds of the paired gaps, else "inside the noise"."""
+        if len(self.differences) < 2:
+            return "one seed: no spread"
+        if abs(self.gap) <= 2 * self.gap_sd:
+            return "inside the noise"
+        return "above" if self.gap > 0 else "below"
+
+    def describe(self) -> str:
+        wins = sum(d > 0 for d in self.differences)
+        return (f"{self.category:8s} {self.variant} {self.mean:.3f} ± {self.sd:.3f} · random init {self.random_mean:.3f} ± {self.random_sd:.3f}"
+                f" · gap {self.gap:+.3f} ± {self.gap_sd:.3f} (better on {wins} of {len(self.differences)} seeds): {self.verdict}")
+
+
+def margins(rows: Sequence[Measurement], variant: str) -> dict[str, Margin]:
+    """Per category, the variant's seed spread, the random network's, and the per-seed gaps between them."""
+    spreads = _spreads(rows)
+    auroc = {(row.variant, row.category, row.seed): row.auroc for row in rows}
+    result = {}
+    for category in dict.fromkeys(row.category for row in rows if row.variant == variant):
+        seeds = [s for (v, c, s) in auroc if (v, c) == (variant, category) and (RANDOM_INIT, c, s) in auroc]
+        differences = tuple(auroc[variant, category, s] - auroc[RANDOM_INIT, category, s] for s in seeds)
+        result[category] = Margin(variant, category, *spreads[variant, category], *spreads[RANDOM_INIT, category], differences)
+    return result
+
+
+MARKS = {"above": " ▲", "below": " ▼"}
+
+
+def margin_table(rows: Sequence[Measurement]) -> str:
+    """Markdown: each variant's per-seed gap to the random network (AUROC points, mean ± sd); ▲/▼ beyond two sds, and the
+    mean final proxy accuracy, which tells whether the task was learned at all."""
+    variants = [v for v in dict.fromkeys(row.variant for row in rows) if v != RANDOM_INIT]
+    categories = list(dict.fromkeys(row.category for row in rows))
+    lines = ["| variant | " + " | ".join(f"{c}: gap · proxy acc." for c in categories) + " |", "|---" * (len(categories) + 1) + "|"]
+    for variant in variants:
+        found, accuracy = margins(rows, variant), proxy_accuracies(rows, variant)
+        cells = [f"{100 * found[c].gap:+.1f} ± {100 * found[c].gap_sd:.1f}{MARKS.get(found[c].verdict, '')} · {accuracy[c]:.2f}" for c in categories]
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def proxy_accuracies(rows: Sequence[Measurement], variant: str) -> dict[str, float]:
+    """Per category, the variant's final proxy accuracy averaged over seeds: did the network learn the task at all?"""
+    groups: dict[str, list[float]] = {}
+    for row in rows:
+        if row.variant == variant:
+            groups.setdefault(row.category, []).append(row.proxy_accuracy)
+    return {category: float(np.mean(values)) for category, values in groups.items()}
+
+
+def consistent_with(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> bool | None:
+    """Whether a freshly measured AUROC lies within the committed spread of its config (mean ± max(3 sd, 0.03)).
+
+    None when no committed row has this variant, category, size, steps and precision (another CPU computes otherwise).
+    """
+    same = [row.auroc for row in rows if (row.variant, row.category, row.size, row.steps, row.precision)
+            == (config.variant, config.category, config.size, config.steps, config.precision)]
+    if not same:
+        return None
+    mean, sd = float(np.mean(same)), float(np.std(same, ddof=1)) if len(same) > 1 else 0.0
+    return abs(auroc - mean) <= max(3 * sd, 0.03)
+
+
+def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> str:
+    """A line saying whether a model trained now lands inside the committed spread of its config; ResultDrift if it does not."""
+    agrees = consistent_with(rows, config, auroc)
+    if agrees is False:
+        raise ResultDrift(f"{config.category} {config.variant}: image AUROC {auroc:.3f} is outside the committed seeds' spread: "
+                          "the results in bench/results/ are out of date; regenerate them with bench/table1_seeds.py (README, Results)")
+    verdict = "yes" if agrees else "not comparable (committed with another precision)"
+    return f"this run's {config.category} {config.variant} model: {auroc:.3f}; inside the committed spread? {verdict}"

@@ -15,3 +15,7 @@ class ConfigError(CplibError, ValueError):
 
 class TrainingDiverged(CplibError, RuntimeError):
     """The proxy-task loss became NaN or infinite: the model is useless and is not cached."""
+
+
+class ResultDrift(CplibError, AssertionError):
+    """A model trained now landed outside the committed seeded results of its own configuration: they are out of date."""

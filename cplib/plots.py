@@ -46,15 +46,21 @@ def hide_ticks(axes: Iterable[Axes]) -> None:
         axis.set_yticks([])
 
 
-def augmentation_figure(original: torch.Tensor, augmented: torch.Tensor, mask: torch.Tensor, title: str = "") -> Figure:
-    """Rows of original / augmented / changed-pixel mask for a batch (B, C, H, W) and its mask (B, 1, H, W)."""
-    count = len(original)
-    figure, axes = plt.subplots(3, count, figsize=(2.2 * count, 6.6), squeeze=False)
+def augmentation_figure(
+    original: torch.Tensor, augmented: torch.Tensor, mask: torch.Tensor, title: str = "", seen: torch.Tensor | None = None
+) -> Figure:
+    """Rows of original / augmented / changed-pixel mask for a batch (B, C, H, W) and its mask (B, 1, H, W); with `seen`,
+    a fourth row: the same draw made at the training size, drawn pixel for pixel, which is what the network is given."""
+    count, rows = len(original), 3 if seen is None else 4
+    figure, axes = plt.subplots(rows, count, figsize=(2.2 * count, 2.2 * rows), squeeze=False)
     for i in range(count):
         axes[0, i].imshow(to_display(original[i]))
         axes[1, i].imshow(to_display(augmented[i]))
         axes[2, i].imshow(mask[i, 0].cpu().numpy(), cmap="gray", vmin=0, vmax=1)
-    for row, label in enumerate(("original", "augmented", "changed pixels")):
+        if seen is not None:
+            axes[3, i].imshow(to_display(seen[i]), interpolation="nearest")
+    labels = ["original", f"augmented ({original.shape[-1]} px)", "changed pixels"]
+    for row, label in enumerate(labels + ([] if seen is None else [f"model input ({seen.shape[-1]} px)"])):
         axes[row, 0].set_ylabel(label)
     hide_ticks(axes.flat)
     figure.suptitle(title)

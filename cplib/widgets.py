@@ -37,6 +37,13 @@ def augment_examples(
     return original, augmented, mask
 
 
+def training_view(
+    variant: str, category: str, seed: int = 0, root: str | None = None, training_size: int = 64, count: int = 4, **params: object
+) -> torch.Tensor:
+    """The same seeded draw made on the images at the training size (sizes scale with the image): what the network gets."""
+    return augment_examples(variant, category, seed, root, training_size, count, **params)[1]
+
+
 @lru_cache(maxsize=16)
 def _first_images(root: str, category: str, size: int, count: int) -> torch.Tensor:
     """The first training images of a category (cached: the explorer redraws often)."""
@@ -69,10 +76,14 @@ def control_values(controls: dict[str, widgets.ValueWidget]) -> dict[str, object
 
 
 class AugmentationExplorer:
-    """Pick an augmentation, a category and a seed, move its parameter sliders, and see the result and its mask."""
+    """Pick an augmentation, a category and a seed, move its parameter sliders, and see the result and its mask; with a
+    `training_size` other than `size`, also the same draw at the size the network trains on."""
 
-    def __init__(self, variants: Sequence[str] = ("cutpaste",), root: str | None = None, size: int = 256, count: int = 4) -> None:
+    def __init__(
+        self, variants: Sequence[str] = ("cutpaste",), root: str | None = None, size: int = 256, count: int = 4, training_size: int | None = None
+    ) -> None:
         self.root, self.size, self.count = root or str(ensure_default_data()), size, count
+        self.training_size = training_size if training_size != size else None
         self.variant = widgets.Dropdown(options=list(variants), description="augmentation")
         self.category = widgets.Dropdown(options=list_categories(self.root), description="category")
         self.seed = widgets.IntSlider(value=0, min=0, max=99, description="seed", **SLIDER)
@@ -84,6 +95,7 @@ class AugmentationExplorer:
             control.observe(self.update, names="value")
         self.widget = widgets.VBox([widgets.HBox([self.variant, self.category]), self.seed, self.parameters, self.message, self.output])
         self.result: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        self.seen: torch.Tensor | None = None
         self.update()
 
     def _all_controls(self) -> list[widgets.ValueWidget]:
@@ -95,19 +107,26 @@ class AugmentationExplorer:
         params = control_values(self.controls[self.variant.value])
         return augment_examples(self.variant.value, self.category.value, self.seed.value, self.root, self.size, self.count, **params)
 
+    def compute_seen(self) -> torch.Tensor | None:
+        """The same draw at the training size (None when the explorer draws at the training size already)."""
+        if self.training_size is None:
+            return None
+        params = control_values(self.controls[self.variant.value])
+        return training_view(self.variant.value, self.category.value, self.seed.value, self.root, self.training_size, self.count, **params)
+
     def update(self, change: object = None) -> None:
         """Recompute and redraw inside the output, so any error shows there; a refused parameter becomes a message."""
         self.parameters.children = list(self.controls[self.variant.value].values())
         with self.output:
             try:
-                result = self.compute()
+                result, seen = self.compute(), self.compute_seen()
             except ValueError as error:
                 self.message.value = f"<span style='color:#b00'>{error}</span>"
                 return
-            self.result, self.message.value = result, ""
+            self.result, self.seen, self.message.value = result, seen, ""
             changed = result[2].float().mean().item()
             self.output.clear_output(wait=True)
-            figure = augmentation_figure(*result, title=f"{self.variant.value}: {changed:.1%} of pixels changed")
+            figure = augmentation_figure(*result, title=f"{self.variant.value}: {changed:.1%} of pixels changed", seen=seen)
             display(figure)
             plt.close(figure)
 

@@ -102,5 +102,100 @@ def test_study_scripts_write_their_csv_and_figure(root: str, tmp_path: Path, scr
     command = [sys.executable, str(REPO_ROOT / "bench" / script), "--data", root, "--profile", "tiny", *options, "--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr
-    assert out.with_suffix(".csv").read_text().startswith("variant,category,seed,steps,size,auroc,proxy_accuracy")
+    assert out.with_suffix(".csv").read_text().startswith("variant,category,seed,steps,size,auroc,proxy_accuracy,precision")
     assert out.with_suffix(".png").stat().st_size > 0
+
+
+def _rows(draws: np.random.Generator, seeds: int = 3) -> list:
+    """Random measurements of two variants and the random network on two categories."""
+    from cplib.ablation import RANDOM_INIT, Measurement
+
+    return [Measurement(v, c, seed, 0 if v == RANDOM_INIT else 300, 64, float(draws.uniform(0.4, 1.0)), float(draws.uniform()), "bf16")
+            for seed in range(seeds) for c in ("capsule", "weave") for v in (RANDOM_INIT, "cutout", "3way")]
+
+
+def test_measurements_round_trip_through_csv() -> None:
+    from cplib.ablation import from_csv, to_csv
+
+    draws = np.random.default_rng(0)
+    for _ in range(20):
+        rows = _rows(draws, seeds=int(draws.integers(1, 5)))
+        assert from_csv(to_csv(rows)) == rows
+    with pytest.raises(ValueError, match="not a measurements CSV"):
+        from_csv("variant,category\ncutout,capsule\n")
+
+
+def test_margins_match_a_brute_force_paired_gap_and_verdict() -> None:
+    from cplib.ablation import RANDOM_INIT, margin_table, margins, proxy_accuracies
+
+    draws = np.random.default_rng(1)
+    for _ in range(50):
+        rows = _rows(draws, seeds=int(draws.integers(1, 5)))
+        seeds = sorted({r.seed for r in rows})
+        auroc = {(r.variant, r.category, r.seed): r.auroc for r in rows}
+        for category, margin in margins(rows, "3way").items():
+            mine = [auroc["3way", category, s] for s in seeds]
+            gaps = [auroc["3way", category, s] - auroc[RANDOM_INIT, category, s] for s in seeds]
+            assert np.isclose(margin.mean, np.mean(mine)) and np.isclose(margin.gap, np.mean(gaps))
+            if len(seeds) == 1:
+                assert margin.verdict == "one seed: no spread"
+                continue
+            assert np.isclose(margin.sd, np.std(mine, ddof=1)) and np.isclose(margin.gap_sd, np.std(gaps, ddof=1))
+            noise = 2 * np.std(gaps, ddof=1)
+            expected = "inside the noise" if abs(np.mean(gaps)) <= noise else ("above" if np.mean(gaps) > 0 else "below")
+            assert margin.verdict == expected and expected in margin.describe()
+            assert f"better on {sum(g > 0 for g in gaps)} of {len(seeds)} seeds" in margin.describe()
+        lines = {line.split(" | ")[0].strip("| "): line for line in margin_table(rows).splitlines()[2:]}
+        for category, margin in margins(rows, "3way").items():
+            cell = lines["3way"].strip("|").split("|")[1 + ("capsule", "weave").index(category)].strip()
+            assert cell.startswith(f"{100 * margin.gap:+.1f} ± {100 * margin.gap_sd:.1f}")
+            assert ("▲" in cell) == (margin.verdict == "above") and ("▼" in cell) == (margin.verdict == "below")
+        accuracies = proxy_accuracies(rows, "cutout")
+        for category in ("capsule", "weave"):
+            assert np.isclose(accuracies[category], np.mean([r.proxy_accuracy for r in rows if (r.variant, r.category) == ("cutout", category)]))
+
+
+def test_consistent_with_accepts_the_spread_and_ignores_other_precisions() -> None:
+    from cplib.ablation import consistent_with
+    from cplib.train import TrainConfig
+
+    rows = _rows(np.random.default_rng(2))
+    config = TrainConfig(variant="cutout", category="weave", size=64, steps=300, precision="bf16")
+    same = [r.auroc for r in rows if (r.variant, r.category) == ("cutout", "weave")]
+    reach = max(3 * np.std(same, ddof=1), 0.03)
+    assert consistent_with(rows, config, float(np.mean(same)) + 0.99 * reach)
+    assert not consistent_with(rows, config, float(np.mean(same)) + 1.01 * reach)
+    assert consistent_with(rows, config.with_(precision="fp32"), 0.0) is None  # computed elsewhere: no verdict
+
+
+def test_check_reproduced_raises_a_drift_naming_the_command() -> None:
+    from cplib.ablation import check_reproduced
+    from cplib.errors import ResultDrift
+    from cplib.train import TrainConfig
+
+    rows = _rows(np.random.default_rng(4))
+    config = TrainConfig(variant="3way", category="capsule", size=64, steps=300, precision="bf16")
+    same = [r.auroc for r in rows if (r.variant, r.category) == ("3way", "capsule")]
+    mean, reach = float(np.mean(same)), max(3 * float(np.std(same, ddof=1)), 0.03)
+    assert check_reproduced(rows, config, mean).endswith("yes")
+    assert "not comparable" in check_reproduced(rows, config.with_(precision="fp32"), mean)
+    with pytest.raises(ResultDrift, match="bench/table1_seeds.py"):
+        check_reproduced(rows, config, mean + 1.01 * reach)
+
+
+def test_seeded_results_read_the_committed_table_only_for_the_default_data(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cplib import ablation
+    from cplib.ablation import RANDOM_INIT, seeded_results, to_csv
+
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    tiny = get_profile("tiny")
+    committed = [row.__class__(**{**row.__dict__, "size": tiny.size, "steps": row.steps and tiny.steps}) for row in _rows(np.random.default_rng(3))]
+    table = tmp_path / "table1_seeds.csv"
+    table.write_text(to_csv(committed))
+    monkeypatch.setattr(ablation, "COMMITTED_TABLE1", table)
+    (tmp_path / "default").symlink_to(root)
+    assert seeded_results(str(tmp_path / "default"), ["capsule", "weave"], tiny, ("cutout",)) == [r for r in committed if r.variant in (RANDOM_INIT, "cutout")]
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "elsewhere"))  # the same images, no longer the default dataset
+    measured = seeded_results(root, ["capsule", "weave"], tiny, ("cutout",))
+    assert [(r.variant, r.category, r.seed) for r in measured] == [(v, c, 0) for c in ("capsule", "weave") for v in (RANDOM_INIT, "cutout")]
+    assert all(r.steps == tiny.steps for r in measured if r.variant == "cutout")

@@ -129,3 +129,22 @@ def test_notebook_name_rule_accepts(name: str) -> None:
 @pytest.mark.parametrize("name", ["1_intro.ipynb", "01-intro.ipynb", "01_Intro.ipynb", "intro.ipynb", "01_.ipynb"])
 def test_notebook_name_rule_rejects(name: str) -> None:
     assert not NOTEBOOK_NAME.fullmatch(name)
+
+
+def imported_cplib_modules(notebook: dict) -> set[str]:
+    """cplib modules a notebook's code cells import (`from cplib.x import ...` and `from cplib import x`)."""
+    code = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code")
+    named = re.findall(r"^\s*from cplib\.(\w+) import", code, re.MULTILINE)
+    bare = [name.strip() for names in re.findall(r"^\s*from cplib import ([\w, ]+)", code, re.MULTILINE) for name in names.split(",")]
+    return {f"cplib.{name}" for name in named + bare}
+
+
+def test_each_notebook_opening_names_the_cplib_modules_it_imports() -> None:
+    missing = {}
+    for path in NOTEBOOKS:
+        notebook = json.loads(path.read_text())
+        opening = "".join(notebook["cells"][0]["source"])
+        named = set(re.findall(r"`(cplib\.\w+)", opening.split("Uses:", 1)[-1])) if "Uses:" in opening else set()
+        if lacking := imported_cplib_modules(notebook) - named:
+            missing[path.name] = sorted(lacking)
+    assert missing == {}, "add these to the notebook's 'Uses:' line"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import numpy as np
@@ -128,3 +129,22 @@ def test_shuffled_labels_give_chance_auroc() -> None:
     labels = np.repeat([0, 1], 40)
     mean, spread = solutions.shuffled_label_auroc(scores, labels)
     assert abs(mean - 0.5) < 0.02 and 0.02 < spread < 0.12
+
+
+def test_untrained_patch_auroc_is_the_random_network_of_notebook_06(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cplib.data import load_split
+    from cplib.evaluate import localize_densities, per_defect_subset
+    from cplib.localize import localization_settings
+    from cplib.profiles import get_profile
+    from cplib.synthetic import Counts, write_dataset
+    from cplib.train import build_model
+
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    root = str(write_dataset(tmp_path / "default", counts=Counts(train=6, test_good=3, test_per_defect=2)))
+    tiny = get_profile("tiny")
+    settings = localization_settings(tiny)
+    train = load_split(root, "weave", "train", settings.size)
+    test = per_defect_subset(load_split(root, "weave", "test", settings.size), settings.test_per_defect)
+    both = localize_densities(build_model(settings.patch_config(tiny, "weave", data_root=root)), train, test, settings.geometry(), settings.fit_images)
+    assert solutions.untrained_patch_auroc(root, tiny, "weave", settings.patch_at_256) == pytest.approx(both["shared"].pixel_auroc)
+    assert not list(tmp_path.glob("models/*.pt"))  # nothing trained

@@ -11,7 +11,8 @@ from cplib import widgets as widgets_module
 from cplib.data import Split
 from cplib.evaluate import evaluate_maps
 from cplib.synthetic import Counts, write_dataset
-from cplib.widgets import AugmentationExplorer, LocalizationBrowser, augment_examples, control_values, parameter_controls
+from cplib.plots import augmentation_figure
+from cplib.widgets import AugmentationExplorer, LocalizationBrowser, augment_examples, control_values, parameter_controls, training_view
 
 matplotlib.use("Agg")
 
@@ -45,6 +46,25 @@ def test_seed_category_and_variant_pickers_redraw(root: str) -> None:
     explorer.variant.value = "cutpaste-scar"
     assert [control.description for control in explorer.parameters.children] == ["width px", "length px", "angle °", "jitter"]
     assert changed(explorer).max() < 0.1  # a thin scar, not a big patch
+
+
+@pytest.mark.parametrize("variant", ["cutout", "scar", "cutpaste", "cutpaste-scar"])
+def test_the_explorer_shows_the_same_draw_at_the_training_size(root: str, variant: str) -> None:
+    explorer = AugmentationExplorer([variant], root=root, size=64, count=3, training_size=32)
+    params = control_values(explorer.controls[variant])  # the sliders' values: the draw the explorer shows
+    at_training_size = augment_examples(variant, "capsule", 0, root, 32, 3, **params)
+    assert torch.equal(explorer.seen, at_training_size[1]) and explorer.seen.shape == (3, 3, 32, 32)
+    assert ((explorer.seen - at_training_size[0]).abs().flatten(1).amax(1) > 0).all()  # every draw still changes the small image
+    explorer.seed.value = 7
+    assert torch.equal(explorer.seen, training_view(variant, "capsule", 7, root, 32, 3, **params))
+    assert AugmentationExplorer([variant], root=root, size=32, count=1, training_size=32).seen is None  # nothing extra to show
+
+
+def test_the_augmentation_figure_adds_a_row_for_the_model_input(root: str) -> None:
+    original, augmented, mask = augment_examples("scar", "capsule", 0, root, 64, 2)
+    assert len(augmentation_figure(original, augmented, mask).axes) == 6
+    figure = augmentation_figure(original, augmented, mask, seen=training_view("scar", "capsule", 0, root, 32, 2))
+    assert len(figure.axes) == 8 and figure.axes[6].get_ylabel() == "model input (32 px)"
 
 
 def test_a_refused_parameter_shows_a_message_not_a_traceback(root: str, monkeypatch: pytest.MonkeyPatch) -> None:
