@@ -136,7 +136,7 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
     generator = torch.Generator().manual_seed(config.seed)
     history = History()
     model.train()
-    # one update a second: nbval reads a kernel's messages only after a cell ends, and beyond ZeroMQ's queue limit it loses the last
+    # one update a second: nbval reads a kernel's messages only after a cell ends, and a long cell's flood failed it in notebook 05
     bar = tqdm(range(config.steps), desc=f"train {config.variant} on {config.category}", disable=not progress, mininterval=1.0)
     for _ in bar:
         batch = images[torch.randint(len(images), (config.batch,), generator=generator)].to(device)
