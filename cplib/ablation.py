@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -133,20 +134,20 @@ def _cell(spread: tuple[float, float], random_mean: float | None) -> str:
     return f"{100 * mean:.1f} ± {100 * sd:.1f}" + (" ↓" if below else "")
 
 
-def to_csv(rows: Sequence[Measurement]) -> str:
-    """The measurements as CSV text, one row per model, for plotting and diffing."""
-    names = [field.name for field in fields(Measurement)]
+def to_csv(rows: Sequence[Any]) -> str:
+    """Result rows (instances of one dataclass, e.g. Measurement) as CSV text, one per line, for plotting, diffing and committing."""
+    names = [field.name for field in fields(rows[0])]
     return "\n".join([",".join(names), *(",".join(str(getattr(row, name)) for name in names) for row in rows)]) + "\n"
 
 
-def from_csv(text: str) -> list[Measurement]:
-    """Measurements back from to_csv's text: a committed result file, for the notebooks and the README."""
+def from_csv(text: str, kind: type = Measurement) -> list[Any]:
+    """Rows of `kind` back from to_csv's text: a committed result file, for the notebooks and the README."""
     header, *lines = text.strip().splitlines()
-    kinds = {field.name: field.type for field in fields(Measurement)}
+    kinds = {field.name: field.type for field in fields(kind)}
     if header.split(",") != list(kinds):
-        raise ValueError(f"not a measurements CSV: header {header!r}, expected {','.join(kinds)}")
+        raise ValueError(f"not a {kind.__name__} CSV: header {header!r}, expected {','.join(kinds)}")
     convert = {"int": int, "float": float, "str": str}
-    return [Measurement(**{name: convert[kinds[name]](value) for name, value in zip(kinds, line.split(","))}) for line in lines]
+    return [kind(**{name: convert[kinds[name]](value) for name, value in zip(kinds, line.split(","))}) for line in lines]
 
 
 # ---------------------------------------------------------------- the committed seeded Table 1, and margins over random init
@@ -237,6 +238,9 @@ def proxy_accuracies(rows: Sequence[Measurement], variant: str) -> dict[str, flo
     return {category: float(np.mean(values)) for category, values in groups.items()}
 
 
+REPRODUCE_FLOOR = 0.03  # AUROC: how far a rerun may land from a committed result before it counts as drift
+
+
 def consistent_with(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> bool | None:
     """Whether a freshly measured AUROC lies within the committed spread of its config (mean ± max(3 sd, 0.03)).
 
@@ -247,7 +251,7 @@ def consistent_with(rows: Sequence[Measurement], config: TrainConfig, auroc: flo
     if not same:
         return None
     mean, sd = float(np.mean(same)), float(np.std(same, ddof=1)) if len(same) > 1 else 0.0
-    return abs(auroc - mean) <= max(3 * sd, 0.03)
+    return abs(auroc - mean) <= max(3 * sd, REPRODUCE_FLOOR)
 
 
 def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> str:

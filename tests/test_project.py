@@ -148,3 +148,11 @@ def test_each_notebook_opening_names_the_cplib_modules_it_imports() -> None:
         if lacking := imported_cplib_modules(notebook) - named:
             missing[path.name] = sorted(lacking)
     assert missing == {}, "add these to the notebook's 'Uses:' line"
+
+
+@pytest.mark.parametrize("result", sorted((REPO / "bench" / "results").glob("*.md")), ids=lambda path: path.name)
+def test_the_readme_pastes_each_committed_result_table_unchanged(result: Path) -> None:
+    """Every table a bench command committed appears verbatim in the README, so the README cannot drift from the outputs."""
+    tables = re.findall(r"(?:^\|.*\n?)+", result.read_text(), re.M)
+    readme = (REPO / "README.md").read_text()
+    assert tables and all(table.strip() in readme for table in tables), f"paste {result.name} into the README again"

@@ -1,0 +1,132 @@
+"""Notebook 06's comparison on every category: the trained 3-way patch model against the same network untrained, each with
+a shared and a per-location Gaussian; as rows that bench/localization_table.py commits, and the check that a rerun agrees."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .ablation import RANDOM_INIT, REPRODUCE_FLOOR, from_csv
+from .checkpoint import Trained, get_or_train
+from .data import Split, load_split
+from .errors import ResultDrift
+from .evaluate import DENSITIES, Localization, localize_densities, per_defect_subset
+from .localize import LocalizationSettings, default_shared, localization_settings
+from .paths import REPO_ROOT, default_data_root
+from .profiles import Profile
+from .train import build_model, final_accuracy
+
+TRAINED = "trained"
+COMMITTED_LOCALIZATION = REPO_ROOT / "bench" / "results" / "localization.csv"  # written by bench/localization_table.py
+
+
+@dataclass(frozen=True)
+class LocalizationRow:
+    """One network and density on one category: pixel AUROC, AUPRO, image AUROC (map maximum), and what made them.
+
+    proxy_accuracy is the trained patch model's final 3-way accuracy (chance 1/3), on both networks' rows: it says whether
+    the task the training could add was learned at all. Pixel metrics are NaN on data without masks.
+    """
+
+    category: str
+    network: str
+    density: str
+    pixel_auroc: float
+    aupro: float
+    image_auroc: float
+    proxy_accuracy: float
+    size: int
+    patch: int
+    stride: int
+    steps: int
+    precision: str
+    seed: int
+
+
+def localization_splits(root: str, category: str, settings: LocalizationSettings) -> tuple[Split, Split]:
+    """The training images and the (capped) test images of a category at the localisation size."""
+    test = load_split(root, category, "test", settings.size)
+    return load_split(root, category, "train", settings.size), per_defect_subset(test, settings.test_per_defect)
+
+
+def compare_networks(root: str, category: str, profile: Profile, progress: bool = True) -> tuple[Trained, dict[str, dict[str, Localization]]]:
+    """The category's 3-way patch model (cached or trained) and {network: {density: Localization}} for it and its untrained self."""
+    settings = localization_settings(profile)
+    config = settings.patch_config(profile, category, data_root=root)
+    trained = get_or_train(config, progress=progress)
+    train, test = localization_splits(root, category, settings)
+    networks = {TRAINED: trained.model, RANDOM_INIT: build_model(config)}
+    return trained, {name: localize_densities(model, train, test, settings.geometry(), settings.fit_images) for name, model in networks.items()}
+
+
+def to_rows(trained: Trained, compared: dict[str, dict[str, Localization]], stride: int) -> list[LocalizationRow]:
+    """compare_networks' results as one row per network and density; `stride` is the grid's, in pixels."""
+    config, accuracy = trained.config, final_accuracy(trained.history.accuracy)
+    return [
+        LocalizationRow(config.category, network, density, _or_nan(result.pixel_auroc), _or_nan(result.aupro), result.image_auroc,
+                        accuracy, config.size, config.patch, stride, config.steps, config.precision, config.seed)
+        for network, densities in compared.items() for density, result in densities.items()
+    ]
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def measure_localization(root: str, categories: Sequence[str], profile: Profile) -> list[LocalizationRow]:
+    """Every category's trained-vs-untrained comparison (a patch model each: about a minute apiece on the CPU profile)."""
+    stride = localization_settings(profile).geometry().stride
+    rows = []
+    for category in categories:
+        rows.extend(to_rows(*compare_networks(root, category, profile, progress=False), stride))
+    return rows
+
+
+def localization_results(root: str, categories: Sequence[str], profile: Profile) -> list[LocalizationRow]:
+    """The committed rows where they describe this data at this profile's settings (the default data), else measured here."""
+    settings = localization_settings(profile)
+    geometry = settings.geometry()
+    if COMMITTED_LOCALIZATION.is_file() and Path(root).resolve() == default_data_root().resolve():
+        rows = from_csv(COMMITTED_LOCALIZATION.read_text(), LocalizationRow)
+        same = all((row.size, row.patch, row.stride, row.steps) == (geometry.size, geometry.patch, geometry.stride, settings.steps) for row in rows)
+        if same and {row.category for row in rows} == set(categories):
+            return rows
+    return measure_localization(root, categories, profile)
+
+
+def pixel_aurocs(rows: Sequence[LocalizationRow]) -> dict[tuple[str, str, str], float]:
+    """(category, network, density) -> pixel AUROC, for reading and asserting a comparison."""
+    return {(row.category, row.network, row.density): row.pixel_auroc for row in rows}
+
+
+def proxy_accuracy(rows: Sequence[LocalizationRow]) -> dict[str, float]:
+    """Per category, the trained patch model's final proxy accuracy."""
+    return {row.category: row.proxy_accuracy for row in rows if row.network == TRAINED}
+
+
+def markdown_table(rows: Sequence[LocalizationRow]) -> str:
+    """Markdown: pixel AUROC (AUPRO) per category of both networks with both densities, and the proxy accuracy."""
+    columns = [(network, density) for network in (TRAINED, RANDOM_INIT) for density in DENSITIES]
+    cells = {(row.category, row.network, row.density): row for row in rows}
+    lines = ["| category (default density) | proxy acc. | " + " | ".join(f"{n}, {d}" for n, d in columns) + " |", "|---" * (len(columns) + 2) + "|"]
+    for category, accuracy in proxy_accuracy(rows).items():
+        default = "shared" if default_shared(category) else "per-location"
+        found = [cells[(category, *column)] for column in columns]
+        lines.append(f"| {category} ({default}) | {accuracy:.2f} | " + " | ".join(f"{r.pixel_auroc:.3f} ({r.aupro:.3f})" for r in found) + " |")
+    return "\n".join(lines)
+
+
+def check_localization(committed: Sequence[LocalizationRow], measured: Sequence[LocalizationRow]) -> str:
+    """A line saying whether this run's rows match the committed ones (pixel AUROC within REPRODUCE_FLOOR); ResultDrift if not."""
+    key = lambda row: (row.category, row.network, row.density, row.size, row.patch, row.stride, row.steps, row.precision, row.seed)  # noqa: E731
+    reference = {key(row): row.pixel_auroc for row in committed}
+    pairs = [(row, reference[key(row)]) for row in measured if key(row) in reference]
+    drifted = [f"{row.network} {row.density} {row.pixel_auroc:.3f} vs {then:.3f}" for row, then in pairs if abs(row.pixel_auroc - then) > REPRODUCE_FLOOR]
+    if drifted:
+        raise ResultDrift(f"{measured[0].category}: pixel AUROC moved from the committed results ({'; '.join(drifted)}): "
+                          "bench/results/localization.csv is out of date; regenerate it with bench/localization_table.py (README, Localisation)")
+    if not pairs:
+        return f"this run's {measured[0].category} rows: not comparable with the committed ones (another precision or setting)"
+    return f"this run's {measured[0].category} rows match the committed ones within {REPRODUCE_FLOOR} pixel AUROC ({len(pairs)} of {len(measured)} compared)"

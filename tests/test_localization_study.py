@@ -1,0 +1,136 @@
+"""Notebook 06's comparison over every category (trained patch model vs its untrained self), its CSV, its committed copy and
+the check that a rerun agrees; on a tiny dataset with the tiny profile."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cplib import localization_study
+from cplib.ablation import RANDOM_INIT, from_csv, to_csv
+from cplib.checkpoint import get_or_train
+from cplib.errors import ResultDrift
+from cplib.evaluate import localize_densities
+from cplib.localization_study import (TRAINED, LocalizationRow, check_localization, compare_networks, localization_results,
+                                      localization_splits, markdown_table, pixel_aurocs, proxy_accuracy, to_rows)
+from cplib.localize import localization_settings
+from cplib.paths import REPO_ROOT
+from cplib.profiles import get_profile
+from cplib.synthetic import Counts, write_dataset
+from cplib.train import build_model
+
+CATEGORIES = ("capsule", "granite", "weave")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=6, test_good=2, test_per_defect=2)))
+
+
+def _rows(draws: np.random.Generator, categories: tuple[str, ...] = CATEGORIES) -> list[LocalizationRow]:
+    """Random rows: every category, both networks, both densities; the trained model's accuracy shared by its category."""
+    rows = []
+    for category in categories:
+        accuracy = float(draws.uniform(0.3, 1.0))
+        for network in (TRAINED, RANDOM_INIT):
+            for density in ("shared", "per-location"):
+                metrics = draws.uniform(0.3, 1.0, 3)
+                rows.append(LocalizationRow(category, network, density, *map(float, metrics), accuracy, 128, 32, 8, 300, "bf16", 0))
+    return rows
+
+
+def test_rows_round_trip_through_csv() -> None:
+    draws = np.random.default_rng(0)
+    for _ in range(20):
+        rows = _rows(draws)
+        assert from_csv(to_csv(rows), LocalizationRow) == rows
+    with pytest.raises(ValueError, match="not a LocalizationRow CSV"):
+        from_csv("variant,category\ncutout,capsule\n", LocalizationRow)  # a Measurement header
+
+
+def test_markdown_table_and_lookups_hold_every_row() -> None:
+    draws = np.random.default_rng(1)
+    for _ in range(10):
+        rows = _rows(draws)
+        lines = markdown_table(rows).splitlines()
+        assert len(lines) == 2 + len(CATEGORIES)
+        pixel, accuracy = pixel_aurocs(rows), proxy_accuracy(rows)
+        for line, category in zip(lines[2:], CATEGORIES):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            assert cells[0].startswith(category) and cells[1] == f"{accuracy[category]:.2f}"
+            by_hand = [r for n in (TRAINED, RANDOM_INIT) for d in ("shared", "per-location") for r in rows if (r.category, r.network, r.density) == (category, n, d)]
+            assert cells[2:] == [f"{pixel[r.category, r.network, r.density]:.3f} ({r.aupro:.3f})" for r in by_hand]
+
+
+def test_check_localization_accepts_a_rerun_within_the_floor_and_names_the_command_beyond_it() -> None:
+    draws = np.random.default_rng(2)
+    for _ in range(20):
+        committed = _rows(draws)
+        mine = [row for row in committed if row.category == "weave"]
+        shift = float(draws.uniform(-0.029, 0.029))
+        assert "match" in check_localization(committed, [replace(r, pixel_auroc=r.pixel_auroc + shift) for r in mine])
+        one = int(draws.integers(len(mine)))
+        moved = [replace(r, pixel_auroc=r.pixel_auroc + (0.031 if i == one else 0)) for i, r in enumerate(mine)]
+        with pytest.raises(ResultDrift, match="bench/localization_table.py"):
+            check_localization(committed, moved)
+        assert "not comparable" in check_localization(committed, [replace(r, precision="fp32", pixel_auroc=0.0) for r in mine])
+
+
+def test_committed_rows_are_read_only_for_the_default_data_at_the_same_settings(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny = get_profile("tiny")
+    geometry = localization_settings(tiny).geometry()
+    committed = [replace(r, size=geometry.size, patch=geometry.patch, stride=geometry.stride, steps=tiny.steps) for r in _rows(np.random.default_rng(3))]
+    table = tmp_path / "localization.csv"
+    table.write_text(to_csv(committed))
+    monkeypatch.setattr(localization_study, "COMMITTED_LOCALIZATION", table)
+    monkeypatch.setattr(localization_study, "measure_localization", lambda *args: "measured here")
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    (tmp_path / "default").symlink_to(root)
+    assert localization_results(str(tmp_path / "default"), list(CATEGORIES), tiny) == committed
+    assert localization_results(str(tmp_path / "default"), list(CATEGORIES), replace(tiny, steps=tiny.steps + 1)) == "measured here"
+    assert localization_results(str(tmp_path / "default"), ["capsule"], tiny) == "measured here"
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "elsewhere"))  # the same images, no longer the default dataset
+    assert localization_results(str(tmp_path / "default"), list(CATEGORIES), tiny) == "measured here"
+
+
+def test_compare_networks_scores_the_cached_model_and_its_untrained_self(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    tiny = get_profile("tiny")
+    settings = localization_settings(tiny)
+    trained, compared = compare_networks(root, "weave", tiny, progress=False)
+    config = settings.patch_config(tiny, "weave", data_root=root)
+    train, test = localization_splits(root, "weave", settings)
+    references = {TRAINED: get_or_train(config, progress=False).model, RANDOM_INIT: build_model(config)}
+    for network, model in references.items():
+        expected = localize_densities(model, train, test, settings.geometry(), settings.fit_images)
+        for density, result in compared[network].items():
+            assert result.pixel_auroc == expected[density].pixel_auroc and result.aupro == expected[density].aupro
+    rows = to_rows(trained, compared, settings.geometry().stride)
+    assert {(r.network, r.density) for r in rows} == {(n, d) for n in (TRAINED, RANDOM_INIT) for d in ("shared", "per-location")}
+    assert all(r.patch == config.patch and r.steps == config.steps and not math.isnan(r.pixel_auroc) for r in rows)
+
+
+def test_the_script_writes_the_csv_and_table_of_every_category(root: str, tmp_path: Path) -> None:
+    env = {**os.environ, "CPLIB_DATA_DIR": str(tmp_path)}
+    command = [sys.executable, str(REPO_ROOT / "bench" / "localization_table.py"), "--data", root, "--profile", "tiny", "--out", str(tmp_path / "loc")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    rows = from_csv((tmp_path / "loc.csv").read_text(), LocalizationRow)
+    assert sorted({r.category for r in rows}) == list(CATEGORIES) and len(rows) == 4 * len(CATEGORIES)
+    assert (tmp_path / "loc.md").read_text() == markdown_table(rows) + "\n"
+
+
+def test_the_committed_localization_table_describes_the_cpu_profile() -> None:
+    """bench/results/localization.csv is what notebook 06 and the README show: every default category at the CPU settings."""
+    rows = from_csv(localization_study.COMMITTED_LOCALIZATION.read_text(), LocalizationRow)
+    geometry = localization_settings(get_profile("cpu")).geometry()
+    assert {r.category for r in rows} == set(CATEGORIES) and len(rows) == 12
+    assert all((r.size, r.patch, r.stride) == (geometry.size, geometry.patch, geometry.stride) for r in rows)
+    assert (localization_study.COMMITTED_LOCALIZATION.with_suffix(".md")).read_text() == markdown_table(rows) + "\n"
