@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from cplib.ablation import to_csv
+from cplib.ablation import write_results
 from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.localization_study import markdown_table, measure_localization
 from cplib.profiles import PROFILES, dataset_root, get_profile
-from cplib.staging import write_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,11 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     except CplibError as error:
         print(f"localization_table: error: {error}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     table = markdown_table(rows)
-    write_text(out.with_suffix(".csv"), to_csv(rows))
-    write_text(out.with_suffix(".md"), table + "\n")
+    write_results(args.out, rows, table)
     print(table)
     return 0
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from cplib.ablation import TABLE1_VARIANTS, margin_table, seeded_ablation, spread_table, to_csv
+from cplib.ablation import TABLE1_VARIANTS, margin_table, seeded_ablation, spread_table, write_results
 from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.plots import spread_figure
 from cplib.profiles import PROFILES, dataset_root, get_profile
-from cplib.staging import write_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,15 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     except CplibError as error:
         print(f"table1_seeds: error: {error}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table = spread_table(rows)
-    write_text(out.with_suffix(".csv"), to_csv(rows))
+    table, gaps = spread_table(rows), margin_table(rows)
     scale = f"{profile.name} profile" + "".join(f", {name} {value}" for name, value in changes.items())
-    gaps = margin_table(rows)
-    write_text(out.with_suffix(".md"), f"Image AUROC (%), {scale}, mean ± sd over seeds {args.seeds}; ↓ mean below random init\n\n{table}\n\n"
-               f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{gaps}\n")
-    spread_figure(rows).savefig(out.with_suffix(".png"), dpi=120)
+    write_results(args.out, rows, f"Image AUROC (%), {scale}, mean ± sd over seeds {args.seeds}; ↓ mean below random init\n\n{table}\n\n"
+                  f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{gaps}",
+                  spread_figure(rows))
     print(table, gaps, sep="\n\n")
     return 0
 

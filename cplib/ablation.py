@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from .checkpoint import get_or_train
 from .errors import ResultDrift
@@ -17,6 +18,7 @@ from .evaluate import evaluate_model, random_init_baseline
 from .paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
 from .paths import REPO_ROOT, default_data_root
 from .profiles import Profile
+from .staging import replace, temporary, write_text
 from .train import TrainConfig, final_accuracy
 
 TABLE1_VARIANTS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "3way")
@@ -120,12 +122,17 @@ def spread_table(rows: Sequence[Measurement]) -> str:
     return "\n".join(lines)
 
 
-def _spreads(rows: Sequence[Measurement]) -> dict[tuple[str, str], tuple[float, float]]:
-    """(variant, category) -> (mean, sample sd) of the AUROC over seeds."""
+def _over_seeds(rows: Sequence[Measurement], measure: str) -> dict[tuple[str, str], list[float]]:
+    """(variant, category) -> the values of one measured field, one per seed."""
     groups: dict[tuple[str, str], list[float]] = {}
     for row in rows:
-        groups.setdefault((row.variant, row.category), []).append(row.auroc)
-    return {key: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) for key, v in groups.items()}
+        groups.setdefault((row.variant, row.category), []).append(getattr(row, measure))
+    return groups
+
+
+def _spreads(rows: Sequence[Measurement]) -> dict[tuple[str, str], tuple[float, float]]:
+    """(variant, category) -> (mean, sample sd) of the AUROC over seeds."""
+    return {key: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) for key, v in _over_seeds(rows, "auroc").items()}
 
 
 def _cell(spread: tuple[float, float], random_mean: float | None) -> str:
@@ -150,19 +157,55 @@ def from_csv(text: str, kind: type = Measurement) -> list[Any]:
     return [kind(**{name: convert[kinds[name]](value) for name, value in zip(kinds, line.split(","))}) for line in lines]
 
 
+def write_results(prefix: str | Path, rows: Sequence[Any], markdown: str, figure: Figure | None = None) -> None:
+    """A study's outputs side by side, each written atomically: prefix.csv (the rows), prefix.md and, given a figure, prefix.png."""
+    out = Path(prefix)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_text(out.with_suffix(".csv"), to_csv(rows))
+    write_text(out.with_suffix(".md"), markdown + "\n")
+    if figure is not None:
+        staging = temporary(out.with_suffix(".png"))
+        figure.savefig(staging, dpi=120, format="png")
+        replace(staging, out.with_suffix(".png"))
+
+
 # ---------------------------------------------------------------- the committed seeded Table 1, and margins over random init
 
 COMMITTED_TABLE1 = REPO_ROOT / "bench" / "results" / "table1_seeds.csv"  # written by bench/table1_seeds.py; see the README
+COMMITTED_CURVE = REPO_ROOT / "bench" / "results" / "training_curve.csv"  # written by bench/training_curve.py; see the README
+
+
+def _committed(path: Path, root: str, categories: Sequence[str]) -> list[Measurement] | None:
+    """A committed result file's rows if it exists and describes these categories of the default data, else None."""
+    if not path.is_file() or Path(root).resolve() != default_data_root().resolve():
+        return None
+    rows = from_csv(path.read_text())
+    return rows if {row.category for row in rows} == set(categories) else None
 
 
 def seeded_results(root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS) -> list[Measurement]:
     """The committed seeded Table 1 where it describes this data and profile (the default data at its size), else seed 0 measured here."""
-    if COMMITTED_TABLE1.is_file() and Path(root).resolve() == default_data_root().resolve():
-        rows = [row for row in from_csv(COMMITTED_TABLE1.read_text()) if row.variant in (RANDOM_INIT, *variants)]
-        if {row.category for row in rows} == set(categories) and all(row.size == profile.size for row in rows):
-            if all(row.steps in (0, profile.steps) for row in rows):
-                return rows
+    rows = [row for row in _committed(COMMITTED_TABLE1, root, categories) or [] if row.variant in (RANDOM_INIT, *variants)]
+    if rows and all(row.size == profile.size and row.steps in (0, profile.steps) for row in rows):
+        return rows
     return seeded_ablation(root, categories, profile, [0], variants)
+
+
+def committed_curve(root: str, categories: Sequence[str], profile: Profile) -> list[Measurement] | None:
+    """The committed training-length curve where it describes this data at the profile's size; None elsewhere (an hour to measure)."""
+    rows = _committed(COMMITTED_CURVE, root, categories)
+    return rows if rows and all(row.size == profile.size for row in rows) else None
+
+
+def curve_table(rows: Sequence[Measurement]) -> str:
+    """Markdown: per category, the random network's AUROC (%), then the 3-way model's at each training length · its proxy accuracy."""
+    lengths = sorted({row.steps for row in rows if row.variant != RANDOM_INIT})
+    cells = {(row.category, row.steps if row.variant != RANDOM_INIT else 0): row for row in rows}
+    lines = ["| category | random init | " + " | ".join(f"{n} steps" for n in lengths) + " |", "|---" * (len(lengths) + 2) + "|"]
+    for category in dict.fromkeys(row.category for row in rows):
+        trained = [f"{100 * cells[category, n].auroc:.1f} · {cells[category, n].proxy_accuracy:.2f}" for n in lengths]
+        lines.append(f"| {category} | {100 * cells[category, 0].auroc:.1f} | " + " | ".join(trained) + " |")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -231,11 +274,7 @@ def margin_table(rows: Sequence[Measurement]) -> str:
 
 def proxy_accuracies(rows: Sequence[Measurement], variant: str) -> dict[str, float]:
     """Per category, the variant's final proxy accuracy averaged over seeds: did the network learn the task at all?"""
-    groups: dict[str, list[float]] = {}
-    for row in rows:
-        if row.variant == variant:
-            groups.setdefault(row.category, []).append(row.proxy_accuracy)
-    return {category: float(np.mean(values)) for category, values in groups.items()}
+    return {category: float(np.mean(values)) for (name, category), values in _over_seeds(rows, "proxy_accuracy").items() if name == variant}
 
 
 REPRODUCE_FLOOR = 0.03  # AUROC: how far a rerun may land from a committed result before it counts as drift

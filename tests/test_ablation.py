@@ -83,14 +83,14 @@ def test_training_curve_trains_each_length_once_and_keeps_the_random_line(root: 
 
 
 @pytest.mark.parametrize("script, options", [("table1_seeds.py", ["--seeds", "0", "--variants", "scar"]), ("training_curve.py", ["--steps", "2"])])
-def test_study_scripts_write_their_csv_and_figure(root: str, tmp_path: Path, script: str, options: list[str]) -> None:
+def test_study_scripts_write_their_csv_table_and_figure(root: str, tmp_path: Path, script: str, options: list[str]) -> None:
     env = {**os.environ, "CPLIB_DATA_DIR": str(tmp_path), "MPLBACKEND": "Agg"}
     out = tmp_path / "study"
     command = [sys.executable, str(REPO_ROOT / "bench" / script), "--data", root, "--profile", "tiny", *options, "--out", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr
     assert out.with_suffix(".csv").read_text().startswith("variant,category,seed,steps,size,auroc,proxy_accuracy,precision")
-    assert out.with_suffix(".png").stat().st_size > 0
+    assert out.with_suffix(".png").stat().st_size > 0 and "weave" in out.with_suffix(".md").read_text()
 
 
 def _rows(draws: np.random.Generator, seeds: int = 3) -> list:
@@ -186,3 +186,46 @@ def test_seeded_results_read_the_committed_table_only_for_the_default_data(root:
     measured = seeded_results(root, ["capsule", "weave"], tiny, ("cutout",))
     assert [(r.variant, r.category, r.seed) for r in measured] == [(v, c, 0) for c in ("capsule", "weave") for v in (RANDOM_INIT, "cutout")]
     assert all(r.steps == tiny.steps for r in measured if r.variant == "cutout")
+
+
+def _curve(draws: np.random.Generator, lengths: tuple[int, ...] = (100, 300, 1000)) -> list:
+    """A random training-length curve: the random network and each length, on two categories."""
+    from cplib.ablation import RANDOM_INIT, Measurement
+
+    return [Measurement(RANDOM_INIT if n == 0 else "3way", c, 0, n, 64, float(draws.uniform(0.4, 1.0)), float(draws.uniform()), "bf16")
+            for c in ("capsule", "weave") for n in (0, *lengths)]
+
+
+def test_curve_table_holds_every_length_in_order() -> None:
+    from cplib.ablation import curve_table
+
+    draws = np.random.default_rng(5)
+    for _ in range(10):
+        lengths = tuple(sorted(draws.choice([100, 300, 1000, 3000], size=int(draws.integers(1, 5)), replace=False).tolist()))
+        rows = _curve(draws, lengths)
+        lines = curve_table(rows).splitlines()
+        assert lines[0] == "| category | random init | " + " | ".join(f"{n} steps" for n in lengths) + " |"
+        for line, category in zip(lines[2:], ("capsule", "weave")):
+            mine = {r.steps: r for r in rows if r.category == category}
+            expected = [f"{100 * mine[0].auroc:.1f}", *(f"{100 * mine[n].auroc:.1f} · {mine[n].proxy_accuracy:.2f}" for n in lengths)]
+            assert [cell.strip() for cell in line.strip("|").split("|")] == [category, *expected]
+
+
+def test_the_committed_curve_is_read_only_for_the_default_data_at_the_profile_size(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from cplib import ablation
+    from cplib.ablation import committed_curve, to_csv
+
+    tiny = get_profile("tiny")
+    rows = [replace(r, size=tiny.size) for r in _curve(np.random.default_rng(6))]
+    curve = tmp_path / "training_curve.csv"
+    curve.write_text(to_csv(rows))
+    monkeypatch.setattr(ablation, "COMMITTED_CURVE", curve)
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    (tmp_path / "default").symlink_to(root)
+    assert committed_curve(str(tmp_path / "default"), ["capsule", "weave"], tiny) == rows
+    assert committed_curve(str(tmp_path / "default"), ["capsule", "weave"], replace(tiny, size=tiny.size * 2)) is None
+    assert committed_curve(str(tmp_path / "default"), ["capsule"], tiny) is None
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "elsewhere"))  # the same images, no longer the default dataset
+    assert committed_curve(str(tmp_path / "default"), ["capsule", "weave"], tiny) is None
