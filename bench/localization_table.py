@@ -4,7 +4,7 @@ and checks its own series-category run against it.
 
 Patch models come from the cache the notebooks fill, else are trained (about a minute each at the CPU profile).
 
-    .venv/bin/python bench/localization_table.py --out bench/results/localization   # about 5 minutes cold on 2 cores
+    .venv/bin/python bench/localization_table.py --out bench/results/localization   # about 6 minutes cold on 2 cores
 """
 
 from __future__ import annotations

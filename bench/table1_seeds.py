@@ -15,7 +15,7 @@ import sys
 from cplib.ablation import TABLE1_VARIANTS, margin_table, seeded_ablation, spread_table, write_results
 from cplib.data import list_categories
 from cplib.errors import CplibError
-from cplib.plots import spread_figure
+from cplib.plots import save_figure, spread_figure
 from cplib.profiles import PROFILES, dataset_root, get_profile
 
 
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     table, gaps = spread_table(rows), margin_table(rows)
     scale = f"{profile.name} profile" + "".join(f", {name} {value}" for name, value in changes.items())
     write_results(args.out, rows, f"Image AUROC (%), {scale}, mean ± sd over seeds {args.seeds}; ↓ mean below random init\n\n{table}\n\n"
-                  f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{gaps}",
-                  spread_figure(rows))
+                  f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{gaps}")
+    save_figure(spread_figure(rows), f"{args.out}.png")
     print(table, gaps, sep="\n\n")
     return 0
 

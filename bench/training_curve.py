@@ -12,7 +12,7 @@ import sys
 from cplib.ablation import curve_table, training_curve, write_results
 from cplib.data import list_categories
 from cplib.errors import CplibError
-from cplib.plots import curve_figure
+from cplib.plots import curve_figure, save_figure
 from cplib.profiles import PROFILES, dataset_root, get_profile
 
 
@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"training_curve: error: {error}", file=sys.stderr)
         return 2
     table = curve_table(rows)
-    write_results(args.out, rows, table, curve_figure(rows))
+    write_results(args.out, rows, table)
+    save_figure(curve_figure(rows), f"{args.out}.png")
     print(table)
     return 0
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from .checkpoint import get_or_train
 from .errors import ResultDrift
@@ -18,7 +17,7 @@ from .evaluate import evaluate_model, random_init_baseline
 from .paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
 from .paths import REPO_ROOT, default_data_root
 from .profiles import Profile
-from .staging import replace, temporary, write_text
+from .staging import write_text
 from .train import TrainConfig, final_accuracy
 
 TABLE1_VARIANTS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "3way")
@@ -157,16 +156,12 @@ def from_csv(text: str, kind: type = Measurement) -> list[Any]:
     return [kind(**{name: convert[kinds[name]](value) for name, value in zip(kinds, line.split(","))}) for line in lines]
 
 
-def write_results(prefix: str | Path, rows: Sequence[Any], markdown: str, figure: Figure | None = None) -> None:
-    """A study's outputs side by side, each written atomically: prefix.csv (the rows), prefix.md and, given a figure, prefix.png."""
+def write_results(prefix: str | Path, rows: Sequence[Any], markdown: str) -> None:
+    """A study's outputs side by side, each written atomically: prefix.csv (the rows) and prefix.md (its table)."""
     out = Path(prefix)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_text(out.with_suffix(".csv"), to_csv(rows))
     write_text(out.with_suffix(".md"), markdown + "\n")
-    if figure is not None:
-        staging = temporary(out.with_suffix(".png"))
-        figure.savefig(staging, dpi=120, format="png")
-        replace(staging, out.with_suffix(".png"))
 
 
 # ---------------------------------------------------------------- the committed seeded Table 1, and margins over random init
@@ -175,17 +170,17 @@ COMMITTED_TABLE1 = REPO_ROOT / "bench" / "results" / "table1_seeds.csv"  # writt
 COMMITTED_CURVE = REPO_ROOT / "bench" / "results" / "training_curve.csv"  # written by bench/training_curve.py; see the README
 
 
-def _committed(path: Path, root: str, categories: Sequence[str]) -> list[Measurement] | None:
-    """A committed result file's rows if it exists and describes these categories of the default data, else None."""
+def committed_rows(path: Path, root: str, categories: Sequence[str], kind: type = Measurement) -> list[Any] | None:
+    """A committed result file's rows (of `kind`) if it exists and describes these categories of the default data, else None."""
     if not path.is_file() or Path(root).resolve() != default_data_root().resolve():
         return None
-    rows = from_csv(path.read_text())
+    rows = from_csv(path.read_text(), kind)
     return rows if {row.category for row in rows} == set(categories) else None
 
 
 def seeded_results(root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS) -> list[Measurement]:
     """The committed seeded Table 1 where it describes this data and profile (the default data at its size), else seed 0 measured here."""
-    rows = [row for row in _committed(COMMITTED_TABLE1, root, categories) or [] if row.variant in (RANDOM_INIT, *variants)]
+    rows = [row for row in committed_rows(COMMITTED_TABLE1, root, categories) or [] if row.variant in (RANDOM_INIT, *variants)]
     if rows and all(row.size == profile.size and row.steps in (0, profile.steps) for row in rows):
         return rows
     return seeded_ablation(root, categories, profile, [0], variants)
@@ -193,7 +188,7 @@ def seeded_results(root: str, categories: Sequence[str], profile: Profile, varia
 
 def committed_curve(root: str, categories: Sequence[str], profile: Profile) -> list[Measurement] | None:
     """The committed training-length curve where it describes this data at the profile's size; None elsewhere (an hour to measure)."""
-    rows = _committed(COMMITTED_CURVE, root, categories)
+    rows = committed_rows(COMMITTED_CURVE, root, categories)
     return rows if rows and all(row.size == profile.size for row in rows) else None
 
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from .ablation import RANDOM_INIT, REPRODUCE_FLOOR, from_csv
+from .ablation import RANDOM_INIT, REPRODUCE_FLOOR, committed_rows
 from .checkpoint import Trained, get_or_train
 from .data import Split, load_split
 from .errors import ResultDrift
 from .evaluate import DENSITIES, Localization, localize_densities, per_defect_subset
 from .localize import LocalizationSettings, default_shared, localization_settings
-from .paths import REPO_ROOT, default_data_root
+from .paths import REPO_ROOT
 from .profiles import Profile
 from .train import build_model, final_accuracy
 
@@ -87,12 +86,10 @@ def measure_localization(root: str, categories: Sequence[str], profile: Profile)
 def localization_results(root: str, categories: Sequence[str], profile: Profile) -> list[LocalizationRow]:
     """The committed rows where they describe this data at this profile's settings (the default data), else measured here."""
     settings = localization_settings(profile)
-    geometry = settings.geometry()
-    if COMMITTED_LOCALIZATION.is_file() and Path(root).resolve() == default_data_root().resolve():
-        rows = from_csv(COMMITTED_LOCALIZATION.read_text(), LocalizationRow)
-        same = all((row.size, row.patch, row.stride, row.steps) == (geometry.size, geometry.patch, geometry.stride, settings.steps) for row in rows)
-        if same and {row.category for row in rows} == set(categories):
-            return rows
+    scale = (settings.size, settings.geometry().patch, settings.geometry().stride, settings.steps)
+    rows = committed_rows(COMMITTED_LOCALIZATION, root, categories, LocalizationRow)
+    if rows and all((row.size, row.patch, row.stride, row.steps) == scale for row in rows):
+        return rows
     return measure_localization(root, categories, profile)
 
 

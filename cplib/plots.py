@@ -4,6 +4,7 @@ the figures of foreground estimation, localisation, t-SNE embeddings, and of the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -22,6 +23,7 @@ from .evaluate import Localization
 from .foreground import ForegroundSteps
 from .localize import gaussian_kernel, kernel_sigma, upsample
 from .patches import Geometry
+from .staging import replace, temporary
 from .train import History
 
 
@@ -307,3 +309,11 @@ def curve_figure(rows: Sequence[Measurement]) -> Figure:
     auroc.legend(fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def save_figure(figure: Figure, path: str | Path) -> None:
+    """Save a figure as PNG atomically (a temporary beside it, then a rename), as cplib writes every file."""
+    target = Path(path)
+    staging = temporary(target)
+    figure.savefig(staging, dpi=120, format="png")
+    replace(staging, target)
