@@ -1,5 +1,5 @@
 """The paper's Table 1 as code: every proxy task on every category, image AUROC, next to the published averages; the same
-over several seeds (mean ± sd, against the random network), and image AUROC against training length."""
+over several seeds (mean ± sd, against the random network), at larger image sizes, and image AUROC against training length."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from .staging import write_text
 from .train import TrainConfig, final_accuracy
 
 TABLE1_VARIANTS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "3way")
+CUTPASTE_FAMILY = TABLE1_VARIANTS[2:]  # the variants the method is about: CutPaste, CutPaste-Scar and the 3-way
 
 
 def run_ablation(
@@ -203,6 +204,49 @@ def curve_table(rows: Sequence[Measurement]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- scale: larger images for the same training time
+
+SCALE_SIZES = (64, 96, 128)
+COMMITTED_SCALE = REPO_ROOT / "bench" / "results" / "scale.csv"  # written by bench/scale_study.py; see the README
+STEP_OVERHEAD_PIXELS = 4_400  # a step costs a fixed overhead plus its pixels; bench/train_throughput.py at 64/96/128 px: overhead ≈ 66²
+
+
+def budget_steps(profile: Profile, size: int) -> int:
+    """Optimiser steps at `size` px that cost the profile's training time, a step costing STEP_OVERHEAD_PIXELS plus size²."""
+    return max(1, round(profile.steps * (STEP_OVERHEAD_PIXELS + profile.size**2) / (STEP_OVERHEAD_PIXELS + size**2)))
+
+
+def scale_study(
+    root: str, categories: Sequence[str], profile: Profile, sizes: Sequence[int], seeds: Sequence[int], variants: Sequence[str] = CUTPASTE_FAMILY
+) -> list[Measurement]:
+    """The seeded Table 1 at each image size, every model trained for the steps the profile's time buys there (budget_steps)."""
+    return [row for size in sizes for row in seeded_ablation(root, categories, profile, seeds, variants, size=size, steps=budget_steps(profile, size))]
+
+
+def by_size(rows: Sequence[Measurement]) -> dict[int, list[Measurement]]:
+    """The rows of each image size, smallest first."""
+    return {size: [row for row in rows if row.size == size] for size in sorted({row.size for row in rows})}
+
+
+def scale_table(rows: Sequence[Measurement]) -> str:
+    """Markdown: per image size and its steps, the random network's AUROC (%) and each variant's paired gap to it · proxy accuracy."""
+    categories = list(dict.fromkeys(row.category for row in rows))
+    lines = ["| size · steps | variant | " + " | ".join(categories) + " |", "|---" * (len(categories) + 2) + "|"]
+    for size, at in by_size(rows).items():
+        spreads, seeds = _spreads(at), len({row.seed for row in at})
+        steps = max(row.steps for row in at)
+        lines.append(f"| {size} px · {steps} steps | random init, AUROC ({seeds} seeds) | " + " | ".join(_cell(spreads[RANDOM_INIT, c], None) for c in categories) + " |")
+        lines.extend(f"| | {variant}: gap · proxy acc. | " + " | ".join(_gap_cells(at, variant, categories)) + " |"
+                     for variant in dict.fromkeys(row.variant for row in at) if variant != RANDOM_INIT)
+    return "\n".join(lines)
+
+
+def committed_scale(root: str, categories: Sequence[str], profile: Profile) -> list[Measurement] | None:
+    """The committed scale study where it describes this data and the profile's time budget; None elsewhere (hours to measure)."""
+    rows = committed_rows(COMMITTED_SCALE, root, categories)
+    return rows if rows and all(row.steps in (0, budget_steps(profile, row.size)) for row in rows) else None
+
+
 @dataclass(frozen=True)
 class Margin:
     """A variant against the random network on one category over seeds. Each seed's trained model starts from that seed's
@@ -260,11 +304,14 @@ def margin_table(rows: Sequence[Measurement]) -> str:
     variants = [v for v in dict.fromkeys(row.variant for row in rows) if v != RANDOM_INIT]
     categories = list(dict.fromkeys(row.category for row in rows))
     lines = ["| variant | " + " | ".join(f"{c}: gap · proxy acc." for c in categories) + " |", "|---" * (len(categories) + 1) + "|"]
-    for variant in variants:
-        found, accuracy = margins(rows, variant), proxy_accuracies(rows, variant)
-        cells = [f"{100 * found[c].gap:+.1f} ± {100 * found[c].gap_sd:.1f}{MARKS.get(found[c].verdict, '')} · {accuracy[c]:.2f}" for c in categories]
-        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    lines.extend(f"| {variant} | " + " | ".join(_gap_cells(rows, variant, categories)) + " |" for variant in variants)
     return "\n".join(lines)
+
+
+def _gap_cells(rows: Sequence[Measurement], variant: str, categories: Sequence[str]) -> list[str]:
+    """Per category: the variant's paired gap to the random network (points, mean ± sd, ▲/▼ beyond two sds) · proxy accuracy."""
+    found, accuracy = margins(rows, variant), proxy_accuracies(rows, variant)
+    return [f"{100 * found[c].gap:+.1f} ± {100 * found[c].gap_sd:.1f}{MARKS.get(found[c].verdict, '')} · {accuracy[c]:.2f}" for c in categories]
 
 
 def proxy_accuracies(rows: Sequence[Measurement], variant: str) -> dict[str, float]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.linear_model import RidgeCV
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -36,6 +37,14 @@ def extract_features(model: CutPasteNet, images: torch.Tensor, batch_size: int =
     chunks = torch.split(images, batch_size)
     out = [embed(chunk.to(device)).cpu() for chunk in tqdm(chunks, desc="features", disable=not progress)]
     return torch.cat(out).double().numpy()
+
+
+def recovered_share(head_train: np.ndarray, pooled_train: np.ndarray, head_test: np.ndarray, pooled_test: np.ndarray) -> float:
+    """Share of the test images' pooled-feature deviation from the normal mean that a linear map of the head's output recovers
+    (R² of a ridge fit head → pooled on normal training images): how much of what the pooled features hold the head kept."""
+    fit = RidgeCV(alphas=np.logspace(-4, 2, 7)).fit(head_train, pooled_train)
+    deviation = pooled_test - pooled_train.mean(axis=0)
+    return 1.0 - float(((fit.predict(head_test) - pooled_test) ** 2).sum() / (deviation**2).sum())
 
 
 @dataclass

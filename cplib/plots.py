@@ -16,7 +16,7 @@ from matplotlib.patches import Rectangle
 from torch import Tensor
 from torch.nn import functional as F
 
-from .ablation import RANDOM_INIT, Measurement
+from .ablation import RANDOM_INIT, Measurement, by_size, margins, proxy_accuracies
 from .data import Split
 from .embedding import GROUPS, Embedding
 from .evaluate import Localization
@@ -307,6 +307,28 @@ def curve_figure(rows: Sequence[Measurement]) -> Figure:
     accuracy.axhline(1 / 3, color="grey", linestyle=":")
     accuracy.set(xscale="log", xlabel="optimiser steps", ylabel="proxy accuracy (last 20 steps)", title="chance ⅓ dotted")
     auroc.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def scale_figure(rows: Sequence[Measurement]) -> Figure:
+    """Per category, each variant's paired gap to the random network (top) and its proxy accuracy (bottom) against image size."""
+    categories = list(dict.fromkeys(row.category for row in rows))
+    variants = [v for v in dict.fromkeys(row.variant for row in rows) if v != RANDOM_INIT]
+    sizes = list(by_size(rows))
+    figure, axes = plt.subplots(2, len(categories), figsize=(3.4 * len(categories), 5.6), sharex=True, squeeze=False)
+    for column, category in enumerate(categories):
+        gap_axis, accuracy_axis = axes[0, column], axes[1, column]
+        for variant in variants:
+            found = [margins(at, variant)[category] for at in by_size(rows).values()]
+            gap_axis.errorbar(sizes, [100 * m.gap for m in found], yerr=[100 * m.gap_sd for m in found], marker="o", capsize=3, label=variant)
+            accuracy_axis.plot(sizes, [proxy_accuracies(at, variant)[category] for at in by_size(rows).values()], marker="o", label=variant)
+        gap_axis.axhline(0, color="black", linestyle="--")
+        gap_axis.set(title=category, ylabel="gap to random init (AUROC points)" if column == 0 else None)
+        accuracy_axis.set(xticks=sizes, xlabel="image size (px), same training time", ylabel="proxy accuracy" if column == 0 else None, ylim=(0.3, 1.02))
+        for chance in (1 / 3, 1 / 2):
+            accuracy_axis.axhline(chance, color="grey", linestyle=":")
+    axes[0, 0].legend(fontsize=7)
     figure.tight_layout()
     return figure
 

@@ -82,7 +82,11 @@ def test_training_curve_trains_each_length_once_and_keeps_the_random_line(root: 
     assert len(list((tmp_path / "models").glob("*.pt"))) == 2
 
 
-@pytest.mark.parametrize("script, options", [("table1_seeds.py", ["--seeds", "0", "--variants", "scar"]), ("training_curve.py", ["--steps", "2"])])
+@pytest.mark.parametrize("script, options", [
+    ("table1_seeds.py", ["--seeds", "0", "--variants", "scar"]),
+    ("training_curve.py", ["--steps", "2"]),
+    ("scale_study.py", ["--sizes", "32", "48", "--seeds", "0", "--variants", "scar"]),
+])
 def test_study_scripts_write_their_csv_table_and_figure(root: str, tmp_path: Path, script: str, options: list[str]) -> None:
     env = {**os.environ, "CPLIB_DATA_DIR": str(tmp_path), "MPLBACKEND": "Agg"}
     out = tmp_path / "study"
@@ -229,3 +233,80 @@ def test_the_committed_curve_is_read_only_for_the_default_data_at_the_profile_si
     assert committed_curve(str(tmp_path / "default"), ["capsule"], tiny) is None
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "elsewhere"))  # the same images, no longer the default dataset
     assert committed_curve(str(tmp_path / "default"), ["capsule", "weave"], tiny) is None
+
+
+def test_budget_steps_buy_the_profile_s_pixels_at_every_size() -> None:
+    from dataclasses import replace
+
+    from cplib.ablation import STEP_OVERHEAD_PIXELS, budget_steps
+
+    draws = np.random.default_rng(7)
+    for _ in range(200):
+        profile = replace(get_profile("cpu"), size=int(draws.integers(32, 257)), steps=int(draws.integers(1, 5000)))
+        sizes = sorted(int(s) for s in draws.integers(32, 513, size=4))
+        steps = [budget_steps(profile, size) for size in sizes]
+        assert budget_steps(profile, profile.size) == profile.steps
+        assert all(n >= 1 for n in steps) and steps == sorted(steps, reverse=True)
+        for size, n in zip(sizes, steps):
+            cost, budget = STEP_OVERHEAD_PIXELS + size**2, profile.steps * (STEP_OVERHEAD_PIXELS + profile.size**2)
+            assert n == 1 or abs(n * cost - budget) <= 0.5 * cost  # the nearest whole number of steps to the profile's time
+
+
+def test_scale_study_trains_each_size_for_its_budget(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cplib.ablation import RANDOM_INIT, budget_steps, scale_study
+
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    tiny = get_profile("tiny")
+    rows = scale_study(root, ["weave"], tiny, sizes=[32, 48], seeds=[0], variants=("scar",))
+    assert [(r.variant, r.size, r.steps) for r in rows] == [(RANDOM_INIT, 32, 0), ("scar", 32, tiny.steps), (RANDOM_INIT, 48, 0), ("scar", 48, budget_steps(tiny, 48))]
+    assert len(list((tmp_path / "models").glob("*.pt"))) == 2
+
+
+def _scaled(draws: np.random.Generator, sizes: tuple[int, ...] = (64, 96, 128)) -> list:
+    """Random seeded measurements at several sizes, each size's models at its own step count."""
+    from dataclasses import replace
+
+    return [replace(row, size=size, steps=0 if row.steps == 0 else 300 * 64 // size) for size in sizes for row in _rows(draws, seeds=int(draws.integers(1, 4)))]
+
+
+def test_scale_table_holds_each_size_s_random_network_and_paired_gaps() -> None:
+    from cplib.ablation import RANDOM_INIT, by_size, margin_table, scale_table
+
+    draws = np.random.default_rng(8)
+    for _ in range(20):
+        rows = _scaled(draws)
+        lines = scale_table(rows).splitlines()[2:]
+        assert len(lines) == 3 * 3
+        for k, (size, at) in enumerate(by_size(rows).items()):
+            random, *variants = lines[3 * k: 3 * k + 3]
+            head, label, *cells = [cell.strip() for cell in random.strip("|").split("|")]
+            steps = max(r.steps for r in at)
+            assert head == f"{size} px · {steps} steps" and label == f"random init, AUROC ({len({r.seed for r in at})} seeds)"
+            for category, cell in zip(("capsule", "weave"), cells):
+                values = [r.auroc for r in at if (r.variant, r.category) == (RANDOM_INIT, category)]
+                sd = np.std(values, ddof=1) if len(values) > 1 else 0.0
+                assert cell == f"{100 * np.mean(values):.1f} ± {100 * sd:.1f}"
+            gaps = {line.split(" | ")[0].strip("| "): line.split(" | ", 1)[1] for line in margin_table(at).splitlines()[2:]}
+            for line in variants:
+                _, name, rest = line.split(" | ", 2)
+                assert gaps[name.removesuffix(": gap · proxy acc.")] == rest
+
+
+def test_the_committed_scale_study_is_read_only_for_the_default_data_at_budget_steps(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from cplib import ablation
+    from cplib.ablation import budget_steps, committed_scale, to_csv
+
+    cpu = get_profile("cpu")
+    rows = [replace(r, steps=0 if r.steps == 0 else budget_steps(cpu, r.size)) for r in _scaled(np.random.default_rng(9))]
+    study = tmp_path / "scale.csv"
+    study.write_text(to_csv(rows))
+    monkeypatch.setattr(ablation, "COMMITTED_SCALE", study)
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    (tmp_path / "default").symlink_to(root)
+    assert committed_scale(str(tmp_path / "default"), ["capsule", "weave"], cpu) == rows
+    assert committed_scale(str(tmp_path / "default"), ["capsule", "weave"], replace(cpu, steps=cpu.steps * 2)) is None
+    assert committed_scale(str(tmp_path / "default"), ["weave"], cpu) is None
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "elsewhere"))  # the same images, no longer the default dataset
+    assert committed_scale(str(tmp_path / "default"), ["capsule", "weave"], cpu) is None

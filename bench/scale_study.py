@@ -1,0 +1,46 @@
+"""The scale study: the CutPaste family against the random network at 64, 96 and 128 px, each size trained for the steps the
+CPU profile's training time buys there (ablation.budget_steps: 300, 187, 123), over seeds. Does a larger image, where
+CutPaste-Scar's strokes are wider, make the proxy tasks learnable within the same budget? Models are cached, so a rerun only
+evaluates; the 64-px models are Table 1's (bench/table1_seeds.py).
+
+    .venv/bin/python bench/scale_study.py --seeds 0 1 2 --out bench/results/scale   # about 15 min per size and seed on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cplib.ablation import CUTPASTE_FAMILY, SCALE_SIZES, TABLE1_VARIANTS, scale_study, scale_table, write_results
+from cplib.data import list_categories
+from cplib.errors import CplibError
+from cplib.plots import save_figure, scale_figure
+from cplib.profiles import PROFILES, dataset_root, get_profile
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
+    parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SCALE_SIZES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", default=list(CUTPASTE_FAMILY), choices=TABLE1_VARIANTS)
+    parser.add_argument("--out", default="build/scale", help="prefix of the .csv, .md and .png written")
+    args = parser.parse_args(argv)
+    try:
+        root = args.data or dataset_root()
+        profile = get_profile(args.profile)
+        rows = scale_study(root, list_categories(root), profile, args.sizes, args.seeds, args.variants)
+    except CplibError as error:
+        print(f"scale_study: error: {error}", file=sys.stderr)
+        return 2
+    table = scale_table(rows)
+    write_results(args.out, rows, f"Image size at equal training time ({profile.name} profile, seeds {args.seeds}): the random network's image AUROC (%, mean ± sd), "
+                  f"then each variant's gap to it, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{table}")
+    save_figure(scale_figure(rows), f"{args.out}.png")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
