@@ -315,14 +315,15 @@ def scale_figure(rows: Sequence[Measurement]) -> Figure:
     """Per category, each variant's paired gap to the random network (top) and its proxy accuracy (bottom) against image size."""
     categories = list(dict.fromkeys(row.category for row in rows))
     variants = [v for v in dict.fromkeys(row.variant for row in rows) if v != RANDOM_INIT]
-    sizes = list(by_size(rows))
+    groups = by_size(rows)
+    sizes = list(groups)
     figure, axes = plt.subplots(2, len(categories), figsize=(3.4 * len(categories), 5.6), sharex=True, squeeze=False)
     for column, category in enumerate(categories):
         gap_axis, accuracy_axis = axes[0, column], axes[1, column]
         for variant in variants:
-            found = [margins(at, variant)[category] for at in by_size(rows).values()]
+            found = [margins(at, variant)[category] for at in groups.values()]
             gap_axis.errorbar(sizes, [100 * m.gap for m in found], yerr=[100 * m.gap_sd for m in found], marker="o", capsize=3, label=variant)
-            accuracy_axis.plot(sizes, [proxy_accuracies(at, variant)[category] for at in by_size(rows).values()], marker="o", label=variant)
+            accuracy_axis.plot(sizes, [proxy_accuracies(at, variant)[category] for at in groups.values()], marker="o", label=variant)
         gap_axis.axhline(0, color="black", linestyle="--")
         gap_axis.set(title=category, ylabel="gap to random init (AUROC points)" if column == 0 else None)
         accuracy_axis.set(xticks=sizes, xlabel="image size (px), same training time", ylabel="proxy accuracy" if column == 0 else None, ylim=(0.3, 1.02))
