@@ -1,10 +1,10 @@
 """Table 1 on the default data over several seeds: every variant and the random network, mean ± sd, cells below random marked.
 
-Writes a CSV (one row per model), a Markdown table and a figure; models are cached, so a rerun only evaluates. The scale
-study is the same command at other sizes and step counts. About a minute per model at the CPU profile's 64 px on 2 cores:
+Writes a CSV (one row per model), a Markdown table and a figure; models are cached, so a rerun only evaluates. --size and
+--steps train at another scale; the scale study, at 96 and 128 px for the same training time, is bench/scale_study.py. About a
+minute per model at the CPU profile's 64 px on 2 cores:
 
     .venv/bin/python bench/table1_seeds.py --seeds 0 1 2 --out build/table1_seeds
-    .venv/bin/python bench/table1_seeds.py --seeds 0 1 2 --size 96 --steps 200 --out build/scale_96
 """
 
 from __future__ import annotations
