@@ -7,7 +7,7 @@ STAMP := $(VENV)/.cplib-installed
 CONSTRAINTS := constraints.txt
 NBVAL := --nbval-lax --nbval-cell-timeout=900
 
-.PHONY: lab test test-fast unit notebooks run data pins clean-cache
+.PHONY: lab test test-portable test-fast unit notebooks run data pins clean-cache
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: data
 	@$(PY) tests/e2e/skips.py
 	$(PY) -m pytest --doctest-modules cplib -q
 	$(PY) -m pytest tests notebooks $(NBVAL)
+
+# The notebooks as another machine runs them: MACHINE is one of cplib.machines.EMULATED (avx2: oneDNN's AVX2 kernels, so fp32;
+# threads-1: one thread; fp32: no bfloat16), with a model cache of its own in build/machines/MACHINE.
+MACHINE ?= avx2
+test-portable: data
+	env $$($(PY) -m cplib.machines $(MACHINE)) $(PY) -m pytest notebooks $(NBVAL)
 
 # Day-to-day: the unit tests, without the browser test and the notebooks.
 test-fast: data

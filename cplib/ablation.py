@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from .checkpoint import get_or_train
-from .errors import ResultDrift
 from .evaluate import evaluate_model, random_init_baseline
+from .machines import check_reproduction, committed_signature, cross_machine_spread, signature
+from .results import from_csv, to_csv
 from .paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
 from .paths import REPO_ROOT, default_data_root
 from .profiles import Profile
@@ -139,22 +140,6 @@ def _cell(spread: tuple[float, float], random_mean: float | None) -> str:
     mean, sd = spread
     below = random_mean is not None and mean < random_mean
     return f"{100 * mean:.1f} ± {100 * sd:.1f}" + (" ↓" if below else "")
-
-
-def to_csv(rows: Sequence[Any]) -> str:
-    """Result rows (instances of one dataclass, e.g. Measurement) as CSV text, one per line, for plotting, diffing and committing."""
-    names = [field.name for field in fields(rows[0])]
-    return "\n".join([",".join(names), *(",".join(str(getattr(row, name)) for name in names) for row in rows)]) + "\n"
-
-
-def from_csv(text: str, kind: type = Measurement) -> list[Any]:
-    """Rows of `kind` back from to_csv's text: a committed result file, for the notebooks and the README."""
-    header, *lines = text.strip().splitlines()
-    kinds = {field.name: field.type for field in fields(kind)}
-    if header.split(",") != list(kinds):
-        raise ValueError(f"not a {kind.__name__} CSV: header {header!r}, expected {','.join(kinds)}")
-    convert = {"int": int, "float": float, "str": str}
-    return [kind(**{name: convert[kinds[name]](value) for name, value in zip(kinds, line.split(","))}) for line in lines]
 
 
 def write_results(prefix: str | Path, rows: Sequence[Any], markdown: str) -> None:
@@ -319,27 +304,13 @@ def proxy_accuracies(rows: Sequence[Measurement], variant: str) -> dict[str, flo
     return {category: float(np.mean(values)) for (name, category), values in _over_seeds(rows, "proxy_accuracy").items() if name == variant}
 
 
-REPRODUCE_FLOOR = 0.03  # AUROC: how far a rerun may land from a committed result before it counts as drift
-
-
-def consistent_with(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> bool | None:
-    """Whether a freshly measured AUROC lies within the committed spread of its config (mean ± max(3 sd, 0.03)).
-
-    None when no committed row has this variant, category, size, steps and precision (another CPU computes otherwise).
-    """
+def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> str:
+    """A line comparing this machine's run of a config with the committed seeds of the same config (machines.check_reproduction):
+    ResultDrift only where the machine that made them disagrees with itself."""
     same = [row.auroc for row in rows if (row.variant, row.category, row.size, row.steps, row.precision)
             == (config.variant, config.category, config.size, config.steps, config.precision)]
+    name = f"{config.category} {config.variant} image AUROC"
     if not same:
-        return None
-    mean, sd = float(np.mean(same)), float(np.std(same, ddof=1)) if len(same) > 1 else 0.0
-    return abs(auroc - mean) <= max(3 * sd, REPRODUCE_FLOOR)
-
-
-def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> str:
-    """A line saying whether a model trained now lands inside the committed spread of its config; ResultDrift if it does not."""
-    agrees = consistent_with(rows, config, auroc)
-    if agrees is False:
-        raise ResultDrift(f"{config.category} {config.variant}: image AUROC {auroc:.3f} is outside the committed seeds' spread: "
-                          "the results in bench/results/ are out of date; regenerate them with bench/table1_seeds.py (README, Results)")
-    verdict = "yes" if agrees else "not comparable (committed with another precision)"
-    return f"this run's {config.category} {config.variant} model: {auroc:.3f}; inside the committed spread? {verdict}"
+        return f"{name}: this machine's run {auroc:.3f} · no committed seed has this config and precision ({config.precision})"
+    made_on, here, cross = committed_signature(COMMITTED_TABLE1.stem), signature(config.precision), cross_machine_spread(["image AUROC"])
+    return check_reproduction(name, auroc, same, made_on, here, cross, "bench/table1_seeds.py (README, Results)")

@@ -7,12 +7,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .ablation import RANDOM_INIT, REPRODUCE_FLOOR, committed_rows
+from .ablation import RANDOM_INIT, committed_rows
 from .checkpoint import Trained, get_or_train
 from .data import Split, load_split
-from .errors import ResultDrift
 from .evaluate import DENSITIES, Localization, localize_densities, per_defect_subset
 from .localize import LocalizationSettings, default_shared, localization_settings
+from .machines import check_reproduction, committed_signature, cross_machine_spread, signature
 from .paths import REPO_ROOT
 from .profiles import Profile
 from .train import build_model, final_accuracy
@@ -116,14 +116,17 @@ def markdown_table(rows: Sequence[LocalizationRow]) -> str:
 
 
 def check_localization(committed: Sequence[LocalizationRow], measured: Sequence[LocalizationRow]) -> str:
-    """A line saying whether this run's rows match the committed ones (pixel AUROC within REPRODUCE_FLOOR); ResultDrift if not."""
+    """One line per row of this run that the committed table has (same category, network, density, scale, precision and seed),
+    comparing their pixel AUROC (machines.check_reproduction: ResultDrift only where the machine that made them disagrees)."""
     key = lambda row: (row.category, row.network, row.density, row.size, row.patch, row.stride, row.steps, row.precision, row.seed)  # noqa: E731
     reference = {key(row): row.pixel_auroc for row in committed}
     pairs = [(row, reference[key(row)]) for row in measured if key(row) in reference]
-    drifted = [f"{row.network} {row.density} {row.pixel_auroc:.3f} vs {then:.3f}" for row, then in pairs if abs(row.pixel_auroc - then) > REPRODUCE_FLOOR]
-    if drifted:
-        raise ResultDrift(f"{measured[0].category}: pixel AUROC moved from the committed results ({'; '.join(drifted)}): "
-                          "bench/results/localization.csv is out of date; regenerate it with bench/localization_table.py (README, Localisation)")
     if not pairs:
-        return f"this run's {measured[0].category} rows: not comparable with the committed ones (another precision or setting)"
-    return f"this run's {measured[0].category} rows match the committed ones within {REPRODUCE_FLOOR} pixel AUROC ({len(pairs)} of {len(measured)} compared)"
+        return f"this machine's {measured[0].category} rows: not comparable with the committed ones (another precision or setting)"
+    made_on, cross = committed_signature(COMMITTED_LOCALIZATION.stem), cross_machine_spread([f"pixel AUROC {d}" for d in DENSITIES])
+    command = "bench/localization_table.py (README, Localisation)"
+    return "\n".join(
+        check_reproduction(f"{row.category} {row.network}, {row.density}: pixel AUROC", row.pixel_auroc, [then], made_on,
+                           signature(row.precision), cross, command)
+        for row, then in pairs
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import ConfigError
-from .train import DEFAULT_CATEGORY, TrainConfig
+from .train import DEFAULT_CATEGORY, PRECISIONS, TrainConfig
 
 
 def native_precision() -> str:
@@ -21,6 +21,14 @@ def native_precision() -> str:
         return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"  # torch's own check; no public one yet
     except (AttributeError, RuntimeError):
         return "fp32"
+
+
+def forced_precision() -> str | None:
+    """The precision in CPLIB_PRECISION ("fp32" or "bf16"), which overrides a profile's "auto"; None when unset."""
+    forced = os.environ.get("CPLIB_PRECISION")
+    if forced is not None and forced not in PRECISIONS:
+        raise ConfigError(f"CPLIB_PRECISION={forced!r}: use one of {', '.join(PRECISIONS)}, or unset it for this CPU's native precision")
+    return forced
 
 
 BF16_MIN_INPUT = 32  # 16-px crops diverged under bf16 autocast (NaN loss at step 44; batch-norm over 1 x 1 maps), fp32 trained
@@ -43,10 +51,13 @@ class Profile:
         return config if "precision" in changes else config.with_(precision=self.precision_for(config.patch or config.size))
 
     def precision_for(self, side: int) -> str:
-        """The profile's precision for inputs of `side` px: "auto" is bf16 where native, but fp32 under BF16_MIN_INPUT."""
+        """The profile's precision for inputs of `side` px: "auto" is CPLIB_PRECISION if set, else bf16 where native, but
+        fp32 under BF16_MIN_INPUT."""
         if self.precision != "auto":
             return self.precision
-        return native_precision() if side >= BF16_MIN_INPUT else "fp32"
+        if side < BF16_MIN_INPUT:
+            return "fp32"
+        return forced_precision() or native_precision()
 
 
 PROFILES: dict[str, Profile] = {

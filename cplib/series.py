@@ -14,8 +14,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import re
+
 from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from nbclient.output_widget import OutputWidget
 from nbformat import NotebookNode
 
@@ -32,6 +34,23 @@ class CellTimeout(CplibError):
         super().__init__(f"notebook {notebook}, cell {cell}: timed out after {seconds:g} s")
 
 
+class CellFailed(CplibError):
+    """A cell raised: one line names the notebook, the cell (its index in the notebook), the error and the line that raised it."""
+
+    def __init__(self, notebook: str, cell: int, error: CellExecutionError) -> None:
+        at = failing_line(error.traceback)
+        super().__init__(f"notebook {notebook}, cell {cell}: {error.ename}: {error.evalue}" + (f" (at `{at}`)" if at else ""))
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def failing_line(traceback: str) -> str:
+    """The source line IPython's traceback marks with an arrow last (the line that raised), without colour codes."""
+    marked = [line for line in ANSI.sub("", traceback).splitlines() if line.lstrip().startswith("---->")]
+    return re.sub(r"^\s*---->\s*\d*\s*", "", marked[-1]).strip() if marked else ""
+
+
 class HeadlessOutput(OutputWidget):
     """nbclient's Output-widget mimic without the echo to the kernel, whose shell-socket send stalls the run."""
 
@@ -40,7 +59,8 @@ class HeadlessOutput(OutputWidget):
 
 
 class SeriesClient(NotebookClient):
-    """A NotebookClient whose cells fail, naming notebook and cell, once they run past the timeout (even if a reply comes later)."""
+    """A NotebookClient whose cells fail in one line naming notebook and cell: on an error, and once they run past the timeout
+    (even if a reply comes later)."""
 
     def __init__(self, notebook: NotebookNode, name: str, cell_timeout: float, folder: Path) -> None:
         super().__init__(notebook, timeout=cell_timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
@@ -48,12 +68,14 @@ class SeriesClient(NotebookClient):
         self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": HeadlessOutput}}
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count: int | None = None, store_history: bool = True) -> NotebookNode:
-        """Execute one cell; past the timeout, a CellTimeout instead of nbclient's multi-line error or a late success."""
+        """Execute one cell; CellFailed or CellTimeout instead of nbclient's multi-line error or a late success."""
         started = time.monotonic()
         try:
             executed = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except CellTimeoutError:
             raise CellTimeout(self.notebook_name, cell_index, self.timeout) from None
+        except CellExecutionError as error:
+            raise CellFailed(self.notebook_name, cell_index, error) from None
         if time.monotonic() - started > self.timeout:
             raise CellTimeout(self.notebook_name, cell_index, self.timeout)
         return executed

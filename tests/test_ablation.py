@@ -106,14 +106,15 @@ def _rows(draws: np.random.Generator, seeds: int = 3) -> list:
 
 
 def test_measurements_round_trip_through_csv() -> None:
-    from cplib.ablation import from_csv, to_csv
+    from cplib.ablation import Measurement
+    from cplib.results import from_csv, to_csv
 
     draws = np.random.default_rng(0)
     for _ in range(20):
         rows = _rows(draws, seeds=int(draws.integers(1, 5)))
-        assert from_csv(to_csv(rows)) == rows
+        assert from_csv(to_csv(rows), Measurement) == rows
     with pytest.raises(ValueError, match="not a Measurement CSV"):
-        from_csv("variant,category\ncutout,capsule\n")
+        from_csv("variant,category\ncutout,capsule\n", Measurement)
 
 
 def test_margins_match_a_brute_force_paired_gap_and_verdict() -> None:
@@ -146,32 +147,26 @@ def test_margins_match_a_brute_force_paired_gap_and_verdict() -> None:
             assert np.isclose(accuracies[category], np.mean([r.proxy_accuracy for r in rows if (r.variant, r.category) == ("cutout", category)]))
 
 
-def test_consistent_with_accepts_the_spread_and_ignores_other_precisions() -> None:
-    from cplib.ablation import consistent_with
-    from cplib.train import TrainConfig
-
-    rows = _rows(np.random.default_rng(2))
-    config = TrainConfig(variant="cutout", category="weave", size=64, steps=300, precision="bf16")
-    same = [r.auroc for r in rows if (r.variant, r.category) == ("cutout", "weave")]
-    reach = max(3 * np.std(same, ddof=1), 0.03)
-    assert consistent_with(rows, config, float(np.mean(same)) + 0.99 * reach)
-    assert not consistent_with(rows, config, float(np.mean(same)) + 1.01 * reach)
-    assert consistent_with(rows, config.with_(precision="fp32"), 0.0) is None  # computed elsewhere: no verdict
-
-
-def test_check_reproduced_raises_a_drift_naming_the_command() -> None:
+def test_check_reproduced_compares_a_run_with_the_committed_seeds_of_its_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cplib import ablation
     from cplib.ablation import check_reproduced
     from cplib.errors import ResultDrift
+    from cplib.machines import signature
     from cplib.train import TrainConfig
 
     rows = _rows(np.random.default_rng(4))
     config = TrainConfig(variant="3way", category="capsule", size=64, steps=300, precision="bf16")
     same = [r.auroc for r in rows if (r.variant, r.category) == ("3way", "capsule")]
     mean, reach = float(np.mean(same)), max(3 * float(np.std(same, ddof=1)), 0.03)
-    assert check_reproduced(rows, config, mean).endswith("yes")
-    assert "not comparable" in check_reproduced(rows, config.with_(precision="fp32"), mean)
+    assert "no committed seed has this config" in check_reproduced(rows, config.with_(precision="fp32"), mean)
+    monkeypatch.setattr(ablation, "committed_signature", lambda stem: signature(config.precision))  # made on this machine
+    assert "reproduced" in check_reproduced(rows, config, mean + 0.99 * reach)
     with pytest.raises(ResultDrift, match="bench/table1_seeds.py"):
         check_reproduced(rows, config, mean + 1.01 * reach)
+    monkeypatch.setattr(ablation, "committed_signature", lambda stem: None)  # made on a machine not recorded
+    monkeypatch.setattr(ablation, "cross_machine_spread", lambda measures: 0.1)
+    assert "inside" in check_reproduced(rows, config, mean + reach + 0.099)
+    assert "DRIFT" in check_reproduced(rows, config, mean + reach + 0.101)  # reported, not raised
 
 
 def test_seeded_results_read_the_committed_table_only_for_the_default_data(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

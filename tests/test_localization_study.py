@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from cplib import localization_study
-from cplib.ablation import RANDOM_INIT, from_csv, to_csv
+from cplib.ablation import RANDOM_INIT
+from cplib.results import from_csv, to_csv
 from cplib.checkpoint import get_or_train
 from cplib.errors import ResultDrift
 from cplib.evaluate import localize_densities
@@ -69,17 +70,24 @@ def test_markdown_table_and_lookups_hold_every_row() -> None:
             assert cells[2:] == [f"{pixel[r.category, r.network, r.density]:.3f} ({r.aupro:.3f})" for r in by_hand]
 
 
-def test_check_localization_accepts_a_rerun_within_the_floor_and_names_the_command_beyond_it() -> None:
+def test_check_localization_is_strict_where_the_table_was_made_and_reports_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cplib.machines import signature
+
     draws = np.random.default_rng(2)
     for _ in range(20):
         committed = _rows(draws)
         mine = [row for row in committed if row.category == "weave"]
-        shift = float(draws.uniform(-0.029, 0.029))
-        assert "match" in check_localization(committed, [replace(r, pixel_auroc=r.pixel_auroc + shift) for r in mine])
         one = int(draws.integers(len(mine)))
         moved = [replace(r, pixel_auroc=r.pixel_auroc + (0.031 if i == one else 0)) for i, r in enumerate(mine)]
+        shift = float(draws.uniform(-0.029, 0.029))
+        monkeypatch.setattr(localization_study, "committed_signature", lambda stem: signature(mine[0].precision))
+        lines = check_localization(committed, [replace(r, pixel_auroc=r.pixel_auroc + shift) for r in mine]).splitlines()
+        assert len(lines) == len(mine) and all("reproduced" in line for line in lines)
         with pytest.raises(ResultDrift, match="bench/localization_table.py"):
             check_localization(committed, moved)
+        monkeypatch.setattr(localization_study, "committed_signature", lambda stem: None)
+        monkeypatch.setattr(localization_study, "cross_machine_spread", lambda measures: 0.0)
+        assert check_localization(committed, moved).count("DRIFT") == 1  # another machine: reported in its line, not raised
         assert "not comparable" in check_localization(committed, [replace(r, precision="fp32", pixel_auroc=0.0) for r in mine])
 
 

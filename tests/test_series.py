@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from cplib.cli import main
-from cplib.series import CellTimeout, execute_notebook, run_series
+from cplib.series import CellFailed, CellTimeout, execute_notebook, run_series
 
 SLEEPER = ["import time", "time.sleep(60)"]
 # Output-widget captures whose execute_reply lands while the client handles a 10 MB capture: before the fix, each such
@@ -42,6 +42,17 @@ def test_cli_reports_a_timeout_in_one_line_and_fails(tmp_path: Path, capsys: pyt
     assert status == 2
     assert capsys.readouterr().err == "cplib: error: notebook 01_sleep.ipynb, cell 1: timed out after 2 s\n"
     assert (tmp_path / "build" / "00_fine.html").exists() and not (tmp_path / "build" / "01_sleep.html").exists()
+
+
+def test_a_failing_cell_ends_the_run_in_one_line_with_its_assertion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_notebook(tmp_path / "notebooks", "00_fine.ipynb", ["print('fine')"])
+    write_notebook(tmp_path / "notebooks", "01_assert.ipynb", ["x = 2", "y = 3\nassert x > y, f'x={x} is not above y={y}'", "print('never')"])
+    status = main(["series", "--notebooks", str(tmp_path / "notebooks"), "--out", str(tmp_path / "build"), "--cell-timeout", "60"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err == "cplib: error: notebook 01_assert.ipynb, cell 2: AssertionError: x=2 is not above y=3 (at `assert x > y, f'x={x} is not above y={y}'`)\n"
+    with pytest.raises(CellFailed, match=r"cell 1: ZeroDivisionError: division by zero \(at `1 / 0`\)$"):
+        execute_notebook(write_notebook(tmp_path, "02_bare.ipynb", ["1 / 0"]))
 
 
 def test_widget_output_executes_headless_without_stalling(tmp_path: Path) -> None:

@@ -1,0 +1,158 @@
+"""Machines: a result's signature, the emulated other machines, the cross-machine spread, and the drift check that is strict on
+the machine that made a result and never fails elsewhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cplib import machines
+from cplib.errors import ConfigError, ResultDrift
+from cplib.machines import (
+    EMULATED,
+    REPRODUCE_FLOOR,
+    Signature,
+    SpreadRow,
+    check_reproduction,
+    committed_signature,
+    emulation_environment,
+    largest_spread,
+    record_signature,
+    signature,
+    spread_table,
+    spreads,
+)
+from cplib.profiles import get_profile
+from cplib.results import from_csv, to_csv
+
+HERE = Signature("Some CPU", "avx512_bf16", 2, "2.14.1", "bf16")
+ELSEWHERE = replace(HERE, threads=8)
+
+
+def _in_a_new_process(code: str, **environment: str) -> str:
+    """What `code` prints in a fresh interpreter with these variables set (they take effect when torch starts)."""
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **environment}, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_the_signature_follows_threads_and_the_instruction_set_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads = torch.get_num_threads()
+    assert signature("bf16") == signature("bf16") and signature("bf16") != signature("fp32")
+    try:
+        torch.set_num_threads(1)
+        assert signature("fp32").threads == 1
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    assert signature("fp32").isa == "capped at AVX2"
+    assert "," not in machines.cpu_name()  # it travels in a CSV cell
+
+
+def test_emulated_machines_change_what_another_machine_changes() -> None:
+    code = "from cplib.machines import signature; from cplib.profiles import get_profile; print(signature(get_profile('cpu').precision_for(64)))"
+    native = _in_a_new_process(code)
+    one_thread = _in_a_new_process(code, **EMULATED["threads-1"])
+    assert "threads=1" in one_thread and one_thread != native
+    assert "precision='fp32'" in _in_a_new_process(code, **EMULATED["fp32"])
+    avx2 = _in_a_new_process(code, **EMULATED["avx2"])
+    assert "isa='capped at AVX2'" in avx2 and "precision='fp32'" in avx2  # no native bfloat16 under oneDNN's AVX2 kernels
+
+
+def test_emulation_environments_keep_their_models_apart() -> None:
+    assert "CPLIB_DATA_DIR" not in emulation_environment("native")
+    folders = {emulation_environment(name)["CPLIB_DATA_DIR"] for name in EMULATED if name != "native"}
+    assert len(folders) == len(EMULATED) - 1 and all(Path(folder).parent.name == "machines" for folder in folders)
+    with pytest.raises(ValueError, match="unknown machine 'laptop'"):
+        emulation_environment("laptop")
+    assert machines.main(["avx2"]) == 0 and machines.main(["laptop"]) == 2
+
+
+def test_cplib_precision_overrides_auto_and_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    cpu = get_profile("cpu")
+    monkeypatch.setenv("CPLIB_PRECISION", "fp32")
+    assert cpu.config("3way").precision == "fp32"
+    assert get_profile("paper").config("3way").precision == "fp32"  # a profile with a fixed precision keeps it
+    monkeypatch.setenv("CPLIB_PRECISION", "bf16")
+    assert cpu.config("3way").precision == "bf16" and cpu.config("3way", size=32, patch=16).precision == "fp32"  # under BF16_MIN_INPUT
+    monkeypatch.setenv("CPLIB_PRECISION", "half")
+    with pytest.raises(ConfigError, match="CPLIB_PRECISION='half'"):
+        cpu.config("3way")
+
+
+def test_signatures_round_trip_beside_each_other(tmp_path: Path) -> None:
+    path = tmp_path / "machines.json"
+    assert committed_signature("table1_seeds", path) is None
+    record_signature("table1_seeds", HERE, path)
+    record_signature("localization", ELSEWHERE, path)
+    assert committed_signature("table1_seeds", path) == HERE and committed_signature("localization", path) == ELSEWHERE
+    assert sorted(json.loads(path.read_text())) == ["localization", "table1_seeds"]
+    assert [p.name for p in tmp_path.iterdir()] == ["machines.json"]  # written through a temporary, nothing left beside it
+
+
+def _spread_rows(draws: np.random.Generator) -> list[SpreadRow]:
+    models = ["cutout", "3way", "random init", "3way patch"]
+    return [SpreadRow(machine, model, "capsule", measure, float(draws.uniform(0.5, 1.0)), "Some CPU", "avx2", 2, "fp32")
+            for machine in ("native", "threads-1", "avx2") for model in models for measure in ("image AUROC", "proxy accuracy")]
+
+
+def test_spreads_are_the_range_over_machines_and_skip_the_random_network_in_the_largest() -> None:
+    draws = np.random.default_rng(0)
+    for _ in range(50):
+        rows = _spread_rows(draws)
+        found = spreads(rows)
+        for (model, category, measure), value in found.items():
+            values = [r.value for r in rows if (r.model, r.category, r.measure) == (model, category, measure)]
+            assert value == max(values) - min(values)
+        trained = [v for (model, _, measure), v in found.items() if measure == "image AUROC" and model != "random init"]
+        assert largest_spread(rows, ["image AUROC"]) == max(trained)
+        assert from_csv(to_csv(rows), SpreadRow) == rows
+        assert spread_table(rows).count("\n") == 1 + len(found)
+    with pytest.raises(ValueError, match="pixel AUROC"):
+        largest_spread(rows, ["pixel AUROC shared"])
+
+
+def test_the_drift_check_is_strict_where_the_results_were_made() -> None:
+    draws = np.random.default_rng(1)
+    for _ in range(200):
+        committed = list(draws.uniform(0.6, 0.9, int(draws.integers(1, 5))))
+        mean = float(np.mean(committed))
+        strict = max(3 * float(np.std(committed, ddof=1)) if len(committed) > 1 else 0.0, REPRODUCE_FLOOR)
+        inside = mean + float(draws.uniform(-0.99, 0.99)) * strict
+        assert "reproduced" in check_reproduction("capsule 3way", inside, committed, HERE, HERE, 0.2, "bench/x.py")
+        with pytest.raises(ResultDrift, match="regenerate them with bench/x.py"):
+            check_reproduction("capsule 3way", mean + float(draws.choice([-1, 1])) * 1.01 * strict, committed, HERE, HERE, 0.2, "bench/x.py")
+
+
+def test_the_drift_check_never_fails_on_another_machine_and_widens_by_the_cross_machine_spread() -> None:
+    draws = np.random.default_rng(2)
+    for _ in range(200):
+        committed = list(draws.uniform(0.6, 0.9, int(draws.integers(1, 5))))
+        cross = float(draws.uniform(0, 0.15))
+        mean = float(np.mean(committed))
+        tolerance = max(3 * float(np.std(committed, ddof=1)) if len(committed) > 1 else 0.0, REPRODUCE_FLOOR) + cross
+        for made_on in (ELSEWHERE, None):
+            near = check_reproduction("c v", mean + float(draws.uniform(-0.99, 0.99)) * tolerance, committed, made_on, HERE, cross, "cmd")
+            far = check_reproduction("c v", mean + float(draws.choice([-1, 1])) * 1.01 * tolerance, committed, made_on, HERE, cross, "cmd")
+            assert "this machine's run" in near and "inside" in near and "DRIFT" not in near
+            assert "DRIFT" in far and far.endswith("regenerate them with cmd")
+            assert ("a machine not recorded" in near) == (made_on is None)
+
+
+def test_the_committed_spread_covers_every_model_the_notebooks_assert_on() -> None:
+    rows = machines.committed_spread()
+    assert rows is not None, "bench/results/machine_spread.csv is missing: run bench/machine_spread.py (README, Results)"
+    assert {row.machine for row in rows} == set(EMULATED)
+    models = {row.model for row in rows}
+    assert {"cutout", "scar", "cutpaste", "cutpaste-scar", "3way", "random init", "3way patch"} <= models
+    assert committed_signature("machine_spread") is not None
+    native = [row for row in rows if row.machine == "native"]
+    assert all((row.isa, row.threads) != (native[0].isa, native[0].threads) or row.precision != native[0].precision
+               for row in rows if row.machine != "native")  # every emulated machine really differs from the native one
