@@ -29,7 +29,8 @@ class Trained:
     seconds: float = 0.0
 
 
-KEYED_ONLY_IF_SET = ("holdout",)  # fields added after models were cached: at their default they leave old keys valid
+# left out of the key at their default, so models cached before these fields existed keep their keys
+KEYED_ONLY_IF_SET = ("holdout", "optimiser", "schedule", "warmup", "bn_momentum")
 
 
 def cache_key(config: TrainConfig) -> str:

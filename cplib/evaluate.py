@@ -22,7 +22,7 @@ from .model import CutPasteNet
 from .paper import PIXEL_AUROC_MEAN, PIXEL_AUROC_PATCH_3WAY
 from .patches import Geometry, dense_features
 from .synthetic import CATEGORIES as SYNTHETIC
-from .train import TrainConfig, build_model, data_root
+from .train import TrainConfig, build_model, data_root, proxy_batch
 
 
 # ---------------------------------------------------------------- image level: the image model's pooled features
@@ -45,6 +45,23 @@ def recovered_share(head_train: np.ndarray, pooled_train: np.ndarray, head_test:
     fit = RidgeCV(alphas=np.logspace(-4, 2, 7)).fit(head_train, pooled_train)
     deviation = pooled_test - pooled_train.mean(axis=0)
     return 1.0 - float(((fit.predict(head_test) - pooled_test) ** 2).sum() / (deviation**2).sum())
+
+
+@torch.no_grad()
+def heldout_proxy_accuracy(model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4) -> float:
+    """The proxy task's accuracy on normal images the encoder never trained on (e.g. a config's held-out share), in eval
+    mode, over `rounds` draws of views per image: how well the task was learned, judged without any test label."""
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    correct = total = 0
+    for _ in range(rounds):
+        for chunk in torch.split(images, config.batch):
+            inputs, labels, _ = proxy_batch(chunk, config, generator)
+            _, logits = model(inputs.to(device))
+            correct += int((logits.argmax(1).cpu() == labels).sum())
+            total += len(labels)
+    return correct / total
 
 
 @dataclass

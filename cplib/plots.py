@@ -23,6 +23,7 @@ from .evaluate import Localization
 from .foreground import ForegroundSteps
 from .localize import gaussian_kernel, kernel_sigma, upsample
 from .patches import Geometry
+from .recipes import RecipeRow
 from .staging import replace, temporary
 from .train import History
 
@@ -330,6 +331,25 @@ def scale_figure(rows: Sequence[Measurement]) -> Figure:
         for chance in (1 / 3, 1 / 2):
             accuracy_axis.axhline(chance, color="grey", linestyle=":")
     axes[0, 0].legend(fontsize=7)
+    figure.tight_layout()
+    return figure
+
+
+def recipe_figure(rows: Sequence[RecipeRow]) -> Figure:
+    """Per recipe, the proxy accuracy on held-out training normals per category (mean over seeds, sd as error bars)."""
+    categories = list(dict.fromkeys(row.category for row in rows))
+    recipes = list(dict.fromkeys(row.recipe for row in rows))
+    figure, axis = plt.subplots(figsize=(2 + 1.1 * len(recipes), 3.4))
+    width = 0.8 / len(categories)
+    for k, category in enumerate(categories):
+        values = [[row.heldout_accuracy for row in rows if (row.recipe, row.category) == (r, category)] for r in recipes]
+        positions = np.arange(len(recipes)) + (k - (len(categories) - 1) / 2) * width
+        errors = [np.std(v, ddof=1) if len(v) > 1 else 0 for v in values]
+        axis.bar(positions, [np.mean(v) for v in values], width, yerr=errors, label=category, capsize=2)
+    axis.axhline(1 / 3, color="grey", linestyle=":")
+    axis.set(xticks=range(len(recipes)), ylabel="held-out proxy accuracy (chance ⅓ dotted)", ylim=(0, 1))
+    axis.set_xticklabels(recipes, rotation=20, ha="right", fontsize=8)
+    axis.legend(fontsize=7)
     figure.tight_layout()
     return figure
 

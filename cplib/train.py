@@ -19,6 +19,8 @@ from .synthetic import ensure_default_data
 
 DEFAULT_CATEGORY = "capsule"
 PRECISIONS = ("fp32", "bf16")
+OPTIMISERS = ("sgd", "adamw")
+SCHEDULES = ("cosine", "onecycle")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class TrainConfig:
     on CPUs and GPUs with native bfloat16, slower where it is emulated (`cplib.profiles.native_precision`).
     holdout, when above 0, keeps that share of the training images (drawn by seed, `cplib.data.holdout_split`)
     away from the encoder, for a Detector's threshold.
+    optimiser, schedule, warmup and bn_momentum are the recipe: the paper's is SGD with one cosine cycle from lr, no
+    warm-up, and PyTorch's batch-norm momentum 0.1; "adamw", "onecycle" (`torch.optim.lr_scheduler.OneCycleLR` peaking at
+    lr) and a linear warm-up over `warmup` steps before the cosine are the levers a short schedule may need.
     """
 
     variant: str = "3way"
@@ -58,6 +63,10 @@ class TrainConfig:
     foreground: bool = False
     precision: str = "fp32"
     holdout: float = 0.0
+    optimiser: str = "sgd"
+    schedule: str = "cosine"
+    warmup: int = 0
+    bn_momentum: float = 0.1
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -73,6 +82,13 @@ class TrainConfig:
             raise ConfigError(f"precision={self.precision!r}: use one of {', '.join(PRECISIONS)}")
         if not 0 <= self.holdout < 1:
             raise ConfigError(f"holdout={self.holdout}: a share of the training images must lie in [0, 1)")
+        for name, allowed in (("optimiser", OPTIMISERS), ("schedule", SCHEDULES)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name}={getattr(self, name)!r}: use one of {', '.join(allowed)}")
+        if not 0 <= self.warmup < self.steps or (self.warmup and self.schedule != "cosine"):
+            raise ConfigError(f"warmup={self.warmup}: warm-up steps lie in [0, steps={self.steps}) and precede the cosine only")
+        if not 0 < self.bn_momentum <= 1:
+            raise ConfigError(f"bn_momentum={self.bn_momentum}: batch-norm momentum lies in (0, 1]")
         if self.foreground and self.patch is not None:
             raise ConfigError("foreground=True with patch: the foreground mask does not follow random crops; use one")
 
@@ -109,7 +125,25 @@ def build_model(config: TrainConfig) -> CutPasteNet:
     """A fresh network for a config, initialised from its seed."""
     torch.manual_seed(config.seed)
     model = CutPasteNet(num_classes(config.variant), config.head_depth, config.embed_dim, config.weights)
+    for layer in model.modules():
+        if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+            layer.momentum = config.bn_momentum
     return model.to(memory_format=torch.channels_last) if config.channels_last else model
+
+
+def build_optimiser(model: CutPasteNet, config: TrainConfig) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """The config's optimiser and its learning-rate schedule, stepped once per update (the paper's: SGD, one cosine cycle)."""
+    if config.optimiser == "adamw":
+        optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    else:
+        optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.schedule == "onecycle":
+        return optimiser, torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=config.steps)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.steps - config.warmup)
+    if not config.warmup:
+        return optimiser, cosine
+    ramp = torch.optim.lr_scheduler.LinearLR(optimiser, start_factor=1 / (config.warmup + 1), total_iters=config.warmup)
+    return optimiser, torch.optim.lr_scheduler.SequentialLR(optimiser, [ramp, cosine], milestones=[config.warmup])
 
 
 def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tuple[CutPasteNet, History]:
@@ -131,8 +165,7 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
     images = images[holdout_split(len(images), config.holdout, config.seed)[1]]
     foreground = estimate_foreground(images).to(device) if config.foreground else None
     model = build_model(config).to(device)
-    optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.steps)
+    optimiser, schedule = build_optimiser(model, config)
     generator = torch.Generator().manual_seed(config.seed)
     history = History()
     model.train()
@@ -176,7 +209,7 @@ def train_step(
     generator: torch.Generator,
     foreground: torch.Tensor | None = None,
 ) -> tuple[float, float]:
-    """One update: the proxy batch (`proxy_batch`), forward, cross-entropy, backward, SGD step; returns (loss,
+    """One update: the proxy batch (`proxy_batch`), forward, cross-entropy, backward, optimiser step; returns (loss,
     accuracy)."""
     inputs, labels, _ = proxy_batch(batch, config, generator, foreground)
     if config.channels_last:
