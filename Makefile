@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.cplib-installed
 CONSTRAINTS := constraints.txt
-NBVAL := --nbval-lax --nbval-cell-timeout=900
+NBVAL := --nbval-lax --nbval-cell-timeout=2400
 
 .PHONY: lab test test-portable test-fast unit notebooks run data pins clean-cache
 
@@ -32,9 +32,10 @@ test: data
 	$(PY) -m pytest --doctest-modules cplib -q
 	$(PY) -m pytest tests notebooks $(NBVAL)
 
-# The notebooks as another machine runs them: MACHINE is one of cplib.machines.EMULATED (avx2: oneDNN's AVX2 kernels, so fp32;
-# threads-1: one thread; fp32: no bfloat16), with a model cache of its own in build/machines/MACHINE.
-MACHINE ?= avx2
+# The notebooks as another machine runs them: MACHINE is one of cplib.machines.EMULATED (threads-1: one thread; avx2 or avx:
+# oneDNN's AVX2 or AVX kernels, so fp32; fp32: no bfloat16), with a model cache of its own in build/machines/MACHINE.
+# An emulation this CPU already is (avx2 on an AVX2 CPU, fp32 without native bfloat16) is named as such when it starts.
+MACHINE ?= threads-1
 test-portable: data
 	env $$($(PY) -m cplib.machines $(MACHINE)) $(PY) -m pytest notebooks $(NBVAL)
 

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     series = commands.add_parser("series", help="execute every notebook headless and write HTML")
     series.add_argument("--out", default="build", help="folder for the HTML pages")
     series.add_argument("--notebooks", default=str(REPO_ROOT / "notebooks"), help="folder of NN_topic.ipynb notebooks")
-    series.add_argument("--cell-timeout", type=float, help="seconds a cell may run before the run fails (default: nbval's 900)")
+    series.add_argument("--cell-timeout", type=float, help="seconds a cell may run before the run fails (default: 2400, as make test)")
     return parser
 
 
