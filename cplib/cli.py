@@ -171,9 +171,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from .metrics import image_auroc, per_defect_auroc
     from .staging import write_text
 
-    root = _announce_data(args, SPLITS)
     _check_json_path(args.json)
     loaded = None if args.train else Detector.load(args.model)
+    root = _announce_data(args, SPLITS)
     if loaded is not None:
         _check_model(loaded.config, args)
     counts = count_images(root, args.category)

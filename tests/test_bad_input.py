@@ -181,6 +181,7 @@ def test_05_a_size_that_cannot_fit_in_memory_is_refused_before_loading(
 def test_06_nan_or_inf_pixels_name_the_file_at_load(root: Path, tmp_path: Path, capsys, no_training) -> None:
     broken = write_tiff(root / "tile" / "train" / "good" / "nan.tif", np.full((37, 53), np.nan, np.float32))
     refused(capsys, train_args(root, tmp_path / "m"), "NaN or inf pixels", str(broken))
+    assert not (tmp_path / "m").exists()
     write_tiff(broken, np.full((37, 53), np.inf, np.float32))
     refused(capsys, ["evaluate", "--data", str(root), "--category", "tile", "--train", *TINY], str(broken))
 
