@@ -60,8 +60,11 @@ def save(trained: Trained, path: str | Path) -> Path:
     remove_stale(path)
     staging = temporary(path)
     try:
-        torch.save(payload, staging)
+        with open(staging, "wb") as file:  # through a Python file, a full disk is an OSError, not torch's RuntimeError
+            torch.save(payload, file)
         os.replace(staging, path)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from None
     finally:
         remove(staging)
     return path

@@ -55,17 +55,21 @@ def check_jitter(name: str, value: object) -> float:
 
 
 def check_images(images: object) -> None:
-    """Raise unless `images` is a float (B, C, H, W) tensor with C = 1 or 3."""
+    """Raise unless `images` is a float (B, C, H, W) tensor with B >= 1, C = 1 or 3 and values in [0, 1]."""
     if not (
         isinstance(images, Tensor)
         and images.ndim == 4
+        and images.shape[0] >= 1
         and images.shape[1] in (1, 3)
         and images.is_floating_point()
     ):
         found = (
             f"{images.dtype} {tuple(images.shape)}" if isinstance(images, Tensor) else type(images).__name__
         )
-        raise ValueError(f"images: expected a float tensor (B, C, H, W) with C = 1 or 3, got {found}")
+        raise ValueError(f"images: expected a float tensor (B, C, H, W) with B >= 1 and C = 1 or 3, got {found}")
+    low, high = torch.aminmax(images)
+    if not 0 <= low <= high <= 1:  # False for NaN too
+        raise ValueError(f"images: values must lie in [0, 1], got {float(low):g} to {float(high):g}")
 
 
 def check_foreground(foreground: object, images: Tensor) -> Tensor | None:

@@ -8,6 +8,7 @@ device and data are checked before training starts, so a late error never throws
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -17,26 +18,27 @@ from pathlib import Path
 from .augment import VARIANTS
 from .errors import ConfigError, CplibError, DataError
 from .paths import REPO_ROOT
-from .profiles import PROFILES, get_profile
+from .profiles import PROFILES, chosen_dataset, dataset_root, get_profile
 from .train import PRECISIONS
+from .validation import seed_option, sha256_option
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by train and evaluate --train (the same defaults for both)."""
-    parser.add_argument("--variant", default="3way", choices=VARIANTS, help="proxy task (default 3way)")
+    parser.add_argument("--variant", choices=VARIANTS, help="proxy task (default 3way)")
     parser.add_argument("--profile", choices=list(PROFILES), help="scale: cpu (default, or $CPLIB_PROFILE), paper, tiny")
     parser.add_argument("--size", type=int, help="image size in pixels (default: the profile's)")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the profile's)")
     parser.add_argument("--batch", type=int, help="source images per step (default: the profile's)")
     parser.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast (default: the profile's)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_option, default=0, help="a whole number from 0 to 2**32 - 1")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (checked against what this machine has)")
     parser.add_argument("--weights", default="none", choices=["none", "imagenet"], help="encoder initialisation")
 
 
 def _data_options(parser: argparse.ArgumentParser) -> None:
     """--data and --category."""
-    parser.add_argument("--data", help="MVTec-layout root (default: the embedded default dataset)")
+    parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET, else the embedded default dataset)")
     parser.add_argument("--category", required=True, help="category folder under --data")
 
 
@@ -46,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="write the embedded default dataset if missing and print its folder")
-    data.add_argument("--seed", type=int, default=0)
+    data.add_argument("--seed", type=seed_option, default=0)
 
     train = commands.add_parser("train", help="train a model and save it (with its fitted detector) to --out")
     _data_options(train)
@@ -58,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="a folder written by `train`")
     source.add_argument("--train", action="store_true", help="train first, with the train options")
+    evaluate.add_argument("--cross-category", action="store_true", help="allow a --model trained on another category")
     _add_train_options(evaluate)
     evaluate.add_argument("--json", help="write the results as JSON to this file")
 
@@ -69,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--data", required=True, help="folder to put the categories in")
     download.add_argument("--category", action="append", help="only these categories (with a per-category URL)")
     download.add_argument("--url", help="archive URL, or a template with {category} (default: $CPLIB_MVTEC_URL or the official one)")
+    download.add_argument("--sha256", type=sha256_option, help="the archive's SHA-256 (default: the official one's)")
 
     series = commands.add_parser("series", help="execute every notebook headless and write HTML")
     series.add_argument("--out", default="build", help="folder for the HTML pages")
@@ -84,7 +88,8 @@ def _config(args: argparse.Namespace):
     profile = get_profile(args.profile)
     changes = {k: getattr(args, k) for k in ("size", "steps", "batch", "precision") if getattr(args, k) is not None}
     return profile.config(
-        args.variant, args.category, data_root=args.data, seed=args.seed, weights=args.weights, holdout=DEFAULT_HOLDOUT, **changes
+        args.variant or "3way", args.category, data_root=chosen_dataset(args.data), seed=args.seed,
+        weights=args.weights, holdout=DEFAULT_HOLDOUT, **changes
     )
 
 
@@ -102,25 +107,42 @@ def _check_device(name: str) -> None:
         raise ConfigError(f"--device {name!r} is not available here: use one of {', '.join(available)}")
 
 
-def _train_detector(args: argparse.Namespace):
+def _announce_data(args: argparse.Namespace, splits: tuple[str, ...]) -> str:
+    """The dataset folder (`cplib.profiles.chosen_dataset`), printed first, then the files its splits skip, if any."""
+    from .data import IMAGE_SUFFIXES, skipped_files
+
+    root = dataset_root(args.data)
+    print(f"data: {root}")
+    skipped = skipped_files(root, args.category, splits)
+    if skipped:
+        names = ", ".join(path.name for path in skipped[:3]) + (", ..." if len(skipped) > 3 else "")
+        kinds = "/".join(IMAGE_SUFFIXES)
+        print(f"skipped {len(skipped)} files of {args.category} that are hidden or not {kinds}: {names}")
+    return root
+
+
+def _train_detector(args: argparse.Namespace, root: str):
     """Train per the options and fit a detector on held-out training images; returns (detector, seconds).
 
-    The device and the data are checked first; the encoder never sees the held-out images, the density is fitted on
-    the others, and the threshold comes from the held-out scores under that density.
+    The device, the memory a step needs and the data are checked first; the encoder never sees the held-out images,
+    the density is fitted on the others, and the threshold comes from the held-out scores under that density.
     """
     from .data import count_images, holdout_split, load_split
     from .detector import Detector
-    from .train import data_root, train
+    from .train import train
+    from .validation import check_images_differ, check_memory
 
     config = _config(args)
     _check_device(args.device)
-    root = data_root(config)
-    holdout_split(count_images(root, config.category)["train"], config.holdout, config.seed)
-    normal = load_split(root, config.category, "train", config.size).images  # fail fast on unreadable images
+    n_images = count_images(root, config.category, ("train",))["train"]
+    kept = holdout_split(n_images, config.holdout, config.seed)[1]
+    check_memory(config, n_images, args.device)
+    normal = load_split(root, config.category, "train", config.size)  # fail fast on unreadable images
+    check_images_differ(normal.images, kept, normal.paths[0].parent)
     started = time.perf_counter()
     model, history = train(config, args.device)
     seconds = time.perf_counter() - started
-    return Detector(model, config, history).fit(normal), seconds
+    return Detector(model, config, history).fit(normal.images), seconds
 
 
 def cmd_data(args: argparse.Namespace) -> None:
@@ -134,8 +156,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     """Train and save, after checking that --out can take the model without losing anything."""
     from .detector import check_destination
 
+    root = _announce_data(args, ("train",))
     out = check_destination(args.out)
-    detector, seconds = _train_detector(args)
+    detector, seconds = _train_detector(args, root)
     path = detector.save(out)
     print(f"trained {detector.config.variant} on {detector.config.category} in {seconds:.0f} s; saved to {path}")
     print(f"{detector.calibration.describe()} (threshold {detector.threshold:.3f})")
@@ -143,24 +166,26 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     """Evaluate a saved or freshly trained detector, as it is, on a category's test set."""
-    from .data import count_images, load_split
+    from .data import SPLITS, count_images, load_split
     from .detector import Detector
     from .metrics import image_auroc, per_defect_auroc
     from .staging import write_text
-    from .synthetic import ensure_default_data
 
     _check_json_path(args.json)
     loaded = None if args.train else Detector.load(args.model)
-    root = args.data if args.data is not None else str(ensure_default_data())
+    root = _announce_data(args, SPLITS)
+    if loaded is not None:
+        _check_model(loaded.config, args)
     counts = count_images(root, args.category)
     _check_both_classes(counts, args.category)
-    detector, seconds = _train_detector(args) if loaded is None else (loaded, 0.0)
+    detector, seconds = _train_detector(args, root) if loaded is None else (loaded, 0.0)
     config = detector.config
     test = load_split(root, args.category, "test", config.size, masks=False)
     scores = detector.score(test.images)
     labels = test.labels.numpy()
     result = {
         "category": args.category,
+        "model_category": config.category,
         "variant": config.variant,
         "image_auroc": image_auroc(labels, scores),
         "per_defect_auroc": per_defect_auroc(test.defects, labels, scores),
@@ -176,6 +201,23 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     _print_table(result)
     if args.json:
         write_text(Path(args.json), json.dumps(result, indent=2))
+
+
+def _check_model(config, args: argparse.Namespace) -> None:
+    """Refuse --variant or --size other than the saved model's, and a model trained on another category than
+    --category unless --cross-category, which is then said."""
+    for option, trained in (("variant", config.variant), ("size", config.size)):
+        given = getattr(args, option)
+        if given is not None and given != trained:
+            raise ConfigError(f"--{option} {given}: --model {args.model} was trained with {trained}; omit --{option}")
+    if config.category == args.category:
+        return
+    if not args.cross_category:
+        raise ConfigError(
+            f"--model {args.model} was trained on {config.category!r}, not {args.category!r}: pass --category "
+            f"{config.category}, or add --cross-category to evaluate it on another category"
+        )
+    print(f"note: the model was trained on {config.category!r}; evaluating it on {args.category!r} (--cross-category)")
 
 
 def _check_json_path(path: str | None) -> None:
@@ -221,7 +263,7 @@ def cmd_download(args: argparse.Namespace) -> None:
     """Download MVTec AD."""
     from .download import download_mvtec
 
-    print(download_mvtec(args.data, categories=args.category, url=args.url))
+    print(download_mvtec(args.data, categories=args.category, url=args.url, sha256=args.sha256))
 
 
 def cmd_series(args: argparse.Namespace) -> None:
@@ -244,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as error:
         where = "" if error.filename is None else f": {error.filename}"
-        print(f"cplib: error: {error.strerror or error}{where}. Check the path and its permissions.", file=sys.stderr)
+        fix = "Free some space there" if error.errno == errno.ENOSPC else "Check the path and its permissions"
+        print(f"cplib: error: {error.strerror or error}{where}. {fix}.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"cplib: interrupted: {args.command} stopped and kept nothing half-written; rerun it to start again", file=sys.stderr)

@@ -10,6 +10,7 @@ Layout (``ground_truth/`` is optional: without it only image-level labels exist)
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,9 @@ from torchvision.transforms.v2 import functional as TF
 
 from .errors import DataError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = (".bmp", ".jfif", ".jpe", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")  # every split, and score
 SPLITS = ("train", "test")
+MIN_DENSITY_IMAGES = 3  # Ledoit-Wolf on 2 images estimates no shrinkage, so their covariance stays singular
 
 
 @dataclass
@@ -55,14 +57,20 @@ def list_categories(root: str | Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "train" / "good").is_dir())
 
 
-def count_images(root: str | Path, category: str) -> dict[str, int]:
-    """Image counts of a category: 'train' and one entry per test defect type ('test/good', 'test/crack', ...)."""
+def count_images(root: str | Path, category: str, splits: Sequence[str] = SPLITS) -> dict[str, int]:
+    """Image counts of a category's splits: 'train' and one per test defect type ('test/good', 'test/crack', ...)."""
     folder = _category_folder(root, category)
-    counts = {"train": len(_split_files(folder, "train"))}
-    for path in _split_files(folder, "test"):
+    counts = {"train": len(_split_files(folder, "train"))} if "train" in splits else {}
+    for path in _split_files(folder, "test") if "test" in splits else []:
         key = f"test/{path.parent.name}"
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def skipped_files(root: str | Path, category: str, splits: Sequence[str] = SPLITS) -> list[Path]:
+    """The files of a category's splits that loading skips: hidden ones (``.*``, macOS ``._*``) and other suffixes."""
+    folder = _category_folder(root, category)
+    return sorted(path for split in splits if (folder / split).is_dir() for path in _listing(folder / split)[1])
 
 
 def load_split(root: str | Path, category: str, split: str = "train", size: int = 256, masks: bool = True) -> Split:
@@ -101,10 +109,11 @@ def holdout_split(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarr
     if share == 0:
         return np.arange(0), np.arange(n)
     n_held = max(2, round(share * n))
-    if n - n_held < 2:
+    if n - n_held < MIN_DENSITY_IMAGES:
         raise DataError(
-            f"{n} training images are too few to hold {n_held} out for a threshold and fit the density on at least 2: "
-            "add normal images to the category's train/good folder"
+            f"{n} training images are too few: {n_held} are held out for the threshold and the density needs "
+            f"{MIN_DENSITY_IMAGES} more; add normal images to the category's train/good folder "
+            f"({n_held + MIN_DENSITY_IMAGES} or more in all)"
         )
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[:n_held]), np.sort(order[n_held:])
@@ -117,7 +126,14 @@ def read_image(path: str | Path, size: int) -> torch.Tensor:
         raise DataError(f"{path} is a folder, not an image file: pass image files (for example {path / '*.png'})")
     if not path.is_file():
         raise DataError(f"image not found: {path}")
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise DataError(f"{path} is not an image cplib reads: use one of {', '.join(IMAGE_SUFFIXES)}")
     return _resized(_read_pixels(path, "image"), size)
+
+
+def pil_image(image: Image.Image, size: int) -> torch.Tensor:
+    """A PIL image as a (3, size, size) float tensor in [0, 1], converted and resized as image files are."""
+    return _resized(_rgb_unit(image, "the PIL image"), size)
 
 
 def _resized(pixels: np.ndarray, size: int) -> torch.Tensor:
@@ -132,7 +148,7 @@ def _read_pixels(path: Path, what: str) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                return _rgb_unit(image)
+                return _rgb_unit(image, f"{what} {path}")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise DataError(
             f"{what} {path} is too large to read safely ({error}). Replace it with a smaller file, or raise "
@@ -142,13 +158,27 @@ def _read_pixels(path: Path, what: str) -> np.ndarray:
         raise DataError(f"cannot read {what} {path}: {error}. Replace or delete the file.") from None
 
 
-def _rgb_unit(image: Image.Image) -> np.ndarray:
-    """Pixels as (H, W, 3) float32 in [0, 1]; 16-bit and float images are scaled, not clipped at 255."""
-    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
-        peak = 1.0 if image.mode == "F" else 65535.0  # 32-bit integer PNGs hold 16-bit data; float images are [0, 1]
-        grey = np.asarray(image, dtype=np.float32) / peak
+def _rgb_unit(image: Image.Image, name: str) -> np.ndarray:
+    """Pixels as (H, W, 3) float32 in [0, 1]: 16-bit images scaled by their range, float images checked to be in [0, 1];
+    a DataError naming the image (`name`) when its pixels have no such reading."""
+    if image.mode == "I" and image.format != "PNG":  # Pillow reads 16-bit PNGs as "I" or "I;16", 32-bit TIFFs as "I"
+        raise DataError(f"{name} has 32-bit integer pixels, whose range cplib cannot tell: save it as 8- or 16-bit")
+    if image.mode.startswith("I") or image.mode == "F":
+        grey = np.asarray(image, dtype=np.float32) / (1.0 if image.mode == "F" else 65535.0)
+        _check_unit(grey, name)
         return np.repeat(grey[..., None], 3, axis=2)
     return np.asarray(image.convert("RGB"), dtype=np.float32) / 255
+
+
+def _check_unit(pixels: np.ndarray, name: str) -> None:
+    """Refuse float pixels that are not finite or lie outside [0, 1], naming the image."""
+    if not np.isfinite(pixels).all():
+        raise DataError(f"NaN or inf pixels in {name}: replace the file")
+    if pixels.min() < 0 or pixels.max() > 1:
+        raise DataError(
+            f"{name} has float pixels from {pixels.min():g} to {pixels.max():g}; cplib reads float images as [0, 1]: "
+            "divide them by their peak (255 for 8-bit data) or save the image as 8- or 16-bit"
+        )
 
 
 def _mask_path(folder: Path, image_path: Path) -> Path:
@@ -209,14 +239,25 @@ def _category_folder(root: str | Path, category: str) -> Path:
 
 
 def _split_files(folder: Path, split: str) -> list[Path]:
-    """Image files of a split, sorted by defect then name; non-image files are skipped."""
+    """Image files of a split, sorted by defect then name; hidden and non-image files are skipped (`skipped_files`)."""
     split_folder = folder / split
     if not split_folder.is_dir():
-        raise DataError(f"missing folder {split_folder}: an MVTec-layout category needs train/good and test/<defect>")
-    files = sorted(p for p in split_folder.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if split == "train":
-        files = [p for p in files if p.parent.name == "good"]
+        needs = "train/good" if split == "train" else "test/<defect> to be evaluated"
+        raise DataError(f"missing folder {split_folder}: an MVTec-layout category needs {needs}")
+    files = _listing(split_folder)[0]
     if not files:
         where = split_folder / "good" if split == "train" else split_folder
         raise DataError(f"no images in {where}: add .png or .jpg files there")
     return files
+
+
+def _listing(split_folder: Path) -> tuple[list[Path], list[Path]]:
+    """A split folder's image files (in good/ only, for train) and those skipped: hidden, elsewhere, other suffixes."""
+    images, skipped = [], []
+    for path in sorted(split_folder.glob("*/*")):
+        if path.is_file():
+            hidden = path.name.startswith(".") or path.parent.name.startswith(".")
+            outside = split_folder.name == "train" and path.parent.name != "good"
+            wanted = path.suffix.lower() in IMAGE_SUFFIXES and not hidden and not outside
+            (images if wanted else skipped).append(path)
+    return images, skipped

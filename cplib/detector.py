@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -13,9 +14,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
 from .checkpoint import Trained, load, save
-from .data import holdout_split, read_image
+from .data import holdout_split
 from .density import FeatureDensity, GaussianDensity
 from .errors import ConfigError, DataError
 from .evaluate import extract_features
@@ -23,8 +25,10 @@ from .metrics import best_f1_threshold
 from .model import CutPasteNet
 from .staging import remove, remove_stale, replace, temporary
 from .train import History, TrainConfig
+from .validation import image_batch
 
 MODEL_FILES = ("model.pt", "density.pkl", "detector.json")
+Images = torch.Tensor | np.ndarray | str | Path | Image.Image | Sequence[str | Path | Image.Image]
 DEFAULT_HOLDOUT = 0.2
 
 
@@ -98,10 +102,11 @@ class Detector:
     def fit(self, normal_images: torch.Tensor, holdout: float | None = None, percentile: float = 99.0, seed: int | None = None) -> Detector:
         """Fit the density on normal images minus a held-out share; threshold at a percentile of their scores under it.
 
-        normal_images are the config's training images in load_split order. holdout and seed default to the
-        config's (images its encoder never saw, `TrainConfig.holdout`), else 0.2 and the config's seed; the
-        density is not refitted afterwards, so the threshold belongs to the density that scores.
+        normal_images are the config's training images in load_split order (any form `score` takes). holdout and
+        seed default to the config's (images its encoder never saw, `TrainConfig.holdout`), else 0.2 and the
+        config's seed; the density is not refitted afterwards, so the threshold belongs to the density that scores.
         """
+        normal_images = image_batch(normal_images, self.config.size)
         share = holdout if holdout is not None else self.config.holdout or DEFAULT_HOLDOUT
         seed = self.config.seed if seed is None else seed
         if not 0 < share < 1:
@@ -118,13 +123,15 @@ class Detector:
         self.held_out = held
         return self
 
-    def score(self, images: torch.Tensor) -> np.ndarray:
-        """Anomaly scores of a batch of images (N, 3, size, size) in [0, 1]; higher = more anomalous."""
-        return self.density.score_samples(extract_features(self.model, images))
+    def score(self, images: Images) -> np.ndarray:
+        """Anomaly scores of images, higher = more anomalous: a batch (N, 3, size, size) or one image (3, size, size),
+        float in [0, 1] or uint8; numpy arrays channels last; paths and PIL images, read and resized like the
+        training images (`cplib.validation.image_batch` says what is refused and why)."""
+        return self.density.score_samples(extract_features(self.model, image_batch(images, self.config.size)))
 
-    def score_files(self, paths: Sequence[str | Path]) -> np.ndarray:
-        """Anomaly scores of image files, read and resized like the training images."""
-        return self.score(torch.stack([read_image(path, self.config.size) for path in paths]))
+    def score_files(self, paths: str | Path | Sequence[str | Path]) -> np.ndarray:
+        """Anomaly scores of image files (one path or a list), read and resized like the training images."""
+        return self.score([paths] if isinstance(paths, (str, Path)) else list(paths))
 
     def predict(self, images: torch.Tensor, threshold: float | None = None) -> np.ndarray:
         """True where an image scores at or above the threshold (the fitted one unless given)."""
@@ -140,12 +147,18 @@ class Detector:
         """Write model.pt, density.pkl and detector.json into a folder; an older detector there is replaced whole."""
         folder = check_destination(folder)
         staging = temporary(folder)
-        staging.mkdir()
         try:
+            staging.mkdir(parents=True)
             save(Trained(self.model, self.config, self.history), staging / "model.pt")
             (staging / "density.pkl").write_bytes(pickle.dumps(self.density))
             (staging / "detector.json").write_text(json.dumps(self._metadata(), indent=2))
             replace(staging, folder)
+        except OSError as error:
+            fix = "free some space there" if error.errno == errno.ENOSPC else "fix its permissions"
+            raise DataError(
+                f"cannot save the model in {folder}: {error.strerror or error}; nothing there was changed. "
+                f"Pass another folder or {fix}"
+            ) from None
         finally:
             remove(staging)
         return folder
@@ -172,8 +185,14 @@ class Detector:
 
 
 def check_destination(folder: str | Path) -> Path:
-    """The absolute folder to save a detector in, once sure that saving there can replace only an older detector."""
+    """The absolute folder to save a detector in, once sure that saving there can replace only an older detector.
+
+    Creates nothing: missing parents are made by `Detector.save`. A link to a folder is followed (the model goes into
+    the folder it points at, and the link stays); a link to nothing is refused.
+    """
     folder = Path(os.path.abspath(Path(folder).expanduser()))
+    if folder.is_symlink():
+        folder = _link_target(folder)
     existing = next(path for path in (folder, *folder.parents) if path.exists())
     if not existing.is_dir():
         raise DataError(f"{existing} is a file: pass a folder to save the model in")
@@ -185,13 +204,23 @@ def check_destination(folder: str | Path) -> Path:
             "or move those files away"
         )
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale(folder)
-        temporary(folder).mkdir()
-        temporary(folder).rmdir()
+        if folder.parent.is_dir():
+            remove_stale(folder)
+            temporary(folder).mkdir()
+            temporary(folder).rmdir()
+        elif not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
     except OSError as error:
         raise DataError(f"cannot write a model at {folder}: {error.strerror}. Pass another folder or fix its permissions") from None
     return folder
+
+
+def _link_target(link: Path) -> Path:
+    """The folder a link points at, or a DataError naming the link."""
+    target = link.resolve()
+    if not target.is_dir():
+        raise DataError(f"{link} is a link to {target}, which is not a folder: pass a folder to save the model in")
+    return target
 
 
 def _read_saved(path: Path, parse: Callable[[bytes], Any]) -> Any:

@@ -35,6 +35,7 @@ MVTEC_CATEGORIES = tuple(
 URL_ENV = "CPLIB_MVTEC_URL"
 CHUNK = 1 << 20
 TIMEOUT_S = 60
+URL_SCHEMES = ("http", "https", "ftp", "file")
 SAFE_EXTRACT = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
 ARCHIVE_ERRORS = (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error)
 
@@ -50,23 +51,34 @@ def download_mvtec(
 
     url defaults to $CPLIB_MVTEC_URL, then the official archive; a single archive is checked against sha256
     (default: the official archive's). A url containing ``{category}`` names one archive per category,
-    checked only when sha256 is given.
+    checked only when sha256 is given. A root this call creates is removed again if it ends empty.
     """
     root = Path(root).expanduser()
     if root.exists() and not root.is_dir():
         raise DataError(f"{root} is a file: pass a folder (new or holding MVTec AD categories) to download into")
     url = url or os.environ.get(URL_ENV) or OFFICIAL_URL
+    _check_url(url)
     requested = None if categories is None else [categories] if isinstance(categories, str) else list(categories)
     _check_official_names(url, requested)
     missing = [name for name in requested or MVTEC_CATEGORIES if not _present(root, name)]
-    if not missing:
-        return root
-    if "{category}" in url:
-        for name in missing:
-            _install(_fetch(url.replace("{category}", name), root, sha256, progress, name), root, [name])
-    else:
-        _install(_fetch(url, root, sha256 or OFFICIAL_SHA256, progress), root, missing if requested else None)
+    created = not root.exists()
+    try:
+        if "{category}" in url:
+            for name in missing:
+                _install(_fetch(url.replace("{category}", name), root, sha256, progress, name), root, [name])
+        elif missing:
+            _install(_fetch(url, root, sha256 or OFFICIAL_SHA256, progress), root, missing if requested else None)
+    finally:
+        if created and root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
     return root
+
+
+def _check_url(url: str) -> None:
+    """Refuse a URL urllib cannot fetch, before anything is created."""
+    if urllib.parse.urlsplit(url).scheme.lower() not in URL_SCHEMES:
+        schemes = ", ".join(URL_SCHEMES)
+        raise DataError(f"--url {url!r} is not a URL: pass an {schemes} address (a local archive as file:///...)")
 
 
 def _check_official_names(url: str, requested: list[str] | None) -> None:
@@ -98,7 +110,8 @@ def _fetch(url: str, root: Path, sha256: str | None, progress: bool, category: s
         part.unlink()
         raise DataError(
             f"checksum mismatch for {url}: expected SHA-256 {sha256.lower()}, got {actual}; deleted the download "
-            f"{part}. Rerun to download it again (for an archive other than the official one, pass its sha256)."
+            f"{part}. Rerun to download it again (for an archive other than the official one, pass its --sha256, "
+            "or sha256= in Python)."
         )
     part.replace(archive)
     return archive

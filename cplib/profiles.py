@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .train import DEFAULT_CATEGORY, PRECISIONS, TrainConfig
 
 
@@ -46,7 +46,9 @@ class Profile:
     precision: str = "fp32"
 
     def config(self, variant: str = "3way", category: str = DEFAULT_CATEGORY, **changes: object) -> TrainConfig:
-        """The training configuration of a variant and category at this profile's scale."""
+        """The training configuration of a variant and category at this profile's scale; without data_root, the data
+        that `chosen_dataset` picks."""
+        changes.setdefault("data_root", chosen_dataset())
         config = TrainConfig(variant=variant, category=category, size=self.size, steps=self.steps, batch=self.batch).with_(**changes)
         return config if "precision" in changes else config.with_(precision=self.precision_for(config.patch or config.size))
 
@@ -67,11 +69,26 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def dataset_root() -> str:
-    """The series' dataset: the folder in CPLIB_DATASET (MVTec AD or your own, MVTec layout), else the default one."""
+DATASET_ENV = "CPLIB_DATASET"
+
+
+def chosen_dataset(data: str | None = None) -> str | None:
+    """Where data comes from, one rule for the command line, the API and the notebooks: `data` (``--data``) if given,
+    else the folder in CPLIB_DATASET, else None: the embedded default dataset (a config's data_root None)."""
+    if data is not None:
+        return data
+    folder = os.environ.get(DATASET_ENV) or None
+    if folder is not None and not os.path.isdir(folder):
+        raise DataError(f"{DATASET_ENV}={folder} is not a folder: point it at an MVTec-layout dataset or unset it")
+    return folder
+
+
+def dataset_root(data: str | None = None) -> str:
+    """The dataset folder `chosen_dataset` picks (MVTec AD or your own, in MVTec layout), the default one written if
+    missing."""
     from .synthetic import ensure_default_data
 
-    return os.environ.get("CPLIB_DATASET") or str(ensure_default_data())
+    return chosen_dataset(data) or str(ensure_default_data())
 
 
 def series_category() -> str:

@@ -21,7 +21,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from nbclient.output_widget import OutputWidget
 from nbformat import NotebookNode
 
-from .errors import CplibError
+from .errors import CplibError, DataError
 from .paths import REPO_ROOT
 
 # seconds, as nbval's --nbval-cell-timeout in the Makefile and cli's --cell-timeout: long enough for a cell that trains two
@@ -109,6 +109,10 @@ def write_html(notebook: NotebookNode, target: Path) -> None:
 
 def run_series(out: Path, folder: Path = REPO_ROOT / "notebooks", cell_timeout: float = CELL_TIMEOUT) -> dict[str, float]:
     """Execute every notebook of the series, write out/<name>.html, print and return each notebook's wall time."""
+    if not folder.is_dir():
+        raise DataError(f"--notebooks {folder}: no such folder; pass the folder of the NN_topic.ipynb notebooks")
+    if not notebooks(folder):
+        raise DataError(f"--notebooks {folder}: no NN_topic.ipynb notebooks in it; pass the series' notebooks folder")
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     for path in notebooks(folder):

@@ -64,10 +64,12 @@ def _alive(pid: int) -> bool:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write a text file atomically: a temporary beside it, then a rename."""
+    """Write a text file atomically: a temporary beside it, then a rename; an OSError names path, not the temporary."""
     staging = temporary(path)
     try:
         staging.write_text(text)
         os.replace(staging, path)
+    except OSError as error:
+        raise OSError(error.errno, error.strerror, str(path)) from None
     finally:
         remove(staging)

@@ -4,6 +4,7 @@ with one cosine cycle."""
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -21,6 +22,7 @@ DEFAULT_CATEGORY = "capsule"
 PRECISIONS = ("fp32", "bf16")
 OPTIMISERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "onecycle")
+MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take 0 ... 2**32 - 1; numpy refuses negative seeds
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class TrainConfig:
         for name in ("size", "steps", "batch"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be a positive whole number")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"seed={self.seed!r}: use a whole number from 0 to {MAX_SEED}")
         if self.size < 32:
             raise ConfigError(f"size={self.size} is too small for ResNet-18: use 32 or more")
         if self.patch is not None and not 8 <= self.patch <= self.size:
