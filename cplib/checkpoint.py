@@ -1,4 +1,4 @@
-"""Saving, loading and caching trained models, keyed by their config and the cplib version."""
+"""Saving, loading and caching trained models, keyed by their config, their training data and the cplib version."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from . import __version__
+from .data import train_files_fingerprint
 from .errors import DataError
 from .model import CutPasteNet
 from .paths import models_dir
 from .staging import remove, remove_stale, temporary
+from .synthetic import generator_stamp
 from .train import History, TrainConfig, build_model, train
 
 
@@ -29,14 +31,17 @@ class Trained:
     seconds: float = 0.0
 
 
-KEYED_ONLY_IF_SET = ("holdout",)  # fields added after models were cached: at their default they leave old keys valid
+def data_fingerprint(config: TrainConfig) -> str:
+    """What a config's training images are: the generator's stamp for the default dataset (or any folder it wrote),
+    else the names, sizes and modification times of the category's train/good files."""
+    stamp = generator_stamp(None if config.data_root is None else Path(config.data_root))
+    return json.dumps(stamp, sort_keys=True) if stamp is not None else train_files_fingerprint(config.data_root, config.category)
 
 
 def cache_key(config: TrainConfig) -> str:
-    """A short hash of the config and the cplib version: a change to either trains a new model."""
-    defaults = {field.name: field.default for field in fields(TrainConfig)}
-    keyed = {name: value for name, value in asdict(config).items() if name not in KEYED_ONLY_IF_SET or value != defaults[name]}
-    text = json.dumps({"config": keyed, "cplib": __version__}, sort_keys=True)
+    """A short hash of the config, its training data (`data_fingerprint`) and the cplib version: a change to any of
+    them trains a new model."""
+    text = json.dumps({"config": asdict(config), "data": data_fingerprint(config), "cplib": __version__}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -85,7 +90,7 @@ def load(path: str | Path, device: str = "cpu") -> Trained:
 
 
 def get_or_train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> Trained:
-    """Load the cached model of this config if present, else train it and cache it."""
+    """Load the cached model of this config and its current training data if present, else train it and cache it."""
     path = cache_path(config)
     remove_stale(path)
     if path.is_file():

@@ -9,6 +9,7 @@ Layout (``ground_truth/`` is optional: without it only image-level labels exist)
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,14 @@ def load_split(root: str | Path, category: str, split: str = "train", size: int 
         masks=torch.stack(mask_list) if with_masks else None,
         paths=files,
     )
+
+
+def train_files_fingerprint(root: str | Path, category: str) -> str:
+    """A short hash of the names, sizes and modification times of a category's train/good images: it changes when
+    any of them is added, removed, replaced or edited."""
+    folder = _category_folder(root, category)
+    listing = [(str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in _split_files(folder, "train")]
+    return hashlib.sha256(repr(listing).encode()).hexdigest()[:16]
 
 
 def holdout_split(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

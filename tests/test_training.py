@@ -111,6 +111,38 @@ def test_cache_key_follows_config_and_version(tiny_root: str, monkeypatch: pytes
     assert cache_key(config) != key
 
 
+def test_new_training_data_misses_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "cache"))
+    root = write_dataset(tmp_path / "own", counts=Counts(train=4, test_good=1, test_per_defect=1))
+    config = tiny_config(str(root))
+    get_or_train(config, progress=False)
+    key = cache_key(config)
+    image = next((root / "weave" / "train" / "good").iterdir())
+    image.write_bytes(next((root / "weave" / "test" / "hole").iterdir()).read_bytes())  # the same name, other pixels
+    assert cache_key(config) != key
+    trained: list[TrainConfig] = []
+
+    def recording_train(config: TrainConfig, *rest: object) -> tuple:
+        trained.append(config)
+        return train(config, progress=False)
+
+    monkeypatch.setattr(checkpoint, "train", recording_train)
+    get_or_train(config, progress=False)
+    assert trained == [config] and len(list((tmp_path / "cache" / "models").glob("*.pt"))) == 2
+
+
+def test_a_new_generator_version_misses_the_cache_of_the_default_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cplib import synthetic
+
+    counts = Counts(train=2, test_good=1, test_per_defect=1)
+    stamped = synthetic.ensure_default_data(tmp_path / "default", counts=counts, verbose=False)
+    default, explicit = TrainConfig(), TrainConfig(data_root=str(stamped))
+    keys = cache_key(default), cache_key(explicit)
+    (stamped / synthetic.STAMP).write_text('{"version": 0}')  # the stamp of a folder another generator wrote
+    monkeypatch.setattr(synthetic, "GENERATOR_VERSION", synthetic.GENERATOR_VERSION + 1)
+    assert cache_key(default) != keys[0] and cache_key(explicit) != keys[1]
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
