@@ -14,6 +14,7 @@ from cplib.data import Split, load_split
 from cplib.errors import ConfigError
 from cplib.evaluate import evaluate_maps, summary_table
 from cplib.gradcam import GradCAM, anomaly_logit
+from cplib.metrics import image_auroc
 from cplib.localize import PER_LOCATION_BUDGET, PatchLocalizer, default_shared, image_scores, upsample
 from cplib.model import CutPasteNet
 from cplib.patches import Geometry, dense_features, extract_patches, grid_shape, grid_stride, patch_size
@@ -245,3 +246,25 @@ def test_evaluation_reports_missing_masks_instead_of_failing(holes: Split) -> No
 def test_evaluation_scores_a_perfect_map_as_one(holes: Split) -> None:
     result = evaluate_maps(holes.masks.float(), holes)
     assert (result.pixel_auroc, result.aupro, result.image_auroc) == (1.0, 1.0, 1.0)
+
+
+def test_image_auroc_counts_every_test_image_and_pixel_metrics_only_those_with_masks(holes: Split) -> None:
+    unmasked = Split(torch.rand(1, 3, 16, 16), torch.tensor([1]), ["hole"], torch.zeros(1, 16, 16, dtype=torch.bool), [])
+    test = replace(_joined(holes, unmasked), annotated=torch.tensor([True, True, True, True, False]))
+    low = torch.cat([0.3 + 0.7 * holes.masks.float(), torch.full((1, 16, 16), 0.2)])  # the unmasked defect below the good
+    result = evaluate_maps(low, test)
+    assert result.image_auroc == image_auroc(test.labels.numpy(), image_scores(low).numpy()) == pytest.approx(2 / 3)
+    assert result.note == "pixel metrics on the 4 of 5 test images with masks" and result.note in summary_table({"x": result})
+    high = torch.cat([holes.masks.float(), torch.ones(1, 16, 16)])  # its empty placeholder mask would lower both metrics
+    assert (evaluate_maps(high, test).pixel_auroc, evaluate_maps(high, test).aupro) == (1.0, 1.0)
+
+
+def _joined(first: Split, second: Split) -> Split:
+    """Two splits with masks as one."""
+    return Split(
+        torch.cat([first.images, second.images]),
+        torch.cat([first.labels, second.labels]),
+        first.defects + second.defects,
+        torch.cat([first.masks, second.masks]),
+        first.paths + second.paths,
+    )

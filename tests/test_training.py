@@ -219,6 +219,20 @@ def test_density_is_fitted_on_clean_pooled_512d_features(tiny_root: str) -> None
     np.testing.assert_allclose(density.mean_, extract_features(model, train_split.images).mean(axis=0))  # clean images only
 
 
+def test_image_evaluation_scores_every_test_image_masks_or_not(tmp_path: Path, mvtec) -> None:
+    import warnings
+
+    from cplib.data import count_images
+    from cplib.evaluate import evaluate_category
+
+    folder = mvtec.category(tmp_path, "nut", train=4, test={"good": 2, "crack": 3})
+    (folder / "ground_truth" / "crack" / "001_mask.png").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluation = evaluate_category(CutPasteNet(3).eval(), str(tmp_path), "nut", 32)
+    assert len(evaluation.labels) == sum(n for key, n in count_images(tmp_path, "nut").items() if key.startswith("test/")) == 5
+
+
 def test_patch_training_augments_inside_the_crop(tiny_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from cplib import train as train_module
 
