@@ -14,6 +14,7 @@ from cplib.checkpoint import cache_key
 from cplib.data import holdout_split, load_split
 from cplib.density import GaussianDensity
 from cplib.detector import Detector
+from cplib.errors import ConfigError
 from cplib.evaluate import extract_features
 from cplib.profiles import get_profile
 from cplib.train import TrainConfig, train
@@ -78,6 +79,21 @@ def test_a_model_trained_on_every_image_is_flagged_as_having_seen_the_held_out_o
     model, history = train(config, progress=False)
     detector = Detector(model, config, history).fit(load_split(config.data_root, "tile", "train", config.size).images)
     assert detector.calibration.encoder_saw_held_out and "the encoder trained on these images" in detector.calibration.describe()
+
+
+def test_holding_nothing_out_fits_the_density_on_every_image_and_sets_no_threshold(config: TrainConfig, tmp_path: Path) -> None:
+    config = config.with_(holdout=0.0)
+    model, history = train(config, progress=False)
+    images = load_split(config.data_root, "tile", "train", config.size).images
+    detector = Detector(model, config, history, RecordingDensity()).fit(images, holdout=0)
+    np.testing.assert_array_equal(detector.density.fitted_on, extract_features(model, images))
+    assert detector.threshold is None and detector.calibration is None and len(detector.held_out) == 0
+    assert detector.protocol == f"density fitted on {N_TRAIN} images, no threshold (the paper's protocol: scores only)"
+    with pytest.raises(ConfigError, match="no threshold .*pass threshold="):
+        detector.predict(images)
+    loaded = Detector.load(detector.save(tmp_path / "model"))
+    assert loaded.threshold is None and loaded.protocol == detector.protocol
+    assert loaded.predict(images, threshold=-np.inf).all()
 
 
 def test_holding_images_out_trains_another_model() -> None:
