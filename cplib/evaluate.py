@@ -20,7 +20,7 @@ from .localize import PatchLocalizer, image_scores
 from .metrics import MasksMissing, aupro, image_auroc, per_defect_auroc, pixel_auroc
 from .model import CutPasteNet
 from .paper import PIXEL_AUROC_MEAN, PIXEL_AUROC_PATCH_3WAY
-from .patches import Geometry, dense_features
+from .patches import Geometry, check_images, dense_features
 from .synthetic import CATEGORIES as SYNTHETIC
 from .train import TrainConfig, build_model, data_root
 
@@ -179,6 +179,8 @@ def localize_densities(
     Holds the 512-d features of the fit and test images in memory (fine for small grids); PatchLocalizer.fit streams.
     """
     g = geometry
+    check_images(train.images, g.size)
+    check_images(test.images, g.size)
     fit_maps = dense_features(model, train.images[:fit_images], g.patch, g.stride, chunk)
     test_maps = dense_features(model, test.images, g.patch, g.stride, chunk)
     return {

@@ -12,7 +12,7 @@ from torch import nn
 
 from cplib.data import Split, load_split
 from cplib.errors import ConfigError
-from cplib.evaluate import evaluate_maps, summary_table
+from cplib.evaluate import evaluate_maps, localize_densities, summary_table
 from cplib.gradcam import GradCAM, anomaly_logit
 from cplib.metrics import image_auroc
 from cplib.localize import PER_LOCATION_BUDGET, PatchLocalizer, default_shared, image_scores, upsample
@@ -68,6 +68,18 @@ def test_reshaping_unfold_without_transposing_would_scramble_patches() -> None:
     images = torch.rand(1, 3, 12, 12)
     scrambled = torch.nn.functional.unfold(images, 4, stride=4).reshape(-1, 3, 4, 4)  # the public-port bug
     assert not torch.equal(scrambled, extract_patches(images, 4, 4))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 32, 40), (2, 3, 40, 32), (3, 32, 32)])
+def test_dense_features_refuse_images_that_are_not_a_batch_of_squares(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"expected square images \(B, 3, S, S\)"):
+        dense_features(CutPasteNet(3).eval(), torch.rand(shape), 8, 4)
+
+
+def test_localize_densities_checks_the_image_size_against_the_geometry(holes: Split) -> None:
+    geometry = Geometry(size=32, patch=16, stride=8)
+    with pytest.raises(ValueError, match=r"\(B, 3, 32, 32\), got \(4, 3, 16, 16\)"):
+        localize_densities(CutPasteNet(3).eval(), holes, holes, geometry)
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 9, 10_000])
