@@ -86,7 +86,8 @@ def check_images(images: Tensor, size: int | None = None) -> None:
     square = images.ndim == 4 and images.shape[-2] == images.shape[-1]
     if not square or images.shape[-1] != (size or images.shape[-1]):
         side = "S" if size is None else size
-        raise ValueError(f"images: expected square images (B, 3, {side}, {side}), got {tuple(images.shape)}; resize them first")
+        got = tuple(images.shape)
+        raise ValueError(f"images: expected square images (B, 3, {side}, {side}), got {got}; resize them first")
 
 
 def default_chunk(patch: int) -> int:
