@@ -57,6 +57,16 @@ class Calibration:
         return text
 
 
+def percentile_rank(n: int, percentile: float) -> int:
+    """The ascending rank (1 = lowest) of numpy's percentile(method="higher") among n values: one of the values.
+
+    Example:
+        >>> percentile_rank(30, 99), percentile_rank(5, 50), percentile_rank(5, 0)
+        (30, 3, 1)
+    """
+    return math.ceil(percentile / 100 * (n - 1)) + 1
+
+
 class Detector:
     """Score images with CutPaste: encoder features → density (Ledoit-Wolf Gaussian by default) → threshold.
 
@@ -119,7 +129,7 @@ class Detector:
             self.threshold, self.calibration = None, None
             return self
         held_scores = np.sort(self.density.score_samples(features[held]))
-        rank = math.ceil(percentile / 100 * (len(held) - 1)) + 1  # numpy's percentile(method="higher"): a held-out score
+        rank = percentile_rank(len(held), percentile)
         self.threshold = float(held_scores[rank - 1])
         self.calibration = Calibration(percentile, len(held), rank, (share, seed) != (self.config.holdout, self.config.seed))
         return self

@@ -13,7 +13,7 @@ import cplib.train
 from cplib.checkpoint import cache_key
 from cplib.data import holdout_split, load_split
 from cplib.density import GaussianDensity
-from cplib.detector import Detector
+from cplib.detector import Detector, percentile_rank
 from cplib.errors import ConfigError
 from cplib.evaluate import extract_features
 from cplib.profiles import get_profile
@@ -72,6 +72,36 @@ def test_the_threshold_is_a_held_out_percentile_under_the_density_it_keeps(confi
     assert np.array_equal(loaded.score(split.images), detector.score(split.images))
     saved = json.loads((tmp_path / "model" / "detector.json").read_text())
     assert saved["calibration"]["n_held_out"] == 2 and saved["calibration"]["expected_false_alarm_rate"] == pytest.approx(1 / 3)
+
+
+def test_the_threshold_rank_is_numpys_higher_percentile_for_every_size() -> None:
+    draws = np.random.default_rng(0)
+    percentiles = [0, 1, 12.5, 50, 90, 95, 99, 99.9, 100, *draws.uniform(0, 100, 20)]
+    for n in range(1, 301):
+        values = np.sort(draws.normal(size=n))
+        for percentile in percentiles:
+            assert values[percentile_rank(n, percentile) - 1] == np.percentile(values, percentile, method="higher"), (n, percentile)
+
+
+def test_fit_sets_the_threshold_at_that_rank_of_the_held_out_scores(config: TrainConfig) -> None:
+    model, history = train(config, progress=False)
+    images = load_split(config.data_root, "tile", "train", config.size).images
+    detector = Detector(model, config, history).fit(images, holdout=0.5, percentile=50)
+    held_scores = detector.score(images[detector.held_out])
+    assert len(held_scores) == 5 and detector.calibration.rank == 3
+    assert detector.threshold == np.percentile(held_scores, 50, method="higher") == np.sort(held_scores)[2]
+
+
+def test_scores_do_not_depend_on_the_batch_they_are_scored_in(config: TrainConfig) -> None:
+    model, history = train(config, progress=False)
+    images = load_split(config.data_root, "tile", "train", config.size).images
+    detector = Detector(model, config, history).fit(images)
+    model.train()  # as a caller may leave it: scoring must use BatchNorm's running statistics, not the batch's
+    together = detector.score(images)
+    alone = np.concatenate([detector.score(image[None]) for image in images])
+    np.testing.assert_allclose(alone, together, rtol=1e-4)
+    np.testing.assert_allclose(detector.score(images.flip(0))[::-1], together, rtol=1e-4)
+    np.testing.assert_allclose(detector.score(images[:3]), together[:3], rtol=1e-4)
 
 
 def test_a_model_trained_on_every_image_is_flagged_as_having_seen_the_held_out_ones(config: TrainConfig) -> None:
