@@ -80,7 +80,8 @@ def test_the_threshold_rank_is_numpys_higher_percentile_for_every_size() -> None
     for n in range(1, 301):
         values = np.sort(draws.normal(size=n))
         for percentile in percentiles:
-            assert values[percentile_rank(n, percentile) - 1] == np.percentile(values, percentile, method="higher"), (n, percentile)
+            expected = np.percentile(values, percentile, method="higher")
+            assert values[percentile_rank(n, percentile) - 1] == expected, (n, percentile)
 
 
 def test_fit_sets_the_threshold_at_that_rank_of_the_held_out_scores(config: TrainConfig) -> None:
