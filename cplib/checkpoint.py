@@ -35,13 +35,16 @@ def data_fingerprint(config: TrainConfig) -> str:
     """What a config's training images are: the generator's stamp for the default dataset (or any folder it wrote),
     else the names, sizes and modification times of the category's train/good files."""
     stamp = generator_stamp(None if config.data_root is None else Path(config.data_root))
-    return json.dumps(stamp, sort_keys=True) if stamp is not None else train_files_fingerprint(config.data_root, config.category)
+    if stamp is not None:
+        return json.dumps(stamp, sort_keys=True)
+    return train_files_fingerprint(config.data_root, config.category)
 
 
 def cache_key(config: TrainConfig) -> str:
     """A short hash of the config, its training data (`data_fingerprint`) and the cplib version: a change to any of
     them trains a new model."""
-    text = json.dumps({"config": asdict(config), "data": data_fingerprint(config), "cplib": __version__}, sort_keys=True)
+    keyed = {"config": asdict(config), "data": data_fingerprint(config), "cplib": __version__}
+    text = json.dumps(keyed, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -76,7 +76,12 @@ def count_images(root: str | Path, category: str) -> dict[str, int]:
 
 
 def load_split(
-    root: str | Path, category: str, split: str = "train", size: int = 256, masks: bool = True, keep_unmasked: bool = False
+    root: str | Path,
+    category: str,
+    split: str = "train",
+    size: int = 256,
+    masks: bool = True,
+    keep_unmasked: bool = False,
 ) -> Split:
     """Load every image of a category's split, resized to size×size, with its ground-truth masks if masks is True.
 
@@ -116,7 +121,8 @@ def train_files_fingerprint(root: str | Path, category: str) -> str:
     """A short hash of the names, sizes and modification times of a category's train/good images: it changes when
     any of them is added, removed, replaced or edited."""
     folder = _category_folder(root, category)
-    listing = [(str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in _split_files(folder, "train")]
+    files = _split_files(folder, "train")
+    listing = [(str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
     return hashlib.sha256(repr(listing).encode()).hexdigest()[:16]
 
 

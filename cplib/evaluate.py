@@ -142,7 +142,8 @@ def summary_table(results: dict[str, Localization]) -> str:
             lines.append(f"{name:{width}s} {'-':>11s} {'-':>6s} {result.image_auroc:11.3f}   {result.note}")
         else:
             paper = f"{value / 100:.3f} ({reference})" + (f"; {result.note}" if result.note else "")
-            lines.append(f"{name:{width}s} {result.pixel_auroc:11.3f} {result.aupro:6.3f} {result.image_auroc:11.3f}   {paper}")
+            metrics = f"{result.pixel_auroc:11.3f} {result.aupro:6.3f} {result.image_auroc:11.3f}"
+            lines.append(f"{name:{width}s} {metrics}   {paper}")
     return "\n".join(lines)
 
 

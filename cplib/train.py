@@ -23,8 +23,8 @@ PRECISIONS = ("fp32", "bf16")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines a trained model; its hash (with the training data and the cplib version) keys the model
-    cache.
+    """Everything that determines a trained model; its hash, with the training data and the cplib version, keys the
+    model cache.
 
     steps counts optimiser updates (the paper's 256 "epochs" of 256 steps are 65,536 steps); batch counts
     source images per step, each contributing one view per class (the paper's 64 / 96 = 32 × 2 / 3).

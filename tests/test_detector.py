@@ -112,7 +112,9 @@ def test_a_model_trained_on_every_image_is_flagged_as_having_seen_the_held_out_o
     assert detector.calibration.encoder_saw_held_out and "the encoder trained on these images" in detector.calibration.describe()
 
 
-def test_holding_nothing_out_fits_the_density_on_every_image_and_sets_no_threshold(config: TrainConfig, tmp_path: Path) -> None:
+def test_holding_nothing_out_fits_the_density_on_every_image_and_sets_no_threshold(
+    config: TrainConfig, tmp_path: Path
+) -> None:
     config = config.with_(holdout=0.0)
     model, history = train(config, progress=False)
     images = load_split(config.data_root, "tile", "train", config.size).images

@@ -261,13 +261,15 @@ def test_evaluation_scores_a_perfect_map_as_one(holes: Split) -> None:
 
 
 def test_image_auroc_counts_every_test_image_and_pixel_metrics_only_those_with_masks(holes: Split) -> None:
-    unmasked = Split(torch.rand(1, 3, 16, 16), torch.tensor([1]), ["hole"], torch.zeros(1, 16, 16, dtype=torch.bool), [])
+    blank = torch.zeros(1, 16, 16, dtype=torch.bool)
+    unmasked = Split(torch.rand(1, 3, 16, 16), torch.tensor([1]), ["hole"], blank, [])
     test = replace(_joined(holes, unmasked), annotated=torch.tensor([True, True, True, True, False]))
-    low = torch.cat([0.3 + 0.7 * holes.masks.float(), torch.full((1, 16, 16), 0.2)])  # the unmasked defect below the good
+    low = torch.cat([0.3 + 0.7 * holes.masks.float(), torch.full((1, 16, 16), 0.2)])  # the unmasked defect lowest
     result = evaluate_maps(low, test)
     assert result.image_auroc == image_auroc(test.labels.numpy(), image_scores(low).numpy()) == pytest.approx(2 / 3)
-    assert result.note == "pixel metrics on the 4 of 5 test images with masks" and result.note in summary_table({"x": result})
-    high = torch.cat([holes.masks.float(), torch.ones(1, 16, 16)])  # its empty placeholder mask would lower both metrics
+    assert result.note == "pixel metrics on the 4 of 5 test images with masks"
+    assert result.note in summary_table({"x": result})
+    high = torch.cat([holes.masks.float(), torch.ones(1, 16, 16)])  # its empty placeholder mask would lower both
     assert (evaluate_maps(high, test).pixel_auroc, evaluate_maps(high, test).aupro) == (1.0, 1.0)
 
 

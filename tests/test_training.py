@@ -131,7 +131,9 @@ def test_new_training_data_misses_the_cache(tmp_path: Path, monkeypatch: pytest.
     assert trained == [config] and len(list((tmp_path / "cache" / "models").glob("*.pt"))) == 2
 
 
-def test_a_new_generator_version_misses_the_cache_of_the_default_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_generator_version_misses_the_cache_of_the_default_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cplib import synthetic
 
     counts = Counts(train=2, test_good=1, test_per_defect=1)
@@ -230,7 +232,8 @@ def test_image_evaluation_scores_every_test_image_masks_or_not(tmp_path: Path, m
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         evaluation = evaluate_category(CutPasteNet(3).eval(), str(tmp_path), "nut", 32)
-    assert len(evaluation.labels) == sum(n for key, n in count_images(tmp_path, "nut").items() if key.startswith("test/")) == 5
+    tests = sum(n for key, n in count_images(tmp_path, "nut").items() if key.startswith("test/"))
+    assert len(evaluation.labels) == tests == 5
 
 
 def test_patch_training_augments_inside_the_crop(tiny_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
