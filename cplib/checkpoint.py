@@ -1,4 +1,4 @@
-"""Saving, loading and caching trained models, keyed by their config and the cplib version."""
+"""Saving, loading and caching trained models, keyed by their config, their training data and the cplib version."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from pathlib import Path
 import torch
 
 from . import __version__
+from .data import train_files_fingerprint
 from .errors import DataError
 from .model import CutPasteNet
 from .paths import models_dir
 from .staging import remove, remove_stale, temporary
+from .synthetic import generator_stamp
 from .train import History, TrainConfig, build_model, train
 
 
@@ -33,11 +35,27 @@ class Trained:
 KEYED_ONLY_IF_SET = ("holdout", "optimiser", "schedule", "warmup", "bn_momentum")
 
 
+def data_fingerprint(config: TrainConfig) -> str:
+    """What a config's training images are: the generator's stamp for the default dataset (or any folder it wrote),
+    else the names, sizes and modification times of the category's train/good files."""
+    stamp = generator_stamp(None if config.data_root is None else Path(config.data_root))
+    if stamp is not None:
+        return json.dumps(stamp, sort_keys=True)
+    return train_files_fingerprint(config.data_root, config.category)
+
+
+# the default dataset as generator version 1 writes it: left out of the key, so models cached before the data was keyed keep
+# their keys; another generator version, seed or size, or any other folder, is keyed
+UNKEYED_DATA = json.dumps({"version": 1, "seed": 0, "counts": {"train": 150, "test_good": 30, "test_per_defect": 20}}, sort_keys=True)
+
+
 def cache_key(config: TrainConfig) -> str:
-    """A short hash of the config and the cplib version: a change to either trains a new model."""
+    """A short hash of the config, its training data (`data_fingerprint`) and the cplib version: a change to any of
+    them trains a new model."""
     defaults = {field.name: field.default for field in fields(TrainConfig)}
     keyed = {name: value for name, value in asdict(config).items() if name not in KEYED_ONLY_IF_SET or value != defaults[name]}
-    text = json.dumps({"config": keyed, "cplib": __version__}, sort_keys=True)
+    data = data_fingerprint(config)
+    text = json.dumps({"config": keyed, "cplib": __version__, **({} if data == UNKEYED_DATA else {"data": data})}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -89,7 +107,7 @@ def load(path: str | Path, device: str = "cpu") -> Trained:
 
 
 def get_or_train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> Trained:
-    """Load the cached model of this config if present, else train it and cache it."""
+    """Load the cached model of this config and its current training data if present, else train it and cache it."""
     path = cache_path(config)
     remove_stale(path)
     if path.is_file():

@@ -34,6 +34,12 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed_option, default=0, help="a whole number from 0 to 2**32 - 1")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (checked against what this machine has)")
     parser.add_argument("--weights", default="none", choices=["none", "imagenet"], help="encoder initialisation")
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        help="share of train/good kept out of training and the density, to set the threshold (default 0.2); "
+        "0 = the paper's protocol: every normal image in the density, no threshold",
+    )
 
 
 def _data_options(parser: argparse.ArgumentParser) -> None:
@@ -82,14 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace):
-    """The TrainConfig the options describe, holding out a share of the training images for the threshold."""
+    """The TrainConfig the options describe, holding out --holdout of the training images for the threshold."""
     from .detector import DEFAULT_HOLDOUT
 
     profile = get_profile(args.profile)
     changes = {k: getattr(args, k) for k in ("size", "steps", "batch", "precision") if getattr(args, k) is not None}
+    holdout = DEFAULT_HOLDOUT if args.holdout is None else args.holdout
     return profile.config(
         args.variant or "3way", args.category, data_root=chosen_dataset(args.data), seed=args.seed,
-        weights=args.weights, holdout=DEFAULT_HOLDOUT, **changes
+        weights=args.weights, holdout=holdout, **changes
     )
 
 
@@ -125,7 +132,8 @@ def _train_detector(args: argparse.Namespace, root: str):
     """Train per the options and fit a detector on held-out training images; returns (detector, seconds).
 
     The device, the memory a step needs and the data are checked first; the encoder never sees the held-out images,
-    the density is fitted on the others, and the threshold comes from the held-out scores under that density.
+    the density is fitted on the others, and the threshold comes from the held-out scores under that density. With
+    --holdout 0 the encoder and the density see every training image and there is no threshold.
     """
     from .data import count_images, holdout_split, load_split
     from .detector import Detector
@@ -142,7 +150,7 @@ def _train_detector(args: argparse.Namespace, root: str):
     started = time.perf_counter()
     model, history = train(config, args.device)
     seconds = time.perf_counter() - started
-    return Detector(model, config, history).fit(normal.images), seconds
+    return Detector(model, config, history).fit(normal.images, holdout=config.holdout), seconds
 
 
 def cmd_data(args: argparse.Namespace) -> None:
@@ -161,7 +169,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     detector, seconds = _train_detector(args, root)
     path = detector.save(out)
     print(f"trained {detector.config.variant} on {detector.config.category} in {seconds:.0f} s; saved to {path}")
-    print(f"{detector.calibration.describe()} (threshold {detector.threshold:.3f})")
+    print(detector.protocol)
+    if detector.calibration is not None:
+        print(f"{detector.calibration.describe()} (threshold {detector.threshold:.3f})")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -191,6 +201,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         "per_defect_auroc": per_defect_auroc(test.defects, labels, scores),
         "n_train": counts["train"],
         "n_held_out": 0 if detector.calibration is None else detector.calibration.n_held_out,
+        "n_density": detector.density_images,
+        "protocol": detector.protocol,
         "n_test": len(test),
         "train_seconds": round(seconds, 1),
         "size": config.size,
@@ -244,19 +256,23 @@ def _check_both_classes(counts: dict[str, int], category: str) -> None:
 def _print_table(result: dict) -> None:
     """The evaluation as a small table."""
     print(f"{result['variant']} on {result['category']}: image AUROC {result['image_auroc']:.3f}  (n_train {result['n_train']}, n_test {result['n_test']})")
+    print(f"  {result['protocol']}")
     for defect, auroc in sorted(result["per_defect_auroc"].items()):
         print(f"  {defect:20s} {auroc:.3f}")
 
 
 def cmd_score(args: argparse.Namespace) -> None:
-    """Score image files: one line each with the score and the verdict."""
+    """Score image files: one line each with the score and the verdict (the score alone for a model without a threshold,
+    said once on stderr)."""
     from .detector import Detector
 
     detector = Detector.load(args.model)
     scores = detector.score_files(args.images)
+    if detector.threshold is None:
+        print(f"cplib: {args.model}: {detector.protocol}; train with --holdout > 0 for verdicts", file=sys.stderr)
     for path, score in zip(args.images, scores):
-        verdict = "anomalous" if score >= detector.threshold else "normal"
-        print(f"{path}\t{score:.3f}\t{verdict}")
+        verdict = "" if detector.threshold is None else "\tanomalous" if score >= detector.threshold else "\tnormal"
+        print(f"{path}\t{score:.3f}{verdict}")
 
 
 def cmd_download(args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ Layout (``ground_truth/`` is optional: without it only image-level labels exist)
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +32,9 @@ class Split:
     """One split of one category, loaded into memory at a fixed size.
 
     images: (N, 3, S, S) float in [0, 1]; labels: (N,) 0 good / 1 defective; defects: defect type per image;
-    masks: (N, S, S) bool, or None when the category has no ``ground_truth/`` folder; paths: the source files.
+    masks: (N, S, S) bool, or None when the category has no ``ground_truth/`` folder; paths: the source files;
+    annotated: (N,) bool, which images have a ground-truth mask (good images do: theirs is empty), or None when all
+    do. A defective image without a mask holds an empty placeholder in masks: pixel metrics must leave it out.
     """
 
     images: torch.Tensor
@@ -39,6 +42,7 @@ class Split:
     defects: list[str]
     masks: torch.Tensor | None
     paths: list[Path]
+    annotated: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -47,8 +51,14 @@ class Split:
         """A subset of the split, by positions."""
         index = torch.as_tensor(index, dtype=torch.long)
         masks = None if self.masks is None else self.masks[index]
+        annotated = None if self.annotated is None else self.annotated[index]
         chosen = index.tolist()
-        return Split(self.images[index], self.labels[index], [self.defects[i] for i in chosen], masks, [self.paths[i] for i in chosen])
+        defects, paths = [self.defects[i] for i in chosen], [self.paths[i] for i in chosen]
+        return Split(self.images[index], self.labels[index], defects, masks, paths, annotated)
+
+    def pixel_positions(self) -> torch.Tensor:
+        """Positions of the images pixel metrics can use: every image, or the annotated ones."""
+        return torch.arange(len(self.labels)) if self.annotated is None else self.annotated.nonzero()[:, 0]
 
 
 def list_categories(root: str | Path) -> list[str]:
@@ -73,11 +83,20 @@ def skipped_files(root: str | Path, category: str, splits: Sequence[str] = SPLIT
     return sorted(path for split in splits if (folder / split).is_dir() for path in _listing(folder / split)[1])
 
 
-def load_split(root: str | Path, category: str, split: str = "train", size: int = 256, masks: bool = True) -> Split:
+def load_split(
+    root: str | Path,
+    category: str,
+    split: str = "train",
+    size: int = 256,
+    masks: bool = True,
+    keep_unmasked: bool = False,
+) -> Split:
     """Load every image of a category's split, resized to size×size, with its ground-truth masks if masks is True.
 
-    Pixel metrics need a mask per defective image: with masks, a defective image without one is left out, with
-    a warning naming it; masks=False (image-level work) keeps every image and reads no mask.
+    Pixel metrics need a mask per defective image. With masks, a defective image without one is left out, with a
+    warning naming it, unless keep_unmasked: then every image is kept and `Split.annotated` marks those with a mask
+    (image metrics on all, pixel metrics on the annotated). masks=False (image-level work) keeps every image and reads
+    no mask.
     """
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
@@ -86,14 +105,15 @@ def load_split(root: str | Path, category: str, split: str = "train", size: int 
     folder = _category_folder(root, category)
     files = _split_files(folder, split)
     with_masks = masks and split == "test" and (folder / "ground_truth").is_dir()
-    if with_masks:
-        files = _with_mask_files(folder, files)
+    unmasked = set(_unmasked_files(folder, files, keep_unmasked) if with_masks else [])
+    if not keep_unmasked:
+        files = [p for p in files if p not in unmasked]
     images, mask_list = [], []
     for path in files:
         pixels = _read_pixels(path, "image")
         images.append(_resized(pixels, size))
         if with_masks:
-            mask_list.append(_read_mask(folder, path, pixels.shape[:2], size))
+            mask_list.append(_read_mask(folder, path, pixels.shape[:2], size, path not in unmasked))
     defects = [path.parent.name for path in files]
     return Split(
         images=torch.stack(images),
@@ -101,7 +121,17 @@ def load_split(root: str | Path, category: str, split: str = "train", size: int 
         defects=defects,
         masks=torch.stack(mask_list) if with_masks else None,
         paths=files,
+        annotated=torch.tensor([p not in unmasked for p in files]) if unmasked else None,
     )
+
+
+def train_files_fingerprint(root: str | Path, category: str) -> str:
+    """A short hash of the names, sizes and modification times of a category's train/good images: it changes when
+    any of them is added, removed, replaced or edited."""
+    folder = _category_folder(root, category)
+    files = _split_files(folder, "train")
+    listing = [(str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    return hashlib.sha256(repr(listing).encode()).hexdigest()[:16]
 
 
 def holdout_split(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -186,22 +216,28 @@ def _mask_path(folder: Path, image_path: Path) -> Path:
     return folder / "ground_truth" / image_path.parent.name / f"{image_path.stem}_mask.png"
 
 
-def _with_mask_files(folder: Path, files: list[Path]) -> list[Path]:
-    """The files that pixel metrics can use: good images and defective ones with a mask; warns about the rest."""
+def _unmasked_files(folder: Path, files: list[Path], kept: bool) -> list[Path]:
+    """The defective images without a mask, with a warning saying whether they are kept for image metrics."""
     unmasked = [p for p in files if p.parent.name != "good" and not _mask_path(folder, p).is_file()]
     if unmasked:
         names = ", ".join(str(p.relative_to(folder)) for p in unmasked)
+        fate = (
+            "count in image metrics and are left out of pixel metrics"
+            if kept
+            else "are left out; load with masks=False or keep_unmasked=True to keep them for image metrics"
+        )
         warnings.warn(
-            f"{len(unmasked)} defective images have no mask in {folder / 'ground_truth'} and are left out: {names}. "
-            "Add their <stem>_mask.png files, or load with masks=False for image-level metrics.",
+            f"{len(unmasked)} defective images have no mask in {folder / 'ground_truth'} and {fate}: {names}. "
+            "Add their <stem>_mask.png files for pixel metrics on them.",
             stacklevel=3,
         )
-    return [p for p in files if p not in unmasked]
+    return unmasked
 
 
-def _read_mask(folder: Path, image_path: Path, shape: tuple[int, int], size: int) -> torch.Tensor:
-    """The ground-truth mask of a test image at size×size (all zero for a good image); it must match the image's size."""
-    if image_path.parent.name == "good":
+def _read_mask(folder: Path, image_path: Path, shape: tuple[int, int], size: int, present: bool = True) -> torch.Tensor:
+    """The ground-truth mask of a test image at size×size (all zero for a good image, or an absent mask's placeholder);
+    it must match the image's size."""
+    if image_path.parent.name == "good" or not present:
         return torch.zeros(size, size, dtype=torch.bool)
     mask_path = _mask_path(folder, image_path)
     mask = torch.from_numpy(_read_pixels(mask_path, "mask").mean(axis=2) > 0.5)

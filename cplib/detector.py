@@ -61,12 +61,23 @@ class Calibration:
         return text
 
 
+def percentile_rank(n: int, percentile: float) -> int:
+    """The ascending rank (1 = lowest) of numpy's percentile(method="higher") among n values: one of the values.
+
+    Example:
+        >>> percentile_rank(30, 99), percentile_rank(5, 50), percentile_rank(5, 0)
+        (30, 3, 1)
+    """
+    return math.ceil(percentile / 100 * (n - 1)) + 1
+
+
 class Detector:
     """Score images with CutPaste: encoder features → density (Ledoit-Wolf Gaussian by default) → threshold.
 
     ``fit`` learns the density from normal images only and sets a threshold at a percentile of the scores of
-    held-out normal images under that same density (no defects needed); ``calibrate_f1`` replaces it with the
-    F1-optimal threshold when labelled images exist.
+    held-out normal images under that same density (no defects needed); with holdout 0 (the paper's protocol) the
+    density takes every normal image and there is no threshold, only scores. ``calibrate_f1`` sets the F1-optimal
+    threshold when labelled images exist.
 
     Example:
         >>> import tempfile
@@ -90,9 +101,10 @@ class Detector:
         self.config = config
         self.history = history if history is not None else History()
         self.density = density if density is not None else GaussianDensity()
-        self.threshold = float("inf")
+        self.threshold: float | None = None
         self.calibration: Calibration | None = None
         self.held_out = np.arange(0)
+        self.density_images: int | None = None
 
     @classmethod
     def from_trained(cls, trained: Trained, density: FeatureDensity | None = None) -> Detector:
@@ -105,23 +117,37 @@ class Detector:
         normal_images are the config's training images in load_split order (any form `score` takes). holdout and
         seed default to the config's (images its encoder never saw, `TrainConfig.holdout`), else 0.2 and the
         config's seed; the density is not refitted afterwards, so the threshold belongs to the density that scores.
+        holdout=0 fits the density on every image and sets no threshold (the paper's protocol).
         """
         normal_images = image_batch(normal_images, self.config.size)
         share = holdout if holdout is not None else self.config.holdout or DEFAULT_HOLDOUT
         seed = self.config.seed if seed is None else seed
-        if not 0 < share < 1:
-            raise ConfigError(f"holdout={share}: must lie in (0, 1)")
+        if not 0 <= share < 1:
+            raise ConfigError(f"holdout={share}: must lie in [0, 1)")
         if not 0 <= percentile <= 100:
             raise ConfigError(f"percentile={percentile}: must lie in [0, 100]")
         held, kept = holdout_split(len(normal_images), share, seed)
         features = extract_features(self.model, normal_images)
         self.density.fit(features[kept])
+        self.density_images, self.held_out = len(kept), held
+        if share == 0:
+            self.threshold, self.calibration = None, None
+            return self
         held_scores = np.sort(self.density.score_samples(features[held]))
-        rank = math.ceil(percentile / 100 * (len(held) - 1)) + 1  # numpy's percentile(method="higher"): a held-out score
+        rank = percentile_rank(len(held), percentile)
         self.threshold = float(held_scores[rank - 1])
         self.calibration = Calibration(percentile, len(held), rank, (share, seed) != (self.config.holdout, self.config.seed))
-        self.held_out = held
         return self
+
+    @property
+    def protocol(self) -> str:
+        """What the density and the threshold rest on, in one line: "density fitted on N images, threshold on M"."""
+        fitted = "an unrecorded number of" if self.density_images is None else self.density_images
+        if self.calibration is not None:
+            return f"density fitted on {fitted} images, threshold on {self.calibration.n_held_out} held-out images"
+        if self.threshold is None:
+            return f"density fitted on {fitted} images, no threshold (the paper's protocol: scores only)"
+        return f"density fitted on {fitted} images, threshold set by hand or by calibrate_f1 on labelled images"
 
     def score(self, images: Images) -> np.ndarray:
         """Anomaly scores of images, higher = more anomalous: a batch (N, 3, size, size) or one image (3, size, size),
@@ -135,7 +161,10 @@ class Detector:
 
     def predict(self, images: torch.Tensor, threshold: float | None = None) -> np.ndarray:
         """True where an image scores at or above the threshold (the fitted one unless given)."""
-        return self.score(images) >= (self.threshold if threshold is None else threshold)
+        threshold = self.threshold if threshold is None else threshold
+        if threshold is None:
+            raise ConfigError(f"{self.protocol}: pass threshold=, call calibrate_f1, or fit with holdout > 0")
+        return self.score(images) >= threshold
 
     def calibrate_f1(self, images: torch.Tensor, labels: Sequence[int]) -> float:
         """Set the threshold that maximises F1 on labelled images; returns that F1 (optimistic on the same images)."""
@@ -164,11 +193,13 @@ class Detector:
         return folder
 
     def _metadata(self) -> dict[str, Any]:
-        """detector.json: the threshold and, when held-out normals set it, how many and what they support."""
+        """detector.json: the threshold (null: none), the density's image count and, when held-out normals set the
+        threshold, how many and what they support."""
+        saved = {"threshold": self.threshold, "density_images": self.density_images, "protocol": self.protocol}
         if self.calibration is None:
-            return {"threshold": self.threshold, "note": "threshold set by hand or by calibrate_f1 on labelled images"}
+            return saved
         calibration = {**asdict(self.calibration), "expected_false_alarm_rate": self.calibration.false_alarm_rate}
-        return {"threshold": self.threshold, "calibration": calibration, "note": self.calibration.describe()}
+        return {**saved, "calibration": calibration, "note": self.calibration.describe()}
 
     @classmethod
     def load(cls, folder: str | Path) -> Detector:
@@ -180,6 +211,7 @@ class Detector:
         metadata = _read_saved(folder / "detector.json", _parse_metadata)
         detector = cls.from_trained(trained, _read_saved(folder / "density.pkl", _parse_density))
         detector.threshold = metadata["threshold"]
+        detector.density_images = metadata.get("density_images")
         detector.calibration = Calibration(**metadata["calibration"]) if "calibration" in metadata else None
         return detector
 
@@ -234,9 +266,9 @@ def _read_saved(path: Path, parse: Callable[[bytes], Any]) -> Any:
 
 
 def _parse_metadata(raw: bytes) -> dict[str, Any]:
-    """detector.json's content, checked: a numeric threshold and, if present, a complete calibration."""
+    """detector.json's content, checked: a numeric threshold or null and, if present, a complete calibration."""
     metadata = json.loads(raw)
-    metadata["threshold"] = float(metadata["threshold"])
+    metadata["threshold"] = None if metadata["threshold"] is None else float(metadata["threshold"])
     if "calibration" in metadata:
         metadata["calibration"] = {name: metadata["calibration"][name] for name in Calibration.__dataclass_fields__}
     return metadata

@@ -20,7 +20,7 @@ from .localize import PatchLocalizer, image_scores
 from .metrics import MasksMissing, aupro, image_auroc, per_defect_auroc, pixel_auroc
 from .model import CutPasteNet
 from .paper import PIXEL_AUROC_MEAN, PIXEL_AUROC_PATCH_3WAY
-from .patches import Geometry, dense_features
+from .patches import Geometry, check_images, dense_features
 from .synthetic import CATEGORIES as SYNTHETIC
 from .train import TrainConfig, build_model, data_root, proxy_batch
 
@@ -85,8 +85,10 @@ def evaluate(model: CutPasteNet, train: Split, test: Split, density: GaussianDen
 
 
 def evaluate_category(model: CutPasteNet, root: str, category: str, size: int, density: GaussianDensity | None = None) -> ImageEvaluation:
-    """evaluate() on a category read from an MVTec-layout folder at the given size."""
-    return evaluate(model, load_split(root, category, "train", size), load_split(root, category, "test", size), density)
+    """evaluate() on a category read from an MVTec-layout folder at the given size, on every test image (masks or not:
+    the same test set as `python -m cplib evaluate`)."""
+    test = load_split(root, category, "test", size, masks=False)
+    return evaluate(model, load_split(root, category, "train", size), test, density)
 
 
 def auroc_row(evaluation: ImageEvaluation) -> dict[str, float]:
@@ -109,7 +111,8 @@ def random_init_baseline(config: TrainConfig, root: str | None = None) -> ImageE
 
 @dataclass
 class Localization:
-    """Anomaly maps of a test split and their metrics; pixel metrics are None (and `note` says why) without masks."""
+    """Anomaly maps of a test split and their metrics: image AUROC on every test image, pixel metrics on the annotated
+    ones (None without masks); `note` says why they are missing, or on how many images they rest when not on all."""
 
     maps: Tensor
     test: Split
@@ -120,13 +123,19 @@ class Localization:
 
 
 def evaluate_maps(maps: Tensor, test: Split) -> Localization:
-    """Pixel AUROC, AUPRO (FPR up to 0.3) and image AUROC (map maximum) of maps; a dataset without masks is reported."""
+    """Image AUROC (map maximum) on every test image; pixel AUROC and AUPRO (FPR up to 0.3) on those with masks
+    (`Split.annotated`); a dataset without masks is reported."""
     scores = image_scores(maps).numpy()
     image = image_auroc(test.labels.numpy(), scores)
+    pixel = test.pixel_positions()
+    masks = None if test.masks is None else test.masks[pixel]
     try:
-        return Localization(maps, test, image, pixel_auroc(test.masks, maps), aupro(test.masks, maps))
+        pixel_metrics = pixel_auroc(masks, maps[pixel]), aupro(masks, maps[pixel])
     except MasksMissing as missing:
         return Localization(maps, test, image, None, None, f"no pixel metrics: {missing}")
+    total = len(test.labels)
+    note = "" if len(pixel) == total else f"pixel metrics on the {len(pixel)} of {total} test images with masks"
+    return Localization(maps, test, image, *pixel_metrics, note)
 
 
 def paper_reference(category: str) -> tuple[str, float]:
@@ -149,7 +158,9 @@ def summary_table(results: dict[str, Localization]) -> str:
         if result.pixel_auroc is None:
             lines.append(f"{name:{width}s} {'-':>11s} {'-':>6s} {result.image_auroc:11.3f}   {result.note}")
         else:
-            lines.append(f"{name:{width}s} {result.pixel_auroc:11.3f} {result.aupro:6.3f} {result.image_auroc:11.3f}   {value / 100:.3f} ({reference})")
+            paper = f"{value / 100:.3f} ({reference})" + (f"; {result.note}" if result.note else "")
+            metrics = f"{result.pixel_auroc:11.3f} {result.aupro:6.3f} {result.image_auroc:11.3f}"
+            lines.append(f"{name:{width}s} {metrics}   {paper}")
     return "\n".join(lines)
 
 
@@ -186,6 +197,8 @@ def localize_densities(
     Holds the 512-d features of the fit and test images in memory (fine for small grids); PatchLocalizer.fit streams.
     """
     g = geometry
+    check_images(train.images, g.size)
+    check_images(test.images, g.size)
     fit_maps = dense_features(model, train.images[:fit_images], g.patch, g.stride, chunk)
     test_maps = dense_features(model, test.images, g.patch, g.stride, chunk)
     return {

@@ -45,8 +45,9 @@ class LocalizationRow:
 
 
 def localization_splits(root: str, category: str, settings: LocalizationSettings) -> tuple[Split, Split]:
-    """The training images and the (capped) test images of a category at the localisation size."""
-    test = load_split(root, category, "test", settings.size)
+    """The training images and the (capped) test images of a category at the localisation size; test images without a
+    mask stay, for image metrics (`Split.annotated`)."""
+    test = load_split(root, category, "test", settings.size, keep_unmasked=True)
     return load_split(root, category, "train", settings.size), per_defect_subset(test, settings.test_per_defect)
 
 

@@ -3,7 +3,7 @@
 A 3-way model trained on random crops (``TrainConfig.patch``) embeds every patch of a test image on a regular
 grid (`cplib.patches`); a Gaussian fitted on the patch features of clean training images scores each patch; a
 transposed convolution with a Gaussian kernel of the patch size spreads each score back over the pixels the patch
-saw. The kernel's sigma scales with the patch, as the grid does with the image (`cplib.patches`).
+saw. The kernel's sigma is proportional to the patch (`kernel_sigma`), as the grid is to the image (`cplib.patches`).
 """
 
 from __future__ import annotations
@@ -20,18 +20,27 @@ from torch.nn import functional as F
 from .density import GaussianDensity, PerLocationGaussian
 from .errors import ConfigError
 from .model import FEATURE_DIM, CutPasteNet
-from .patches import PAPER_PATCH, PAPER_STRIDE, Geometry, default_chunk, dense_features
+from .patches import PAPER_PATCH, PAPER_STRIDE, Geometry, check_images, default_chunk, dense_features
 from .profiles import Profile
 from .train import TrainConfig
 
-PAPER_SIGMA = 10.0  # FCDD's rule for a 32-px kernel, which the paper follows
+PAPER_SIGMA = 10.0  # sigma of the paper's 32-px kernel under FCDD's rule, which the paper follows
 ALIGNED = frozenset({"bottle", "cable", "capsule", "metal_nut", "pill", "toothbrush", "transistor", "zipper"})
 PER_LOCATION_BUDGET = 2**30  # bytes of Cholesky factors a per-location Gaussian may keep
 FIT_VECTORS = 50_000  # patch features a shared Gaussian is fitted on at most (random locations)
 
 
 def kernel_sigma(patch: int) -> float:
-    """Sigma of the upsampling kernel: 10 px for a 32-px patch (FCDD), proportional to the patch side."""
+    """Sigma of the upsampling kernel: PAPER_SIGMA · patch / PAPER_PATCH, proportional to the patch side.
+
+    This is cplib's rule, not FCDD's. FCDD (whose upsampling the paper follows) sets sigma = log10(0.45 k + 1) + 0.25
+    for a k-px kernel under 32 px and 10 from 32 px up; the two agree only at 32 px, the paper's appendix patch.
+    Scaling sigma with the patch keeps a map at any image size the 256-px map resized, as the grid scale rule does.
+
+    Example:
+        >>> [kernel_sigma(patch) for patch in (8, 16, 32, 64)]  # FCDD's rule: about 0.91, 1.16, 10, 10
+        [2.5, 5.0, 10.0, 20.0]
+    """
     return PAPER_SIGMA * patch / PAPER_PATCH
 
 
@@ -162,7 +171,7 @@ class PatchLocalizer:
 
     def features(self, images: Tensor) -> Tensor:
         """512-d dense features (B, 512, rows, cols) of images at the geometry's size."""
-        self._check_images(images)
+        check_images(images, self.geometry.size)
         g = self.geometry
         return dense_features(self.model, images, g.patch, g.stride, self.chunk)
 
@@ -230,11 +239,6 @@ class PatchLocalizer:
         if self.shared:
             return torch.from_numpy(self.density.score_samples(_flat(maps)).reshape(len(maps), *maps.shape[2:]))
         return torch.from_numpy(self.density.score_samples(maps))
-
-    def _check_images(self, images: Tensor) -> None:
-        size = self.geometry.size
-        if images.ndim != 4 or images.shape[-2:] != (size, size):
-            raise ValueError(f"images: expected (B, 3, {size}, {size}) at the localiser's size, got {tuple(images.shape)}")
 
 
 def _most_components(rows: int, cols: int) -> int:

@@ -80,6 +80,16 @@ class Geometry:
 # ---------------------------------------------------------------- patch extraction and features
 
 
+def check_images(images: Tensor, size: int | None = None) -> None:
+    """Refuse anything but a batch of square images (B, C, S, S), at `size` px when given: the grid is laid out from
+    one side."""
+    square = images.ndim == 4 and images.shape[-2] == images.shape[-1]
+    if not square or images.shape[-1] != (size or images.shape[-1]):
+        side = "S" if size is None else size
+        got = tuple(images.shape)
+        raise ValueError(f"images: expected square images (B, 3, {side}, {side}), got {got}; resize them first")
+
+
 def default_chunk(patch: int) -> int:
     """Patches per encoder call that keep about CHUNK_PIXELS pixels in flight: big batches for small patches run faster."""
     return max(1, CHUNK_PIXELS // patch**2)
@@ -113,7 +123,9 @@ def patch_chunks(images: Tensor, patch: int, stride: int, chunk: int) -> Iterato
 
 @torch.inference_mode()
 def dense_features(model: CutPasteNet, images: Tensor, patch: int, stride: int, chunk: int | None = None) -> Tensor:
-    """Pooled features of every grid patch, (B, D, rows, cols) float32; `chunk` patches (default_chunk) per encoder call."""
+    """Pooled features of every grid patch of square images, (B, D, rows, cols) float32; `chunk` patches
+    (default_chunk) per encoder call."""
+    check_images(images)
     chunk = default_chunk(patch) if chunk is None else chunk
     if chunk < 1:
         raise ConfigError(f"chunk={chunk}: must be at least 1 patch")

@@ -27,7 +27,8 @@ MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take 0 ... 2**32 - 1
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that determines a trained model; its hash (with the cplib version) keys the model cache.
+    """Everything that determines a trained model; its hash, with the training data and the cplib version, keys the
+    model cache.
 
     steps counts optimiser updates (the paper's 256 "epochs" of 256 steps are 65,536 steps); batch counts
     source images per step, each contributing one view per class (the paper's 64 / 96 = 32 × 2 / 3).

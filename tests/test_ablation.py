@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from cplib.ablation import markdown_table, run_ablation
+from cplib.checkpoint import get_or_train
+from cplib.evaluate import evaluate_model, random_init_baseline
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
@@ -31,10 +33,14 @@ def test_markdown_table_lists_every_variant_with_the_paper_mean() -> None:
 
 def test_run_ablation_covers_every_pair(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
-    results = run_ablation(root, ["weave", "capsule"], get_profile("tiny"), variants=("cutout", "3way"))
+    profile = get_profile("tiny")
+    results = run_ablation(root, ["weave", "capsule"], profile, variants=("cutout", "3way"))
     assert set(results) == {"cutout", "3way"} and all(set(row) == {"weave", "capsule"} for row in results.values())
-    assert all(0 <= value <= 1 for row in results.values() for value in row.values())
     assert len(list((tmp_path / "models").glob("*.pt"))) == 4
+    for variant, row in results.items():
+        for category, auroc in row.items():  # each cell is its own pair's cached model, evaluated on its own category
+            config = profile.config(variant, category, data_root=root)
+            assert auroc == evaluate_model(get_or_train(config, progress=False).model, config, root).auroc
 
 
 def test_mvtec_table_script_runs_on_the_default_layout(root: str, tmp_path: Path) -> None:
@@ -61,7 +67,14 @@ def test_seeded_ablation_measures_every_variant_seed_and_the_random_network(root
     assert sorted((r.variant, r.category, r.seed) for r in rows) == sorted(
         (v, c, s) for v in ("cutout", "3way", RANDOM_INIT) for c in ("weave", "capsule") for s in (0, 1)
     )
-    assert all(0 <= r.auroc <= 1 for r in rows) and all((r.variant == RANDOM_INIT) == (r.steps == 0) for r in rows)
+    assert all((r.variant == RANDOM_INIT) == (r.steps == 0) for r in rows)
+    for row in rows:  # each row is its own variant, category and seed's model (the untrained network for random init)
+        config = get_profile("tiny").config("3way", row.category, data_root=root, seed=row.seed)
+        if row.variant == RANDOM_INIT:
+            assert row.auroc == random_init_baseline(config, root).auroc
+        else:
+            config = config.with_(variant=row.variant)
+            assert row.auroc == evaluate_model(get_or_train(config, progress=False).model, config, root).auroc
     table = spread_table(rows)
     mean = lambda v, c: np.mean([r.auroc for r in rows if (r.variant, r.category) == (v, c)])  # noqa: E731
     for line in table.splitlines()[2:]:
@@ -78,7 +91,11 @@ def test_training_curve_trains_each_length_once_and_keeps_the_random_line(root: 
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     rows = training_curve(root, ["weave"], get_profile("tiny"), lengths=[2, 4])
     assert [(r.variant, r.steps) for r in rows] == [(RANDOM_INIT, 0), ("3way", 2), ("3way", 4)]
-    assert all(0 <= r.proxy_accuracy <= 1 for r in rows[1:]) and np.isnan(rows[0].proxy_accuracy)
+    assert np.isnan(rows[0].proxy_accuracy)
+    for row in rows[1:]:  # the mean proxy accuracy over the last 20 steps of that length's own training history
+        config = get_profile("tiny").config("3way", "weave", data_root=root, steps=row.steps)
+        accuracy = get_or_train(config, progress=False).history.accuracy
+        assert len(accuracy) == row.steps and row.proxy_accuracy == pytest.approx(np.mean(accuracy[-20:]))
     assert len(list((tmp_path / "models").glob("*.pt"))) == 2
 
 

@@ -10,10 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from cplib.cli import main
 from cplib.data import load_split
 from cplib.detector import Detector
+from cplib.evaluate import evaluate_model
+from cplib.metrics import image_auroc, per_defect_auroc
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
 from cplib.train import train
@@ -66,20 +69,55 @@ def test_f1_threshold_separates_at_least_as_well_as_any_score(root: str) -> None
 
 
 def test_train_evaluate_score_commands(root: str, model_dir: Path, tmp_path: Path) -> None:
+    saved = json.loads((model_dir / "detector.json").read_text())
+    detector = Detector.load(model_dir)
+    assert saved["calibration"]["n_held_out"] == 2 and saved["density_images"] == 8
+    assert saved["threshold"] == detector.threshold
+
     report = tmp_path / "r.json"
     assert main(["evaluate", "--data", root, "--category", "weave", "--model", str(model_dir), "--json", str(report)]) == 0
     result = json.loads(report.read_text())
-    for key in ("image_auroc", "per_defect_auroc", "n_train", "n_test", "train_seconds", "variant", "size", "steps", "seed"):
-        assert key in result
-    assert result["n_train"] == 10 and result["n_test"] == 10 and set(result["per_defect_auroc"]) == {"hole", "scratch"}
-    assert 0 <= result["image_auroc"] <= 1
+    assert (result["n_train"], result["n_held_out"], result["n_density"], result["n_test"]) == (10, 2, 8, 10)
+    assert result["protocol"] == "density fitted on 8 images, threshold on 2 held-out images"
+    test = load_split(root, "weave", "test", detector.config.size, masks=False)
+    scores, labels = detector.score(test.images), test.labels.numpy()
+    assert result["image_auroc"] == image_auroc(labels, scores)
+    assert result["per_defect_auroc"] == per_defect_auroc(test.defects, labels, scores)
+    assert set(result["per_defect_auroc"]) == {"hole", "scratch"}
 
-    image = next(Path(root, "weave", "test", "hole").glob("*.png"))
-    done = run_cli("score", "--model", str(model_dir), str(image))
+    normal = sorted(Path(root, "weave", "test", "good").glob("*.png"))
+    holed = np.asarray(Image.open(normal[0]).convert("RGB")).copy()
+    holed[64:192, 64:192] = 0  # an easy defect: a black hole over a quarter of a normal image
+    defect = tmp_path / "holed.png"
+    Image.fromarray(holed).save(defect)
+    done = run_cli("score", "--model", str(model_dir), *map(str, normal), str(defect))
     assert done.returncode == 0, done.stderr
-    path, score, verdict = done.stdout.strip().split("\t")
-    assert path == str(image) and float(score) == pytest.approx(Detector.load(model_dir).score_files([image])[0], abs=1e-3)  # printed to 3 decimals
-    assert verdict in ("normal", "anomalous")
+    rows = [line.split("\t") for line in done.stdout.strip().splitlines()]
+    assert [path for path, _, _ in rows] == [*map(str, normal), str(defect)]
+    printed = np.array([float(score) for _, score, _ in rows])
+    np.testing.assert_allclose(printed, detector.score_files([*normal, defect]), atol=5e-4)  # printed to 3 decimals
+    expected = ["anomalous" if score >= detector.threshold else "normal" for score in printed]
+    assert [verdict for _, _, verdict in rows] == expected
+    assert printed[-1] > printed[:-1].max() and rows[-1][2] == "anomalous"  # the defect, above its normal neighbours
+
+
+def test_holdout_0_is_the_bench_protocol_and_score_says_there_is_no_threshold(root: str, tmp_path: Path) -> None:
+    report, out = tmp_path / "r.json", tmp_path / "model"
+    common = ["--data", root, "--category", "weave", "--profile", "tiny", "--holdout", "0"]
+    assert main(["evaluate", *common, "--train", "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    config = get_profile("tiny").config("3way", "weave", data_root=root)
+    bench = evaluate_model(train(config, progress=False)[0], config, root)  # as bench/mvtec_table.py and the studies do
+    assert result["image_auroc"] == bench.auroc and result["per_defect_auroc"] == bench.per_defect
+    assert (result["n_held_out"], result["n_density"]) == (0, 10)
+    assert result["protocol"] == "density fitted on 10 images, no threshold (the paper's protocol: scores only)"
+
+    assert main(["train", *common, "--out", str(out)]) == 0
+    image = next(Path(root, "weave", "test", "hole").glob("*.png"))
+    done = run_cli("score", "--model", str(out), str(image))
+    path, score = done.stdout.strip().split("\t")  # a score and no verdict
+    assert done.returncode == 0 and path == str(image) and float(score) > 0
+    assert done.stderr.strip() == f"cplib: {out}: {result['protocol']}; train with --holdout > 0 for verdicts"
 
 
 def test_evaluate_with_train(root: str, tmp_path: Path) -> None:

@@ -205,6 +205,17 @@ def test_a_defective_image_without_mask_is_left_out_of_pixel_work_with_a_warning
     assert len(load_split(tmp_path, "nut", "test", size=SIZE, masks=False)) == 3
 
 
+def test_keep_unmasked_keeps_every_test_image_and_marks_those_with_a_mask(tmp_path: Path, mvtec) -> None:
+    folder = mvtec.category(tmp_path, "nut", test={"good": 1, "crack": 2})
+    (folder / "ground_truth" / "crack" / "001_mask.png").unlink()
+    with pytest.warns(UserWarning, match=r"1 defective images have no mask .* count in image metrics .*crack.001.png"):
+        split = load_split(tmp_path, "nut", "test", size=SIZE, keep_unmasked=True)
+    assert split.paths == load_split(tmp_path, "nut", "test", size=SIZE, masks=False).paths
+    assert split.annotated.tolist() == [True, False, True] and split.pixel_positions().tolist() == [0, 2]
+    assert torch.equal(split.masks[0], expected_box(mvtec.box, SIZE)) and not split.masks[1:].any()
+    assert split.select([1, 2]).annotated.tolist() == [False, True]
+
+
 def test_image_level_loading_reads_no_mask(tmp_path: Path, mvtec) -> None:
     folder = mvtec.category(tmp_path, "pill", test={"crack": 1})
     (folder / "ground_truth" / "crack" / "000_mask.png").write_bytes(b"\x89PNG broken")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +10,11 @@ import pytest
 import torch
 
 import cplib.train
-from cplib import __version__
 from cplib.checkpoint import cache_key
 from cplib.data import holdout_split, load_split
 from cplib.density import GaussianDensity
-from cplib.detector import Detector
+from cplib.detector import Detector, percentile_rank
+from cplib.errors import ConfigError
 from cplib.evaluate import extract_features
 from cplib.profiles import get_profile
 from cplib.train import TrainConfig, train
@@ -76,6 +74,37 @@ def test_the_threshold_is_a_held_out_percentile_under_the_density_it_keeps(confi
     assert saved["calibration"]["n_held_out"] == 2 and saved["calibration"]["expected_false_alarm_rate"] == pytest.approx(1 / 3)
 
 
+def test_the_threshold_rank_is_numpys_higher_percentile_for_every_size() -> None:
+    draws = np.random.default_rng(0)
+    percentiles = [0, 1, 12.5, 50, 90, 95, 99, 99.9, 100, *draws.uniform(0, 100, 20)]
+    for n in range(1, 301):
+        values = np.sort(draws.normal(size=n))
+        for percentile in percentiles:
+            expected = np.percentile(values, percentile, method="higher")
+            assert values[percentile_rank(n, percentile) - 1] == expected, (n, percentile)
+
+
+def test_fit_sets_the_threshold_at_that_rank_of_the_held_out_scores(config: TrainConfig) -> None:
+    model, history = train(config, progress=False)
+    images = load_split(config.data_root, "tile", "train", config.size).images
+    detector = Detector(model, config, history).fit(images, holdout=0.5, percentile=50)
+    held_scores = detector.score(images[detector.held_out])
+    assert len(held_scores) == 5 and detector.calibration.rank == 3
+    assert detector.threshold == np.percentile(held_scores, 50, method="higher") == np.sort(held_scores)[2]
+
+
+def test_scores_do_not_depend_on_the_batch_they_are_scored_in(config: TrainConfig) -> None:
+    model, history = train(config, progress=False)
+    images = load_split(config.data_root, "tile", "train", config.size).images
+    detector = Detector(model, config, history).fit(images)
+    model.train()  # as a caller may leave it: scoring must use BatchNorm's running statistics, not the batch's
+    together = detector.score(images)
+    alone = np.concatenate([detector.score(image[None]) for image in images])
+    np.testing.assert_allclose(alone, together, rtol=1e-4)
+    np.testing.assert_allclose(detector.score(images.flip(0))[::-1], together, rtol=1e-4)
+    np.testing.assert_allclose(detector.score(images[:3]), together[:3], rtol=1e-4)
+
+
 def test_a_model_trained_on_every_image_is_flagged_as_having_seen_the_held_out_ones(config: TrainConfig) -> None:
     config = config.with_(holdout=0.0)
     model, history = train(config, progress=False)
@@ -83,9 +112,23 @@ def test_a_model_trained_on_every_image_is_flagged_as_having_seen_the_held_out_o
     assert detector.calibration.encoder_saw_held_out and "the encoder trained on these images" in detector.calibration.describe()
 
 
-def test_holding_nothing_out_keeps_the_cache_key_of_every_existing_config() -> None:
+def test_holding_nothing_out_fits_the_density_on_every_image_and_sets_no_threshold(
+    config: TrainConfig, tmp_path: Path
+) -> None:
+    config = config.with_(holdout=0.0)
+    model, history = train(config, progress=False)
+    images = load_split(config.data_root, "tile", "train", config.size).images
+    detector = Detector(model, config, history, RecordingDensity()).fit(images, holdout=0)
+    np.testing.assert_array_equal(detector.density.fitted_on, extract_features(model, images))
+    assert detector.threshold is None and detector.calibration is None and len(detector.held_out) == 0
+    assert detector.protocol == f"density fitted on {N_TRAIN} images, no threshold (the paper's protocol: scores only)"
+    with pytest.raises(ConfigError, match="no threshold .*pass threshold="):
+        detector.predict(images)
+    loaded = Detector.load(detector.save(tmp_path / "model"))
+    assert loaded.threshold is None and loaded.protocol == detector.protocol
+    assert loaded.predict(images, threshold=-np.inf).all()
+
+
+def test_holding_images_out_trains_another_model() -> None:
     for config in (TrainConfig(), get_profile("cpu").config("3way", "capsule"), get_profile("tiny").config("scar", "bottle", patch=16)):
-        fields = {name: value for name, value in asdict(config).items() if name != "holdout"}  # the fields before holdout existed
-        text = json.dumps({"config": fields, "cplib": __version__}, sort_keys=True)
-        assert cache_key(config) == hashlib.sha256(text.encode()).hexdigest()[:16]
         assert cache_key(config.with_(holdout=0.2)) != cache_key(config)

@@ -12,8 +12,9 @@ from torch import nn
 
 from cplib.data import Split, load_split
 from cplib.errors import ConfigError
-from cplib.evaluate import evaluate_maps, summary_table
+from cplib.evaluate import evaluate_maps, localize_densities, summary_table
 from cplib.gradcam import GradCAM, anomaly_logit
+from cplib.metrics import image_auroc
 from cplib.localize import PER_LOCATION_BUDGET, PatchLocalizer, default_shared, image_scores, upsample
 from cplib.model import CutPasteNet
 from cplib.patches import Geometry, dense_features, extract_patches, grid_shape, grid_stride, patch_size
@@ -67,6 +68,18 @@ def test_reshaping_unfold_without_transposing_would_scramble_patches() -> None:
     images = torch.rand(1, 3, 12, 12)
     scrambled = torch.nn.functional.unfold(images, 4, stride=4).reshape(-1, 3, 4, 4)  # the public-port bug
     assert not torch.equal(scrambled, extract_patches(images, 4, 4))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 32, 40), (2, 3, 40, 32), (3, 32, 32)])
+def test_dense_features_refuse_images_that_are_not_a_batch_of_squares(shape: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=r"expected square images \(B, 3, S, S\)"):
+        dense_features(CutPasteNet(3).eval(), torch.rand(shape), 8, 4)
+
+
+def test_localize_densities_checks_the_image_size_against_the_geometry(holes: Split) -> None:
+    geometry = Geometry(size=32, patch=16, stride=8)
+    with pytest.raises(ValueError, match=r"\(B, 3, 32, 32\), got \(4, 3, 16, 16\)"):
+        localize_densities(CutPasteNet(3).eval(), holes, holes, geometry)
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 9, 10_000])
@@ -245,3 +258,27 @@ def test_evaluation_reports_missing_masks_instead_of_failing(holes: Split) -> No
 def test_evaluation_scores_a_perfect_map_as_one(holes: Split) -> None:
     result = evaluate_maps(holes.masks.float(), holes)
     assert (result.pixel_auroc, result.aupro, result.image_auroc) == (1.0, 1.0, 1.0)
+
+
+def test_image_auroc_counts_every_test_image_and_pixel_metrics_only_those_with_masks(holes: Split) -> None:
+    blank = torch.zeros(1, 16, 16, dtype=torch.bool)
+    unmasked = Split(torch.rand(1, 3, 16, 16), torch.tensor([1]), ["hole"], blank, [])
+    test = replace(_joined(holes, unmasked), annotated=torch.tensor([True, True, True, True, False]))
+    low = torch.cat([0.3 + 0.7 * holes.masks.float(), torch.full((1, 16, 16), 0.2)])  # the unmasked defect lowest
+    result = evaluate_maps(low, test)
+    assert result.image_auroc == image_auroc(test.labels.numpy(), image_scores(low).numpy()) == pytest.approx(2 / 3)
+    assert result.note == "pixel metrics on the 4 of 5 test images with masks"
+    assert result.note in summary_table({"x": result})
+    high = torch.cat([holes.masks.float(), torch.ones(1, 16, 16)])  # its empty placeholder mask would lower both
+    assert (evaluate_maps(high, test).pixel_auroc, evaluate_maps(high, test).aupro) == (1.0, 1.0)
+
+
+def _joined(first: Split, second: Split) -> Split:
+    """Two splits with masks as one."""
+    return Split(
+        torch.cat([first.images, second.images]),
+        torch.cat([first.labels, second.labels]),
+        first.defects + second.defects,
+        torch.cat([first.masks, second.masks]),
+        first.paths + second.paths,
+    )

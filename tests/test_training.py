@@ -111,6 +111,40 @@ def test_cache_key_follows_config_and_version(tiny_root: str, monkeypatch: pytes
     assert cache_key(config) != key
 
 
+def test_new_training_data_misses_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "cache"))
+    root = write_dataset(tmp_path / "own", counts=Counts(train=4, test_good=1, test_per_defect=1))
+    config = tiny_config(str(root))
+    get_or_train(config, progress=False)
+    key = cache_key(config)
+    image = next((root / "weave" / "train" / "good").iterdir())
+    image.write_bytes(next((root / "weave" / "test" / "hole").iterdir()).read_bytes())  # the same name, other pixels
+    assert cache_key(config) != key
+    trained: list[TrainConfig] = []
+
+    def recording_train(config: TrainConfig, *rest: object) -> tuple:
+        trained.append(config)
+        return train(config, progress=False)
+
+    monkeypatch.setattr(checkpoint, "train", recording_train)
+    get_or_train(config, progress=False)
+    assert trained == [config] and len(list((tmp_path / "cache" / "models").glob("*.pt"))) == 2
+
+
+def test_a_new_generator_version_misses_the_cache_of_the_default_dataset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cplib import synthetic
+
+    counts = Counts(train=2, test_good=1, test_per_defect=1)
+    stamped = synthetic.ensure_default_data(tmp_path / "default", counts=counts, verbose=False)
+    default, explicit = TrainConfig(), TrainConfig(data_root=str(stamped))
+    keys = cache_key(default), cache_key(explicit)
+    (stamped / synthetic.STAMP).write_text('{"version": 0}')  # the stamp of a folder another generator wrote
+    monkeypatch.setattr(synthetic, "GENERATOR_VERSION", synthetic.GENERATOR_VERSION + 1)
+    assert cache_key(default) != keys[0] and cache_key(explicit) != keys[1]
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -185,6 +219,21 @@ def test_density_is_fitted_on_clean_pooled_512d_features(tiny_root: str) -> None
     evaluate(model, train_split, test_split, density)
     assert density.n_features_in_ == 512  # the pooled features, not the 128-d head output
     np.testing.assert_allclose(density.mean_, extract_features(model, train_split.images).mean(axis=0))  # clean images only
+
+
+def test_image_evaluation_scores_every_test_image_masks_or_not(tmp_path: Path, mvtec) -> None:
+    import warnings
+
+    from cplib.data import count_images
+    from cplib.evaluate import evaluate_category
+
+    folder = mvtec.category(tmp_path, "nut", train=4, test={"good": 2, "crack": 3})
+    (folder / "ground_truth" / "crack" / "001_mask.png").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluation = evaluate_category(CutPasteNet(3).eval(), str(tmp_path), "nut", 32)
+    tests = sum(n for key, n in count_images(tmp_path, "nut").items() if key.startswith("test/"))
+    assert len(evaluation.labels) == tests == 5
 
 
 def test_patch_training_augments_inside_the_crop(tiny_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
