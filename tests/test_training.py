@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pytest
@@ -71,8 +72,8 @@ def test_interrupted_save_leaves_nothing(tiny_root: str, tmp_path: Path, monkeyp
     config = tiny_config(tiny_root)
     model, history = train(config, progress=False)
 
-    def broken_save(payload: object, target: str) -> None:
-        Path(target).write_bytes(b"half a checkpoint")
+    def broken_save(payload: object, target: BinaryIO) -> None:
+        target.write(b"half a checkpoint")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(checkpoint.torch, "save", broken_save)
