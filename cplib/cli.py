@@ -17,7 +17,7 @@ from pathlib import Path
 from .augment import VARIANTS
 from .errors import ConfigError, CplibError, DataError
 from .paths import REPO_ROOT
-from .profiles import PROFILES, get_profile, resolve_device
+from .profiles import PROFILES, device_setting, get_profile, resolve_device
 from .train import PRECISIONS
 
 
@@ -121,6 +121,14 @@ def _check_device(name: str) -> None:
         raise ConfigError(f"--device {name!r} is not available here: use one of {', '.join(available)}")
 
 
+def _device(args: argparse.Namespace) -> str:
+    """The device the options name (profiles.device_setting's rule), checked against this machine before any work."""
+    setting = device_setting(args.device, get_profile(args.profile))
+    if setting != "auto":
+        _check_device(setting)
+    return resolve_device(setting)
+
+
 def _train_detector(args: argparse.Namespace):
     """Train per the options and fit a detector on held-out training images; returns (detector, seconds).
 
@@ -132,8 +140,7 @@ def _train_detector(args: argparse.Namespace):
     from .train import data_root, train
 
     config = _config(args)
-    device = resolve_device(args.device, get_profile(args.profile))
-    _check_device(device)
+    device = _device(args)
     root = data_root(config)
     holdout_split(count_images(root, config.category)["train"], config.holdout, config.seed)
     normal = load_split(root, config.category, "train", config.size).images  # fail fast on unreadable images
@@ -242,7 +249,7 @@ def cmd_table(args: argparse.Namespace) -> None:
     from .data import list_categories
     from .grid import RESULTS, TABLE, grid_jobs, write_table
     from .launchers import run_grid
-    from .profiles import dataset_root, device_setting
+    from .profiles import dataset_root
 
     root = args.data or dataset_root()
     available = list_categories(root)
