@@ -12,7 +12,7 @@ NBVAL := --nbval-lax --nbval-cell-timeout=2400
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,cluster]"
 	touch $(STAMP)
 
 # After upgrading a package in .venv and passing `make test` and `make run`: record .venv's exact set (setuptools included, pip not).

@@ -23,11 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
+    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
     parser.add_argument("--out", default="build/localization", help="prefix of the .csv and .md written")
     args = parser.parse_args(argv)
     try:
         root = args.data or dataset_root()
-        rows = measure_localization(root, list_categories(root), get_profile(args.profile))
+        rows = measure_localization(root, list_categories(root), get_profile(args.profile), args.device)
     except CplibError as error:
         print(f"localization_table: error: {error}", file=sys.stderr)
         return 2

@@ -43,12 +43,12 @@ def measure_here(machine: str) -> list[SpreadRow]:
     rows = []
     for variant in IMAGE_MODELS:
         config = profile.config(variant, category, data_root=root)
-        trained = get_or_train(config, progress=False)
+        trained = get_or_train(config, "cpu", progress=False)
         rows += [row(variant, "image AUROC", evaluate_model(trained.model, config, root).auroc),
                  row(variant, "proxy accuracy", final_accuracy(trained.history.accuracy)),
                  row(variant, "early accuracy", final_accuracy(trained.history.accuracy[:EARLY_STEPS], EARLY_STEPS))]
     rows.append(row(RANDOM_INIT, "image AUROC", measure_random_init(profile.config("3way", category, data_root=root), root).auroc))
-    patch_model, compared = compare_networks(root, category, profile, progress=False)
+    patch_model, compared = compare_networks(root, category, profile, progress=False, device="cpu")
     for found in to_rows(patch_model, compared, 0):
         model = PATCH_MODEL if found.network != RANDOM_INIT else f"{RANDOM_INIT} patch"
         rows.append(row(model, f"pixel AUROC {found.density}", found.pixel_auroc))

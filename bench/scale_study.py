@@ -25,12 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SCALE_SIZES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=list(CUTPASTE_FAMILY), choices=TABLE1_VARIANTS)
+    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
     parser.add_argument("--out", default="build/scale", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
     try:
         root = args.data or dataset_root()
         profile = get_profile(args.profile)
-        rows = scale_study(root, list_categories(root), profile, args.sizes, args.seeds, args.variants)
+        rows = scale_study(root, list_categories(root), profile, args.sizes, args.seeds, args.variants, args.device)
     except CplibError as error:
         print(f"scale_study: error: {error}", file=sys.stderr)
         return 2

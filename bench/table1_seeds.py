@@ -27,13 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=TABLE1_VARIANTS)
     parser.add_argument("--size", type=int, help="image size (default: the profile's)")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the profile's)")
+    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
     parser.add_argument("--out", default="build/table1_seeds", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
     changes = {name: getattr(args, name) for name in ("size", "steps") if getattr(args, name) is not None}
     try:
         root = args.data or dataset_root()
         profile = get_profile(args.profile)
-        rows = seeded_ablation(root, list_categories(root), profile, args.seeds, args.variants, **changes)
+        rows = seeded_ablation(root, list_categories(root), profile, args.seeds, args.variants, args.device, **changes)
     except CplibError as error:
         print(f"table1_seeds: error: {error}", file=sys.stderr)
         return 2

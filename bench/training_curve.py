@@ -22,11 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
     parser.add_argument("--steps", type=int, nargs="+", default=[100, 300, 1000, 2000])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
     parser.add_argument("--out", default="build/training_curve", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
     try:
         root = args.data or dataset_root()
-        rows = training_curve(root, list_categories(root), get_profile(args.profile), sorted(args.steps), args.seed)
+        profile = get_profile(args.profile)
+        rows = training_curve(root, list_categories(root), profile, sorted(args.steps), args.seed, args.device)
     except CplibError as error:
         print(f"training_curve: error: {error}", file=sys.stderr)
         return 2

@@ -17,7 +17,7 @@ from .machines import check_reproduction, committed_signature, cross_machine_spr
 from .results import from_csv, to_csv
 from .paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
 from .paths import REPO_ROOT, default_data_root
-from .profiles import Profile
+from .profiles import Profile, resolve_device
 from .staging import write_text
 from .train import TrainConfig, final_accuracy
 
@@ -26,9 +26,11 @@ CUTPASTE_FAMILY = TABLE1_VARIANTS[2:]  # the variants the method is about: CutPa
 
 
 def run_ablation(
-    root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS, device: str = "cpu", seed: int = 0
+    root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS,
+    device: str | None = None, seed: int = 0,
 ) -> dict[str, dict[str, float]]:
     """Image AUROC of each variant on each category: results[variant][category] (models from the cache, else trained)."""
+    device = resolve_device(device, profile)
     results: dict[str, dict[str, float]] = {}
     for variant in variants:
         results[variant] = {}
@@ -73,7 +75,7 @@ class Measurement:
     precision: str
 
 
-def measure(config: TrainConfig, root: str, device: str = "cpu") -> Measurement:
+def measure(config: TrainConfig, root: str, device: str | None = None) -> Measurement:
     """Image AUROC and proxy accuracy (mean of the last 20 steps) of a config's model, from the cache or trained."""
     trained = get_or_train(config, device, progress=False)
     auroc = evaluate_model(trained.model, config, root).auroc
@@ -81,32 +83,38 @@ def measure(config: TrainConfig, root: str, device: str = "cpu") -> Measurement:
     return Measurement(config.variant, config.category, config.seed, config.steps, config.size, auroc, accuracy, config.precision)
 
 
-def measure_random_init(config: TrainConfig, root: str) -> Measurement:
+def measure_random_init(config: TrainConfig, root: str, device: str = "cpu") -> Measurement:
     """Image AUROC of the config's network untrained (same seed): the bar a trained model must clear."""
-    auroc = random_init_baseline(config, root).auroc
+    auroc = random_init_baseline(config, root, device).auroc
     return Measurement(RANDOM_INIT, config.category, config.seed, 0, config.size, auroc, math.nan, config.precision)
 
 
 def seeded_ablation(
-    root: str, categories: Sequence[str], profile: Profile, seeds: Sequence[int], variants: Sequence[str] = TABLE1_VARIANTS, **changes: object
+    root: str, categories: Sequence[str], profile: Profile, seeds: Sequence[int],
+    variants: Sequence[str] = TABLE1_VARIANTS, device: str | None = None, **changes: object
 ) -> list[Measurement]:
     """Every variant (and the random network) on every category for every seed; `changes` (size, steps) go to the configs."""
+    device = resolve_device(device, profile)
     rows = []
     for seed in seeds:
         for category in categories:
             base = profile.config("3way", category, data_root=root, seed=seed, **changes)
-            rows.append(measure_random_init(base, root))
-            rows.extend(measure(base.with_(variant=variant), root) for variant in variants)
+            rows.append(measure_random_init(base, root, device))
+            rows.extend(measure(base.with_(variant=variant), root, device) for variant in variants)
     return rows
 
 
-def training_curve(root: str, categories: Sequence[str], profile: Profile, lengths: Sequence[int], seed: int = 0) -> list[Measurement]:
+def training_curve(
+    root: str, categories: Sequence[str], profile: Profile, lengths: Sequence[int], seed: int = 0,
+    device: str | None = None,
+) -> list[Measurement]:
     """3-way models trained for each number of steps (each its own cosine cycle), and the random network, per category."""
+    device = resolve_device(device, profile)
     rows = []
     for category in categories:
         base = profile.config("3way", category, data_root=root, seed=seed)
-        rows.append(measure_random_init(base, root))
-        rows.extend(measure(base.with_(steps=steps), root) for steps in lengths)
+        rows.append(measure_random_init(base, root, device))
+        rows.extend(measure(base.with_(steps=steps), root, device) for steps in lengths)
     return rows
 
 
@@ -164,12 +172,15 @@ def committed_rows(path: Path, root: str, categories: Sequence[str], kind: type 
     return rows if {row.category for row in rows} == set(categories) else None
 
 
-def seeded_results(root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS) -> list[Measurement]:
+def seeded_results(
+    root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS,
+    device: str | None = None,
+) -> list[Measurement]:
     """The committed seeded Table 1 where it describes this data and profile (the default data at its size), else seed 0 measured here."""
     rows = [row for row in committed_rows(COMMITTED_TABLE1, root, categories) or [] if row.variant in (RANDOM_INIT, *variants)]
     if rows and all(row.size == profile.size and row.steps in (0, profile.steps) for row in rows):
         return rows
-    return seeded_ablation(root, categories, profile, [0], variants)
+    return seeded_ablation(root, categories, profile, [0], variants, device)
 
 
 def committed_curve(root: str, categories: Sequence[str], profile: Profile) -> list[Measurement] | None:
@@ -202,10 +213,12 @@ def budget_steps(profile: Profile, size: int) -> int:
 
 
 def scale_study(
-    root: str, categories: Sequence[str], profile: Profile, sizes: Sequence[int], seeds: Sequence[int], variants: Sequence[str] = CUTPASTE_FAMILY
+    root: str, categories: Sequence[str], profile: Profile, sizes: Sequence[int], seeds: Sequence[int],
+    variants: Sequence[str] = CUTPASTE_FAMILY, device: str | None = None
 ) -> list[Measurement]:
     """The seeded Table 1 at each image size, every model trained for the steps the profile's time buys there (budget_steps)."""
-    return [row for size in sizes for row in seeded_ablation(root, categories, profile, seeds, variants, size=size, steps=budget_steps(profile, size))]
+    return [row for size in sizes for row in seeded_ablation(
+        root, categories, profile, seeds, variants, device, size=size, steps=budget_steps(profile, size))]
 
 
 def by_size(rows: Sequence[Measurement]) -> dict[int, list[Measurement]]:

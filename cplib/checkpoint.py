@@ -16,6 +16,7 @@ from .data import train_files_fingerprint
 from .errors import DataError
 from .model import CutPasteNet
 from .paths import models_dir
+from .profiles import resolve_device
 from .staging import remove, remove_stale, temporary
 from .synthetic import generator_stamp
 from .train import History, TrainConfig, build_model, train
@@ -106,8 +107,11 @@ def load(path: str | Path, device: str = "cpu") -> Trained:
     return Trained(model.eval(), config, History(**payload["history"]), payload.get("seconds", 0.0))
 
 
-def get_or_train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> Trained:
-    """Load the cached model of this config and its current training data if present, else train it and cache it."""
+def get_or_train(config: TrainConfig, device: str | None = None, progress: bool = True) -> Trained:
+    """Load the cached model of this config and its current training data if present, else train it and cache it, on `device` (None: resolve_device's
+    rule, CPLIB_DEVICE else CUDA where present). The device is not part of the cache key: a model trained on a GPU is
+    loaded onto the CPU and back."""
+    device = resolve_device(device)
     path = cache_path(config)
     remove_stale(path)
     if path.is_file():

@@ -1,4 +1,4 @@
-"""The command line: ``python -m cplib {data,train,evaluate,score,download,series}``.
+"""The command line: ``python -m cplib {data,train,evaluate,score,table,download,series}``.
 
 Errors meant for people (a missing folder, an unknown category or variant, a corrupt image, an unwritable
 output) print one line and exit with status 2, without a traceback; Ctrl-C exits with status 130. Outputs,
@@ -18,7 +18,7 @@ from pathlib import Path
 from .augment import VARIANTS
 from .errors import ConfigError, CplibError, DataError
 from .paths import REPO_ROOT
-from .profiles import PROFILES, chosen_dataset, dataset_root, get_profile
+from .profiles import PROFILES, chosen_dataset, dataset_root, device_setting, get_profile, resolve_device
 from .train import PRECISIONS
 from .validation import seed_option, sha256_option
 
@@ -32,7 +32,7 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, help="source images per step (default: the profile's)")
     parser.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast (default: the profile's)")
     parser.add_argument("--seed", type=seed_option, default=0, help="a whole number from 0 to 2**32 - 1")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (checked against what this machine has)")
+    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
     parser.add_argument("--weights", default="none", choices=["none", "imagenet"], help="encoder initialisation")
     parser.add_argument(
         "--holdout",
@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--model", required=True, help="a folder written by `train`")
     score.add_argument("images", nargs="+", help="image files")
 
+    _table_parser(commands)
+
     download = commands.add_parser("download", help="download MVTec AD (needs internet; about 5 GB)")
     download.add_argument("--data", required=True, help="folder to put the categories in")
     download.add_argument("--category", action="append", help="only these categories (with a per-category URL)")
@@ -85,6 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
     series.add_argument("--notebooks", default=str(REPO_ROOT / "notebooks"), help="folder of NN_topic.ipynb notebooks")
     series.add_argument("--cell-timeout", type=float, help="seconds a cell may run before the run fails (default: 2400, as make test)")
     return parser
+
+
+def _table_parser(commands: argparse._SubParsersAction) -> None:
+    """The `table` subcommand: Table 1 as a resumable grid of jobs, run here or on Ray."""
+    from .ablation import TABLE1_VARIANTS
+    from .launchers import LAUNCHERS
+
+    table = commands.add_parser("table", help="Table 1 over seeds as a resumable grid of jobs, here or on Ray")
+    table.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
+    table.add_argument("--profile", choices=list(PROFILES), help="scale: cpu (default, or $CPLIB_PROFILE), paper, tiny")
+    table.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="default: five, as the paper")
+    table.add_argument("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=TABLE1_VARIANTS)
+    table.add_argument("--categories", nargs="+", help="default: every category under --data")
+    table.add_argument("--out", required=True, help="folder of the results (a rerun skips the rows already there)")
+    table.add_argument("--launcher", default="local", choices=LAUNCHERS, help="local, or ray (RAY_ADDRESS or local)")
+    table.add_argument("--device", help="auto (CUDA where present), cpu, cuda (default: $CPLIB_DEVICE, the profile's)")
+    table.add_argument("--cpus-per-job", type=int, help="Ray: CPUs, torch threads a job (default: CPUs per GPU, or 1)")
 
 
 def _config(args: argparse.Namespace):
@@ -128,6 +147,14 @@ def _announce_data(args: argparse.Namespace, splits: tuple[str, ...]) -> str:
     return root
 
 
+def _device(args: argparse.Namespace) -> str:
+    """The device the options name (profiles.device_setting's rule), checked against this machine before any work."""
+    setting = device_setting(args.device, get_profile(args.profile))
+    if setting != "auto":
+        _check_device(setting)
+    return resolve_device(setting)
+
+
 def _train_detector(args: argparse.Namespace, root: str):
     """Train per the options and fit a detector on held-out training images; returns (detector, seconds).
 
@@ -141,14 +168,14 @@ def _train_detector(args: argparse.Namespace, root: str):
     from .validation import check_images_differ, check_memory
 
     config = _config(args)
-    _check_device(args.device)
+    device = _device(args)
     n_images = count_images(root, config.category, ("train",))["train"]
     kept = holdout_split(n_images, config.holdout, config.seed)[1]
-    check_memory(config, n_images, args.device)
+    check_memory(config, n_images, device)
     normal = load_split(root, config.category, "train", config.size)  # fail fast on unreadable images
     check_images_differ(normal.images, kept, normal.paths[0].parent)
     started = time.perf_counter()
-    model, history = train(config, args.device)
+    model, history = train(config, device)
     seconds = time.perf_counter() - started
     return Detector(model, config, history).fit(normal.images, holdout=config.holdout), seconds
 
@@ -275,6 +302,30 @@ def cmd_score(args: argparse.Namespace) -> None:
         print(f"{path}\t{score:.3f}{verdict}")
 
 
+def cmd_table(args: argparse.Namespace) -> None:
+    """Run the grid's missing jobs, write the table from all its rows, and fail naming the jobs that failed."""
+    from .data import list_categories
+    from .grid import RESULTS, TABLE, grid_jobs, write_table
+    from .launchers import run_grid
+    from .profiles import dataset_root
+
+    root = args.data or dataset_root()
+    available = list_categories(root)
+    categories = args.categories or available
+    if unknown := [category for category in categories if category not in available]:
+        raise DataError(f"--categories {' '.join(unknown)}: not under {root}; it has {', '.join(available)}")
+    profile = get_profile(args.profile)
+    jobs = grid_jobs(root, categories, profile, args.seeds, args.variants)
+    out = Path(args.out)
+    run = run_grid(jobs, root, out, args.launcher, device_setting(args.device, profile), cpus_per_job=args.cpus_per_job)
+    title = f"Image AUROC (%), {profile.name} profile, {root}, mean ± sd over seeds {args.seeds}; ↓ below random"
+    print(write_table(out, jobs, title))
+    print(f"{run.ran} jobs run, {run.skipped} had rows already; rows in {out / RESULTS}, table in {out / TABLE}")
+    if run.failures:
+        failed = "; ".join(failure.describe() for failure in run.failures)
+        raise CplibError(f"{len(run.failures)} of {len(jobs)} jobs failed ({failed}): fix them and rerun the command")
+
+
 def cmd_download(args: argparse.Namespace) -> None:
     """Download MVTec AD."""
     from .download import download_mvtec
@@ -289,7 +340,10 @@ def cmd_series(args: argparse.Namespace) -> None:
     run_series(Path(args.out), Path(args.notebooks), args.cell_timeout or CELL_TIMEOUT)
 
 
-COMMANDS = {"data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "score": cmd_score, "download": cmd_download, "series": cmd_series}
+COMMANDS = {
+    "data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "score": cmd_score, "table": cmd_table,
+    "download": cmd_download, "series": cmd_series,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

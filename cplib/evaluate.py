@@ -101,9 +101,9 @@ def evaluate_model(model: CutPasteNet, config: TrainConfig, root: str | None = N
     return evaluate_category(model, root or data_root(config), config.category, config.size)
 
 
-def random_init_baseline(config: TrainConfig, root: str | None = None) -> ImageEvaluation:
-    """The same network and seed as `config`, untrained: the bar a trained model must clear."""
-    return evaluate_model(build_model(config).eval(), config, root)
+def random_init_baseline(config: TrainConfig, root: str | None = None, device: str = "cpu") -> ImageEvaluation:
+    """The same network and seed as `config`, untrained, on `device`: the bar a trained model must clear."""
+    return evaluate_model(build_model(config).to(device).eval(), config, root)
 
 
 # ---------------------------------------------------------------- pixel level: anomaly maps of a PatchLocalizer

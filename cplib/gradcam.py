@@ -34,12 +34,13 @@ class GradCAM:
         self.target = target
 
     def __call__(self, images: Tensor, size: int | None = None) -> Tensor:
-        """Maps (B, H, W) of images (B, C, H, W), float32, non-negative; `size` x `size` instead of H x W if given."""
-        activations, gradients = self._activations_and_gradients(images)
+        """Maps (B, H, W) of images (B, C, H, W), float32, non-negative, on the images' device (computed on the
+        model's); `size` x `size` instead of H x W if given."""
+        activations, gradients = self._activations_and_gradients(images.to(next(self.model.parameters()).device))
         weights = gradients.mean(dim=(2, 3), keepdim=True)
         cam = F.relu((weights * activations).sum(dim=1, keepdim=True))
         shape = images.shape[-2:] if size is None else (size, size)
-        return F.interpolate(cam, size=shape, mode="bilinear", align_corners=False)[:, 0].float()
+        return F.interpolate(cam, size=shape, mode="bilinear", align_corners=False)[:, 0].float().to(images.device)
 
     def _activations_and_gradients(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """The layer's output on images and the target's gradient with respect to it (per image: eval-mode BN)."""

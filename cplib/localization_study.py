@@ -14,7 +14,7 @@ from .evaluate import DENSITIES, Localization, localize_densities, per_defect_su
 from .localize import LocalizationSettings, default_shared, localization_settings
 from .machines import check_reproduction, committed_signature, cross_machine_spread, signature
 from .paths import REPO_ROOT
-from .profiles import Profile
+from .profiles import Profile, resolve_device
 from .train import build_model, final_accuracy
 
 TRAINED = "trained"
@@ -51,13 +51,17 @@ def localization_splits(root: str, category: str, settings: LocalizationSettings
     return load_split(root, category, "train", settings.size), per_defect_subset(test, settings.test_per_defect)
 
 
-def compare_networks(root: str, category: str, profile: Profile, progress: bool = True) -> tuple[Trained, dict[str, dict[str, Localization]]]:
-    """The category's 3-way patch model (cached or trained) and {network: {density: Localization}} for it and its untrained self."""
+def compare_networks(
+    root: str, category: str, profile: Profile, progress: bool = True, device: str | None = None
+) -> tuple[Trained, dict[str, dict[str, Localization]]]:
+    """The category's 3-way patch model (cached or trained) and {network: {density: Localization}} for it and its
+    untrained self, both on `device` (resolve_device's rule with the profile)."""
     settings = localization_settings(profile)
     config = settings.patch_config(profile, category, data_root=root)
-    trained = get_or_train(config, progress=progress)
+    device = resolve_device(device, profile)
+    trained = get_or_train(config, device, progress=progress)
     train, test = localization_splits(root, category, settings)
-    networks = {TRAINED: trained.model, RANDOM_INIT: build_model(config)}
+    networks = {TRAINED: trained.model, RANDOM_INIT: build_model(config).to(device)}
     return trained, {name: localize_densities(model, train, test, settings.geometry(), settings.fit_images) for name, model in networks.items()}
 
 
@@ -75,23 +79,27 @@ def _or_nan(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def measure_localization(root: str, categories: Sequence[str], profile: Profile) -> list[LocalizationRow]:
+def measure_localization(
+    root: str, categories: Sequence[str], profile: Profile, device: str | None = None
+) -> list[LocalizationRow]:
     """Every category's trained-vs-untrained comparison (a patch model each: about a minute apiece on the CPU profile)."""
     stride = localization_settings(profile).geometry().stride
     rows = []
     for category in categories:
-        rows.extend(to_rows(*compare_networks(root, category, profile, progress=False), stride))
+        rows.extend(to_rows(*compare_networks(root, category, profile, progress=False, device=device), stride))
     return rows
 
 
-def localization_results(root: str, categories: Sequence[str], profile: Profile) -> list[LocalizationRow]:
+def localization_results(
+    root: str, categories: Sequence[str], profile: Profile, device: str | None = None
+) -> list[LocalizationRow]:
     """The committed rows where they describe this data at this profile's settings (the default data), else measured here."""
     settings = localization_settings(profile)
     scale = (settings.size, settings.geometry().patch, settings.geometry().stride, settings.steps)
     rows = committed_rows(COMMITTED_LOCALIZATION, root, categories, LocalizationRow)
     if rows and all((row.size, row.patch, row.stride, row.steps) == scale for row in rows):
         return rows
-    return measure_localization(root, categories, profile)
+    return measure_localization(root, categories, profile, device)
 
 
 def pixel_aurocs(rows: Sequence[LocalizationRow]) -> dict[tuple[str, str, str], float]:

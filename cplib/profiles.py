@@ -1,7 +1,9 @@
 """Run profiles in one place: the CPU default that the notebooks and CI run, the paper's scale for GPUs, a tiny one for tests.
 
 Pick one with the environment variable ``CPLIB_PROFILE`` (``cpu``, ``paper`` or ``tiny``) before starting
-JupyterLab or ``make run``; notebooks read it through :func:`get_profile` and never edit their own text.
+JupyterLab or ``make run``; notebooks read it through :func:`get_profile` and never edit their own text. The device
+follows one rule everywhere (:func:`resolve_device`): ``--device``, else ``CPLIB_DEVICE``, else the profile's; ``auto``
+is CUDA where present, else the CPU.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ BF16_MIN_INPUT = 32  # 16-px crops diverged under bf16 autocast (NaN loss at ste
 
 @dataclass(frozen=True)
 class Profile:
-    """A named scale: image size, training length, source images per step and precision ("auto": native_precision)."""
+    """A named scale: image size, training length, source images per step, precision ("auto": native_precision) and
+    device ("auto": resolve_device)."""
 
     name: str
     size: int
@@ -44,6 +47,7 @@ class Profile:
     batch: int
     about: str
     precision: str = "fp32"
+    device: str = "auto"
 
     def config(self, variant: str = "3way", category: str = DEFAULT_CATEGORY, **changes: object) -> TrainConfig:
         """The training configuration of a variant and category at this profile's scale; without data_root, the data
@@ -60,6 +64,26 @@ class Profile:
         if side < BF16_MIN_INPUT:
             return "fp32"
         return forced_precision() or native_precision()
+
+
+def device_setting(requested: str | None = None, profile: Profile | None = None) -> str:
+    """The device asked for, unresolved: `requested` (--device), else CPLIB_DEVICE, else the profile's, else "auto"."""
+    return requested or os.environ.get("CPLIB_DEVICE") or (profile.device if profile else "auto")
+
+
+def resolve_device(requested: str | None = None, profile: Profile | None = None) -> str:
+    """The torch device to run on, per device_setting: "auto" is "cuda" where CUDA is present, else "cpu"; a device this
+    machine lacks is refused."""
+    name = device_setting(requested, profile)
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device {name!r} is not a torch device: use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA devices; use auto, cpu")
+    return name
 
 
 PROFILES: dict[str, Profile] = {

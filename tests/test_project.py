@@ -27,10 +27,11 @@ def requirements(lines: list[str]) -> dict[str, str]:
     return parsed
 
 
-def pyproject_requirements() -> dict[str, str]:
-    """The dependencies and the dev extra of pyproject.toml, with their lower bounds."""
+def pyproject_requirements(extras: tuple[str, ...] = ("dev",)) -> dict[str, str]:
+    """The dependencies and the named extras of pyproject.toml, with their lower bounds."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return requirements(project["dependencies"] + project["optional-dependencies"]["dev"])
+    optional = project["optional-dependencies"]
+    return requirements(project["dependencies"] + [line for extra in extras for line in optional[extra]])
 
 
 def constraints() -> dict[str, str]:
@@ -74,7 +75,11 @@ def test_environment_pins_the_versions_of_constraints(environment: dict) -> None
 def test_constraints_pin_every_exact_version_within_the_bounds_of_pyproject() -> None:
     pinned = constraints()
     assert all(spec.startswith("==") for spec in pinned.values())
-    assert unmet_bounds(pyproject_requirements(), pinned) == {}
+    assert unmet_bounds(pyproject_requirements(("dev", "cluster")), pinned) == {}
+
+
+def test_make_installs_the_extras_that_the_constraints_pin() -> None:
+    assert '-e ".[dev,cluster]"' in (REPO / "Makefile").read_text()
 
 
 def test_unmet_bounds_finds_missing_and_too_old_pins() -> None:

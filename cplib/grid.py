@@ -1,0 +1,120 @@
+"""The paper's Table 1 as a grid of jobs: one per (category, variant, seed), and the random network per (category,
+seed).
+
+A job trains its model or loads it from the model cache (checkpoint.get_or_train), evaluates it and becomes one
+Measurement row. The rows live in one CSV, rewritten atomically as each job finishes, so a grid that stops resumes where
+it stopped: a rerun runs only the jobs whose rows are missing. The table (mean ± sd over seeds, the random network, the
+paper's column) is computed from the CSV. The launchers (cplib.launchers) run the jobs here or on a Ray cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .ablation import RANDOM_INIT, Measurement, measure, measure_random_init, spread_table
+from .paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
+from .profiles import Profile
+from .results import from_csv, to_csv
+from .staging import write_text
+from .train import TrainConfig
+
+RESULTS = "table1.csv"
+TABLE = "table1.md"
+
+Key = tuple[str, str, int, int, int, str]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One cell of the grid for one seed: a trained variant, or (random_init) the config's network untrained."""
+
+    config: TrainConfig
+    random_init: bool = False
+
+    @property
+    def variant(self) -> str:
+        return RANDOM_INIT if self.random_init else self.config.variant
+
+    @property
+    def name(self) -> str:
+        """How reports name the job: category, variant and seed."""
+        return f"{self.config.category} {self.variant} seed {self.config.seed}"
+
+    @property
+    def key(self) -> Key:
+        """What identifies its row in the results: variant, category, seed, steps (0 untrained), size, precision."""
+        config = self.config
+        steps = 0 if self.random_init else config.steps
+        return self.variant, config.category, config.seed, steps, config.size, config.precision
+
+
+def row_key(row: Measurement) -> Key:
+    """The key of the job that made a row (Job.key)."""
+    return row.variant, row.category, row.seed, row.steps, row.size, row.precision
+
+
+def grid_jobs(
+    root: str, categories: Sequence[str], profile: Profile, seeds: Sequence[int], variants: Sequence[str]
+) -> list[Job]:
+    """Per category and seed: the random network, then each variant, at the profile's scale on the data under root."""
+    jobs = []
+    for category in categories:
+        for seed in seeds:
+            base = profile.config("3way", category, data_root=root, seed=seed)
+            jobs.append(Job(base, random_init=True))
+            jobs.extend(Job(base.with_(variant=variant)) for variant in variants)
+    return jobs
+
+
+def run_job(job: Job, root: str, device: str) -> Measurement:
+    """Train (or load from the cache) and evaluate one job's model on `device`: its row."""
+    if job.random_init:
+        return measure_random_init(job.config, root, device)
+    return measure(job.config, root, device)
+
+
+def read_rows(path: Path) -> list[Measurement]:
+    """The rows of a results CSV; none where it does not exist yet."""
+    return from_csv(path.read_text(), Measurement) if path.is_file() else []
+
+
+def append_row(path: Path, row: Measurement) -> None:
+    """Add one row to a results CSV, replacing it atomically: a kill leaves the old or the new file, never half."""
+    write_text(path, to_csv([*read_rows(path), row]))
+
+
+def pending(jobs: Sequence[Job], rows: Sequence[Measurement]) -> list[Job]:
+    """The jobs whose rows are not among `rows`, in grid order."""
+    done = {row_key(row) for row in rows}
+    return [job for job in jobs if job.key not in done]
+
+
+def grid_rows(jobs: Sequence[Job], rows: Sequence[Measurement]) -> list[Measurement]:
+    """The rows of these jobs, in grid order (a results file may hold rows of other grids, or in finishing order)."""
+    by_key = {row_key(row): row for row in rows}
+    return [by_key[job.key] for job in jobs if job.key in by_key]
+
+
+def grid_table(rows: Sequence[Measurement]) -> str:
+    """Markdown: spread_table (mean ± sd over seeds, ↓ below the random network) with the paper's MVTec AD mean per
+    variant, and the paper's per-category 3-way AUROC where the categories are MVTec AD's."""
+    lines = spread_table(rows).splitlines()
+    lines[0] += " paper MVTec mean |"
+    lines[1] += "---|"
+    for index, line in enumerate(lines[2:], start=2):
+        paper = IMAGE_AUROC_TABLE1.get(line.split(" | ")[0].removeprefix("| "), {}).get("all")
+        lines[index] += " — |" if paper is None else f" {paper:.1f} |"
+    categories = list(dict.fromkeys(row.category for row in rows))
+    if any(category in IMAGE_AUROC_3WAY for category in categories):
+        cells = [f"{IMAGE_AUROC_3WAY[c]:.1f}" if c in IMAGE_AUROC_3WAY else "—" for c in categories]
+        lines.append("| paper 3-way | " + " | ".join(cells) + " | |")
+    return "\n".join(lines)
+
+
+def write_table(out: Path, jobs: Sequence[Job], title: str) -> str:
+    """The table of the grid's rows found in out/RESULTS, written to out/TABLE under `title`; returns the table."""
+    table = grid_table(grid_rows(jobs, read_rows(out / RESULTS)))
+    write_text(out / TABLE, f"{title}\n\n{table}\n")
+    return table

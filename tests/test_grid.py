@@ -1,0 +1,131 @@
+"""Table 1 as a grid of jobs (cplib.grid, cplib.launchers, `python -m cplib table`) with the local launcher: one row per
+job, a rerun resumes, a broken job is named and the others finish. tests/test_ray_grid.py runs the same on Ray."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from cplib import checkpoint, grid
+from cplib.ablation import RANDOM_INIT, Measurement
+from cplib.cli import main
+from cplib.errors import ConfigError
+from cplib.launchers import run_grid, task_options
+from cplib.profiles import get_profile
+from cplib.synthetic import Counts, write_dataset
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small default-style dataset (weave, granite, capsule)."""
+    counts = Counts(train=6, test_good=3, test_per_defect=2)
+    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=counts))
+
+
+@pytest.fixture
+def trainings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """The jobs trained (category variant seed), into a model cache of this test's own."""
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "cache"))
+    trained: list[str] = []
+    real = checkpoint.train
+
+    def train(config, device="cpu", progress=True):
+        trained.append(f"{config.category} {config.variant} seed {config.seed}")
+        return real(config, device, progress)
+
+    monkeypatch.setattr(checkpoint, "train", train)
+    return trained
+
+
+def jobs(root: str, categories=("weave", "capsule"), seeds=(0, 1), variants=("cutout", "3way")) -> list[grid.Job]:
+    return grid.grid_jobs(root, categories, get_profile("tiny"), seeds, variants)
+
+
+def test_the_table_command_writes_one_row_per_job_and_a_rerun_runs_none(
+    root: str, trainings: list[str], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    command = ["table", "--data", root, "--profile", "tiny", "--seeds", "0", "1", "--variants", "scar",
+               "--categories", "weave", "--out", str(tmp_path / "out")]
+    assert main(command) == 0
+    rows = grid.read_rows(tmp_path / "out" / grid.RESULTS)
+    expected = [(RANDOM_INIT, 0), (RANDOM_INIT, 1), ("scar", 0), ("scar", 1)]
+    assert sorted((row.variant, row.seed) for row in rows) == expected
+    table = (tmp_path / "out" / grid.TABLE).read_text()
+    assert "| variant (2 seeds) | weave | paper MVTec mean |" in table and "| 85.0 |" in table
+    assert main(command) == 0
+    assert "0 jobs run, 4 had rows already" in capsys.readouterr().out and len(trainings) == 2
+
+
+def test_an_interrupted_grid_reruns_only_the_jobs_without_rows(root: str, trainings: list[str], tmp_path: Path) -> None:
+    grid_jobs = jobs(root)
+    started: list[str] = []
+
+    def stop_at_the_fifth(job: grid.Job, root: str, device: str) -> Measurement:
+        if len(started) == 4:
+            raise KeyboardInterrupt
+        started.append(job.name)
+        return grid.run_job(job, root, device)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(grid_jobs, root, tmp_path / "out", runner=stop_at_the_fifth)
+    done = grid.read_rows(tmp_path / "out" / grid.RESULTS)
+    assert [f"{row.category} {row.variant} seed {row.seed}" for row in done] == started
+    trained_before = list(trainings)
+    run = run_grid(grid_jobs, root, tmp_path / "out")
+    assert (run.ran, run.skipped, run.failures) == (len(grid_jobs) - 4, 4, ())
+    missing = [job.name for job in grid_jobs[4:] if not job.random_init]
+    assert trainings[len(trained_before):] == missing
+    assert len(grid.read_rows(tmp_path / "out" / grid.RESULTS)) == len(grid_jobs)
+
+
+def test_a_job_with_broken_data_is_named_and_the_others_finish(
+    root: str, mvtec, trainings: list[str], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    mvtec.category(data, "tiles", shape=(32, 32), train=4)
+    mvtec.category(data, "broken", shape=(32, 32), train=4)
+    (data / "broken" / "train" / "good" / "000.png").write_bytes(b"not a png")
+    command = ["table", "--data", str(data), "--profile", "tiny", "--seeds", "0", "--variants", "3way",
+               "--out", str(tmp_path / "out")]
+    assert main(command) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("cplib: error: 2 of 4 jobs failed (broken random init seed 0: DataError: ")
+    assert "broken 3way seed 0: DataError: " in error and "000.png" in error
+    rows = grid.read_rows(tmp_path / "out" / grid.RESULTS)
+    assert sorted((row.category, row.variant) for row in rows) == [("tiles", "3way"), ("tiles", RANDOM_INIT)]
+
+
+def test_the_table_command_names_an_unknown_category(root: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["table", "--data", root, "--categories", "wood", "--out", str(tmp_path / "out")]) == 2
+    assert "--categories wood: not under" in capsys.readouterr().err
+
+
+def test_the_ray_launcher_without_ray_says_how_to_install_it(
+    root: str, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    command = ["table", "--data", root, "--profile", "tiny", "--categories", "weave", "--launcher", "ray",
+               "--out", str(tmp_path)]
+    assert main(command) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "pip install 'cplib[cluster]'" in error
+
+
+def test_task_options_take_a_gpu_per_job_where_the_cluster_has_gpus() -> None:
+    assert task_options({"CPU": 32.0, "GPU": 4.0}, "auto", None) == ({"num_gpus": 1, "num_cpus": 8}, "cuda")
+    assert task_options({"CPU": 32.0, "GPU": 4.0}, "cuda", 2) == ({"num_gpus": 1, "num_cpus": 2}, "cuda")
+    assert task_options({"CPU": 32.0, "GPU": 4.0}, "cpu", None) == ({"num_cpus": 1}, "cpu")
+    assert task_options({"CPU": 8.0}, "auto", None) == ({"num_cpus": 1}, "cpu")
+    with pytest.raises(ConfigError, match="no GPU"):
+        task_options({"CPU": 8.0}, "cuda", None)
+
+
+def test_grid_table_adds_the_papers_mean_and_its_per_category_3way_column() -> None:
+    rows = [Measurement(variant, "capsule", seed, 4, 32, auroc, 0.5, "fp32")
+            for variant, auroc in ((RANDOM_INIT, 0.6), ("3way", 0.9)) for seed in (0, 1)]
+    lines = grid.grid_table(rows).splitlines()
+    assert lines[0] == "| variant (2 seeds) | capsule | paper MVTec mean |"
+    assert lines[2:] == ["| random init | 60.0 ± 0.0 | — |", "| 3way | 90.0 ± 0.0 | 95.2 |",
+                         "| paper 3-way | 96.2 | |"]
