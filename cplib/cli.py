@@ -97,7 +97,7 @@ def _table_parser(commands: argparse._SubParsersAction) -> None:
     table = commands.add_parser("table", help="Table 1 over seeds as a resumable grid of jobs, here or on Ray")
     table.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     table.add_argument("--profile", choices=list(PROFILES), help="scale: cpu (default, or $CPLIB_PROFILE), paper, tiny")
-    table.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="default: five, as the paper")
+    table.add_argument("--seeds", type=seed_option, nargs="+", default=[0, 1, 2, 3, 4], help="default: five, as the paper")
     table.add_argument("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=TABLE1_VARIANTS)
     table.add_argument("--categories", nargs="+", help="default: every category under --data")
     table.add_argument("--out", required=True, help="folder of the results (a rerun skips the rows already there)")
@@ -307,9 +307,7 @@ def cmd_table(args: argparse.Namespace) -> None:
     from .data import list_categories
     from .grid import RESULTS, TABLE, grid_jobs, write_table
     from .launchers import run_grid
-    from .profiles import dataset_root
-
-    root = args.data or dataset_root()
+    root = dataset_root(args.data)
     available = list_categories(root)
     categories = args.categories or available
     if unknown := [category for category in categories if category not in available]:
