@@ -34,8 +34,11 @@ EMULATED: dict[str, dict[str, str]] = {
     "threads-1": {"OMP_NUM_THREADS": "1"},  # another thread count
     "fp32": {"CPLIB_PRECISION": "fp32"},  # a CPU without native bfloat16 (most laptops, every Apple M-series)
     "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},  # another instruction set: oneDNN's AVX2 kernels (bfloat16 is not native there)
+    "avx": {"ONEDNN_MAX_CPU_ISA": "AVX"},  # an older one, for CPUs whose best is already AVX2: no FMA, so other roundings
 }
 """Other machines, emulated on this one by the environment variables that change what a real other machine changes."""
+
+ISA_ORDER = ("avx", "avx2", "avx512f", "avx512_bf16", "amx_bf16")  # oneDNN's instruction sets, oldest first
 
 
 def emulation_environment(name: str) -> dict[str, str]:
@@ -75,13 +78,27 @@ def cpu_name() -> str:
 def instruction_set() -> str:
     """The widest matrix instructions oneDNN may use here: its ONEDNN_MAX_CPU_ISA cap if set, else the CPU's best."""
     capped = os.environ.get("ONEDNN_MAX_CPU_ISA")
-    if capped:
-        return f"capped at {capped.upper()}"
+    return f"capped at {capped.upper()}" if capped else best_instruction_set()
+
+
+def best_instruction_set() -> str:
+    """The CPU's widest matrix instructions (one of ISA_ORDER), whatever cap is set; the architecture's name off x86."""
     flags = _cpu_flags()
-    for flag in ("amx_bf16", "avx512_bf16", "avx512f", "avx2"):
-        if flag in flags:
-            return flag
-    return platform.machine()
+    return next((flag for flag in reversed(ISA_ORDER) if flag in flags), platform.machine())
+
+
+def emulates_nothing(name: str) -> str | None:
+    """Why emulated machine `name` would run exactly as this one does here (its cap at or above this CPU's best, or fp32 where
+    bfloat16 is not native anyway); None when it really is another machine."""
+    from .profiles import native_precision
+
+    cap = EMULATED[name].get("ONEDNN_MAX_CPU_ISA", "").lower()
+    best = best_instruction_set()
+    if cap and best in ISA_ORDER and ISA_ORDER.index(cap) >= ISA_ORDER.index(best):
+        return f"this CPU's best instruction set is already {best}"
+    if EMULATED[name].get("CPLIB_PRECISION") == "fp32" and native_precision() == "fp32":
+        return "this CPU has no native bfloat16, so it trains in fp32 already"
+    return None
 
 
 def _cpu_flags() -> set[str]:
@@ -131,11 +148,12 @@ class SpreadRow:
 
 
 def spreads(rows: Sequence[SpreadRow]) -> dict[tuple[str, str, str], float]:
-    """(model, category, measure) -> the range of its values over the machines (largest minus smallest)."""
+    """(model, category, measure) -> the range of its values over the machines (largest minus smallest), for each
+    measured on two machines or more: one machine's value has no spread to tell."""
     values: dict[tuple[str, str, str], list[float]] = {}
     for row in rows:
         values.setdefault((row.model, row.category, row.measure), []).append(row.value)
-    return {key: max(found) - min(found) for key, found in values.items()}
+    return {key: max(found) - min(found) for key, found in values.items() if len(found) > 1}
 
 
 def largest_spread(rows: Sequence[SpreadRow], measures: Sequence[str]) -> float:
@@ -191,18 +209,29 @@ def spread_table(rows: Sequence[SpreadRow]) -> str:
     cells = {(row.model, row.category, row.measure, row.machine): row.value for row in rows}
     ranges = spreads(rows)
     lines = ["| model | measure | " + " | ".join(machines) + " | range |", "|---" * (len(machines) + 3) + "|"]
-    for model, category, measure in ranges:
+    for model, category, measure in dict.fromkeys((row.model, row.category, row.measure) for row in rows):
         values = [cells.get((model, category, measure, machine)) for machine in machines]
         shown = " | ".join("—" if value is None else f"{value:.3f}" for value in values)
-        lines.append(f"| {category} {model} | {measure} | {shown} | **{ranges[model, category, measure]:.3f}** |")
+        spread = ranges.get((model, category, measure))
+        lines.append(f"| {category} {model} | {measure} | {shown} | " + ("one machine |" if spread is None else f"**{spread:.3f}** |"))
     return "\n".join(lines)
 
 
+def machine_label(name: str) -> str:
+    """How rows of emulated machine `name` run on this CPU are labelled: "threads-1 on avx2" (the CPU's best instruction set)."""
+    return f"{name} on {best_instruction_set()}"
+
+
+def emulation_of(label: str) -> str:
+    """The emulated machine's name in a label of machine_label ("threads-1 on avx2" -> "threads-1")."""
+    return label.partition(" on ")[0]
+
+
 def machines_legend(rows: Sequence[SpreadRow]) -> str:
-    """One line per emulated machine: what it changed and its signature's instruction set, threads and precision."""
+    """One line per machine: what it changed and its signature's instruction set, threads and precision."""
     seen: dict[str, SpreadRow] = {row.machine: row for row in rows}
-    return "\n".join(f"- `{name}` ({_changes(EMULATED.get(name, {}))}): {row.isa}, {row.threads} threads, {row.precision}"
-                     for name, row in seen.items())
+    return "\n".join(f"- `{label}` ({_changes(EMULATED.get(emulation_of(label), {}))}): {row.isa}, {row.threads} threads, "
+                     f"{row.precision}" for label, row in seen.items())
 
 
 def _changes(environment: Mapping[str, str]) -> str:
@@ -217,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(names) != 1 or names[0] not in EMULATED:
         print(f"usage: python -m cplib.machines NAME, NAME one of {', '.join(EMULATED)}", file=sys.stderr)
         return 2
+    same = emulates_nothing(names[0])
+    if same:
+        print(f"cplib.machines: {names[0]} emulates nothing here ({same}); pick another: {', '.join(EMULATED)}", file=sys.stderr)
     print(" ".join(f"{key}={value}" for key, value in emulation_environment(names[0]).items()))
     return 0
 

@@ -64,6 +64,28 @@ def test_emulated_machines_change_what_another_machine_changes() -> None:
     assert "precision='fp32'" in _in_a_new_process(code, **EMULATED["fp32"])
     avx2 = _in_a_new_process(code, **EMULATED["avx2"])
     assert "isa='capped at AVX2'" in avx2 and "precision='fp32'" in avx2  # no native bfloat16 under oneDNN's AVX2 kernels
+    avx = _in_a_new_process(code, **EMULATED["avx"])
+    assert "isa='capped at AVX'" in avx and "precision='fp32'" in avx
+
+
+@pytest.mark.parametrize("best", machines.ISA_ORDER)
+@pytest.mark.parametrize("bf16", [True, False])
+def test_an_emulation_that_changes_nothing_here_is_named(monkeypatch: pytest.MonkeyPatch, best: str, bf16: bool) -> None:
+    monkeypatch.setattr(machines, "best_instruction_set", lambda: best)
+    monkeypatch.setattr("cplib.profiles.native_precision", lambda: "bf16" if bf16 else "fp32")
+    for name, variables in EMULATED.items():
+        cap = variables.get("ONEDNN_MAX_CPU_ISA", "").lower()
+        below_best = bool(cap) and machines.ISA_ORDER.index(cap) < machines.ISA_ORDER.index(best)
+        changes = below_best or "OMP_NUM_THREADS" in variables or (name == "fp32" and bf16)
+        assert (machines.emulates_nothing(name) is None) == (changes or name == "native"), (name, best, bf16)
+    assert machines.emulates_nothing("threads-1") is None and (machines.emulates_nothing("avx") is None) == (best != "avx")
+
+
+def test_machine_labels_name_the_cpu_and_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    for best in machines.ISA_ORDER:
+        monkeypatch.setattr(machines, "best_instruction_set", lambda best=best: best)
+        for name in EMULATED:
+            assert machines.machine_label(name) == f"{name} on {best}" and machines.emulation_of(machines.machine_label(name)) == name
 
 
 def test_emulation_environments_keep_their_models_apart() -> None:
@@ -117,6 +139,8 @@ def test_spreads_are_the_range_over_machines_and_skip_the_random_network_in_the_
         assert spread_table(rows).count("\n") == 1 + len(found)
     with pytest.raises(ValueError, match="pixel AUROC"):
         largest_spread(rows, ["pixel AUROC shared"])
+    alone = [replace(rows[0], measure="kNN", value=0.7)]
+    assert spreads(rows + alone) == spreads(rows) and spread_table(rows + alone).endswith("| 0.700 | — | — | one machine |")
 
 
 def test_the_drift_check_is_strict_where_the_results_were_made() -> None:
@@ -149,10 +173,18 @@ def test_the_drift_check_never_fails_on_another_machine_and_widens_by_the_cross_
 def test_the_committed_spread_covers_every_model_the_notebooks_assert_on() -> None:
     rows = machines.committed_spread()
     assert rows is not None, "bench/results/machine_spread.csv is missing: run bench/machine_spread.py (README, Results)"
-    assert {row.machine for row in rows} == set(EMULATED)
+    labels = {row.machine for row in rows}
+    assert {machines.emulation_of(label) for label in labels} <= set(EMULATED)
+    assert {row.threads for row in rows} >= {1, 2} and {row.precision for row in rows} == {"bf16", "fp32"}
+    assert any(row.isa.startswith("capped at") for row in rows)  # another thread count, precision and instruction set
+    cpus = {label.partition(" on ")[2] for label in labels}
+    assert len(cpus) >= 2 and all(f"native on {cpu}" in labels for cpu in cpus)  # two real CPUs, each as it is
     models = {row.model for row in rows}
     assert {"cutout", "scar", "cutpaste", "cutpaste-scar", "3way", "random init", "3way patch"} <= models
     assert committed_signature("machine_spread") is not None
-    native = [row for row in rows if row.machine == "native"]
-    assert all((row.isa, row.threads) != (native[0].isa, native[0].threads) or row.precision != native[0].precision
-               for row in rows if row.machine != "native")  # every emulated machine really differs from the native one
+    for cpu in cpus:
+        native = next(row for row in rows if row.machine == f"native on {cpu}")
+        assert all((row.isa, row.threads, row.precision) != (native.isa, native.threads, native.precision)
+                   for row in rows if row.machine.endswith(f" on {cpu}") and row.machine != native.machine)  # each really differs
+    knn = {(row.category, row.measure) for row in rows if row.model == "3way" and row.measure.startswith("kNN")}
+    assert knn == {(c, f"kNN {m}") for c in ("capsule", "granite", "weave") for m in ("normal_vs_synthetic", "defect_to_synthetic")}
