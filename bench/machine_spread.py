@@ -75,7 +75,7 @@ def measure_here(machine: str) -> list[SpreadRow]:
     for other in list_categories(root):
         config = profile.config("3way", other, data_root=root)
         train, test = (load_split(root, other, split, config.size) for split in ("train", "test"))
-        found = measures(embed(get_or_train(config, progress=False).model, train, test))
+        found = measures(embed(get_or_train(config, "cpu", progress=False).model, train, test))
         rows += [row("3way", f"kNN {name}", getattr(found, name), other) for name in KNN_MEASURES]
     return rows
 
