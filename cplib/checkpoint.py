@@ -108,9 +108,9 @@ def load(path: str | Path, device: str = "cpu") -> Trained:
 
 
 def get_or_train(config: TrainConfig, device: str | None = None, progress: bool = True) -> Trained:
-    """Load the cached model of this config and its current training data if present, else train it and cache it, on `device` (None: resolve_device's
-    rule, CPLIB_DEVICE else CUDA where present). The device is not part of the cache key: a model trained on a GPU is
-    loaded onto the CPU and back."""
+    """Load the cached model of this config and its current training data if present, else train it and cache it, on
+    `device` (None: resolve_device's rule, CPLIB_DEVICE else CUDA where present). The device is not part of the cache
+    key: a model trained on a GPU is loaded onto the CPU and back."""
     device = resolve_device(device)
     path = cache_path(config)
     remove_stale(path)
