@@ -26,13 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--categories", nargs="+", help="default: every category of the data folder")
     parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--out", default="build/recipes", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
     try:
         root = args.data or dataset_root()
         profile = get_profile(args.profile)
-        rows = recipe_study(root, list_categories(root), profile, args.seeds, {name: RECIPES[name] for name in args.recipes})
+        categories = args.categories or list_categories(root)
+        rows = recipe_study(root, categories, profile, args.seeds, {name: RECIPES[name] for name in args.recipes})
     except CplibError as error:
         print(f"recipe_study: error: {error}", file=sys.stderr)
         return 2
