@@ -32,12 +32,12 @@ test: data
 	$(PY) -m pytest --doctest-modules cplib -q
 	$(PY) -m pytest tests notebooks $(NBVAL)
 
-# The notebooks as another machine runs them: MACHINE is one of cplib.machines.EMULATED (threads-1: one thread; avx2 or avx:
+# The notebooks as another machine runs them: MACHINE is one of cplib.experiments.machines.EMULATED (threads-1: one thread; avx2 or avx:
 # oneDNN's AVX2 or AVX kernels, so fp32; fp32: no bfloat16), with a model cache of its own in build/machines/MACHINE.
 # An emulation this CPU already is (avx2 on an AVX2 CPU, fp32 without native bfloat16) is named as such when it starts.
 MACHINE ?= threads-1
 test-portable: data
-	env $$($(PY) -m cplib.machines $(MACHINE)) $(PY) -m pytest notebooks $(NBVAL)
+	env $$($(PY) -m cplib.experiments.machines $(MACHINE)) $(PY) -m pytest notebooks $(NBVAL)
 
 # Day-to-day: the unit tests, without the browser test and the notebooks.
 test-fast: data

@@ -23,8 +23,8 @@ from torch.nn import functional as F
 
 from cplib.augment import num_classes
 from cplib.errors import CplibError
-from cplib.grid import grid_jobs
-from cplib.launchers import run_grid
+from cplib.experiments.grid import grid_jobs
+from cplib.experiments.launchers import run_grid
 from cplib.patches import dense_features
 from cplib.profiles import get_profile, resolve_device
 from cplib.synthetic import ensure_default_data

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cplib.ablation import write_results
 from cplib.data import list_categories
 from cplib.errors import CplibError
-from cplib.localization_study import markdown_table, measure_localization
+from cplib.experiments.localization import localization_table, measure_localization
+from cplib.experiments.results import write_results
 from cplib.profiles import PROFILES, dataset_root, get_profile
 
 
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     except CplibError as error:
         print(f"localization_table: error: {error}", file=sys.stderr)
         return 2
-    table = markdown_table(rows)
+    table = localization_table(rows)
     write_results(args.out, rows, table)
     print(table)
     return 0

@@ -1,6 +1,6 @@
 """How far another machine moves a lesson's model: the series category's models, trained on emulated other machines.
 
-Each emulated machine (cplib.machines.EMULATED: another thread count, no native bfloat16, oneDNN's AVX2 kernels) runs in a
+Each emulated machine (cplib.experiments.machines.EMULATED: another thread count, no native bfloat16, oneDNN's AVX2 kernels) runs in a
 process of its own, since the variables take effect when torch starts, with a model cache of its own (build/machines/NAME;
 `make test-portable MACHINE=NAME` reuses it). It trains every model of the cpu profile that the notebooks train on the series
 category and assert on, and records image AUROC, proxy accuracy (last 20 steps, and first 100) and the patch model's pixel
@@ -22,13 +22,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cplib.ablation import RANDOM_INIT, measure_random_init
 from cplib.checkpoint import get_or_train
 from cplib.data import list_categories, load_split
 from cplib.embedding import embed, measures
 from cplib.evaluate import evaluate_model
-from cplib.localization_study import compare_networks, to_rows
-from cplib.machines import (
+from cplib.experiments.localization import compare_networks, to_rows
+from cplib.experiments.machines import (
     EMULATED,
     SpreadRow,
     best_instruction_set,
@@ -40,9 +39,10 @@ from cplib.machines import (
     signature,
     spread_table,
 )
+from cplib.experiments.measurements import RANDOM_INIT, measure_random_init
+from cplib.experiments.results import from_csv, to_csv
 from cplib.paths import REPO_ROOT
 from cplib.profiles import dataset_root, get_profile, series_category
-from cplib.results import from_csv, to_csv
 from cplib.staging import write_text
 from cplib.train import final_accuracy
 

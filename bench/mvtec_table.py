@@ -11,9 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from cplib.ablation import TABLE1_VARIANTS, markdown_table, run_ablation
 from cplib.data import list_categories
 from cplib.errors import CplibError
+from cplib.experiments.table1 import TABLE1_VARIANTS, markdown_table, run_ablation
 from cplib.profiles import PROFILES, dataset_root, get_profile
 
 

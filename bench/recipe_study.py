@@ -1,11 +1,11 @@
-"""The recipe study (cplib.recipes): which optimiser settings learn the 3-way proxy task at the cpu profile's scale.
+"""The recipe study (cplib.experiments.recipes): which optimiser settings learn the 3-way proxy task at the cpu profile's scale.
 
 Chosen by the proxy accuracy on held-out training normals; test AUROC gaps to the random network are reported beside it.
 Writes a CSV (one row per model), a Markdown table and a figure; models are cached, so a rerun only evaluates. Run it
 again under another thread count, with a model cache of its own, to see how far threads move each recipe:
 
     .venv/bin/python bench/recipe_study.py --seeds 0 1 2 --out bench/results/recipes
-    env $(.venv/bin/python -m cplib.machines threads-1) .venv/bin/python bench/recipe_study.py --seeds 0 --out build/recipes-1
+    env $(.venv/bin/python -m cplib.experiments.machines threads-1) .venv/bin/python bench/recipe_study.py --seeds 0 --out build/recipes-1
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cplib.ablation import write_results
 from cplib.data import list_categories
 from cplib.errors import CplibError
+from cplib.experiments.recipes import HOLDOUT, RECIPES, chosen_recipe, recipe_study, recipe_table
+from cplib.experiments.results import write_results
 from cplib.plots import recipe_figure, save_figure
 from cplib.profiles import PROFILES, dataset_root, get_profile
-from cplib.recipes import HOLDOUT, RECIPES, chosen_recipe, recipe_study, recipe_table
 
 
 def main(argv: list[str] | None = None) -> int:

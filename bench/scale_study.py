@@ -1,5 +1,5 @@
 """The scale study: the CutPaste family against the random network at 64, 96 and 128 px, each size trained for the steps the
-CPU profile's training time buys there (ablation.budget_steps: 300, 187, 123), over seeds. Does a larger image, where
+CPU profile's training time buys there (experiments.scale.budget_steps: 300, 187, 123), over seeds. Does a larger image, where
 CutPaste-Scar's strokes are wider, make the proxy tasks learnable within the same budget? Models are cached, so a rerun only
 evaluates; the 64-px models are Table 1's (bench/table1_seeds.py).
 
@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cplib.ablation import CUTPASTE_FAMILY, SCALE_SIZES, TABLE1_VARIANTS, scale_study, scale_table, write_results
 from cplib.data import list_categories
 from cplib.errors import CplibError
+from cplib.experiments.results import write_results
+from cplib.experiments.scale import SCALE_SIZES, scale_study, scale_table
+from cplib.experiments.table1 import CUTPASTE_FAMILY, TABLE1_VARIANTS
 from cplib.plots import save_figure, scale_figure
 from cplib.profiles import PROFILES, dataset_root, get_profile
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cplib.ablation import TABLE1_VARIANTS, margin_table, seeded_ablation, spread_table, write_results
 from cplib.data import list_categories
 from cplib.errors import CplibError
+from cplib.experiments.margins import margin_table, spread_table
+from cplib.experiments.results import write_results
+from cplib.experiments.table1 import TABLE1_VARIANTS, seeded_ablation
 from cplib.plots import save_figure, spread_figure
 from cplib.profiles import PROFILES, dataset_root, get_profile
 

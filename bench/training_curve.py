@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cplib.ablation import curve_table, training_curve, write_results
 from cplib.data import list_categories
 from cplib.errors import CplibError
+from cplib.experiments.results import write_results
+from cplib.experiments.training_curve import curve_table, training_curve
 from cplib.plots import curve_figure, save_figure
 from cplib.profiles import PROFILES, dataset_root, get_profile
 

@@ -91,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _table_parser(commands: argparse._SubParsersAction) -> None:
     """The `table` subcommand: Table 1 as a resumable grid of jobs, run here or on Ray."""
-    from .ablation import TABLE1_VARIANTS
-    from .launchers import LAUNCHERS
+    from .experiments.launchers import LAUNCHERS
+    from .experiments.table1 import TABLE1_VARIANTS
 
     table = commands.add_parser("table", help="Table 1 over seeds as a resumable grid of jobs, here or on Ray")
     table.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
@@ -305,8 +305,8 @@ def cmd_score(args: argparse.Namespace) -> None:
 def cmd_table(args: argparse.Namespace) -> None:
     """Run the grid's missing jobs, write the table from all its rows, and fail naming the jobs that failed."""
     from .data import list_categories
-    from .grid import RESULTS, TABLE, grid_jobs, write_table
-    from .launchers import run_grid
+    from .experiments.grid import RESULTS, TABLE, grid_jobs, write_table
+    from .experiments.launchers import run_grid
     root = dataset_root(args.data)
     available = list_categories(root)
     categories = args.categories or available

@@ -16,14 +16,16 @@ from matplotlib.patches import Rectangle
 from torch import Tensor
 from torch.nn import functional as F
 
-from .ablation import RANDOM_INIT, Measurement, by_size, margins, proxy_accuracies
 from .data import Split
 from .embedding import GROUPS, Embedding
 from .evaluate import Localization
+from .experiments.margins import margins, proxy_accuracies
+from .experiments.measurements import RANDOM_INIT, Measurement
+from .experiments.recipes import RecipeRow
+from .experiments.scale import by_size
 from .foreground import ForegroundSteps
 from .localize import gaussian_kernel, kernel_sigma, upsample
 from .patches import Geometry
-from .recipes import RecipeRow
 from .staging import replace, temporary
 from .train import History
 

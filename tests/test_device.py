@@ -10,8 +10,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from cplib import ablation, checkpoint, localization_study
+from cplib import checkpoint
 from cplib.errors import ConfigError
+from cplib.experiments import localization, measurements, table1, training_curve
 from cplib.paths import REPO_ROOT
 from cplib.profiles import device_setting, get_profile, resolve_device
 from cplib.train import History, build_model
@@ -78,10 +79,10 @@ def test_the_studies_hand_their_device_to_training(
 ) -> None:
     untrained: list[str] = []
     record = lambda config, root, device: untrained.append(device) or EVALUATION  # noqa: E731
-    monkeypatch.setattr(ablation, "random_init_baseline", record)
+    monkeypatch.setattr(measurements, "random_init_baseline", record)
     profile = get_profile("tiny")
-    ablation.seeded_ablation(root, ["tiles"], profile, [0], ("cutout",))
-    ablation.training_curve(root, ["tiles"], profile, [2], device="cpu")
+    table1.seeded_ablation(root, ["tiles"], profile, [0], ("cutout",))
+    training_curve.training_curve(root, ["tiles"], profile, [2], device="cpu")
     assert devices == ["cuda", "cpu"] and untrained == ["cuda", "cpu"]
 
 
@@ -95,9 +96,9 @@ def test_the_localization_study_puts_both_networks_on_the_device(
             moved.append(device)
             return self
 
-    monkeypatch.setattr(localization_study, "build_model", lambda config: Untrained())
-    monkeypatch.setattr(localization_study, "localize_densities", lambda model, *data: {})
-    localization_study.compare_networks(root, "tiles", get_profile("tiny"), progress=False)
+    monkeypatch.setattr(localization, "build_model", lambda config: Untrained())
+    monkeypatch.setattr(localization, "localize_densities", lambda model, *data: {})
+    localization.compare_networks(root, "tiles", get_profile("tiny"), progress=False)
     assert devices == ["cuda"] and moved == ["cuda"]
 
 
@@ -112,7 +113,7 @@ def test_a_bench_script_passes_device_through(devices: list[str], root: str, tmp
 def test_a_bench_script_follows_cplib_device(
     devices: list[str], root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cuda_present: None
 ) -> None:
-    monkeypatch.setattr(ablation, "random_init_baseline", lambda config, root, device: EVALUATION)
+    monkeypatch.setattr(measurements, "random_init_baseline", lambda config, root, device: EVALUATION)
     script = _load(REPO_ROOT / "bench" / "training_curve.py")
     assert script.main(["--data", root, "--profile", "tiny", "--steps", "2", "--out", str(tmp_path / "curve")]) == 0
     assert devices == ["cuda"]

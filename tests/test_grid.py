@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from cplib import checkpoint, grid
-from cplib.ablation import RANDOM_INIT, Measurement
+from cplib import checkpoint
 from cplib.cli import main
 from cplib.errors import ConfigError
-from cplib.launchers import run_grid, task_options
+from cplib.experiments import grid
+from cplib.experiments.launchers import run_grid, task_options
+from cplib.experiments.measurements import RANDOM_INIT, Measurement
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
 

@@ -1,5 +1,8 @@
-"""The package's layout rule: the method never imports the teaching aids (figures, widgets, notebook studies) nor
-their libraries, so the algorithm runs, and reads, without them."""
+"""The package's layout rule, in the order the layers build on each other: the method (every top-level module but the
+others named here), the experiments (cplib.experiments: studies and their result files), the teaching aids (figures,
+widgets, notebook studies), the command line. The method imports neither the experiments nor the teaching aids, and no UI
+library; the experiments import no teaching aid and no UI library; so the algorithm runs, and reads, without what sits
+above it."""
 
 from __future__ import annotations
 
@@ -12,13 +15,17 @@ import sys
 from pathlib import Path
 
 import cplib
+import cplib.experiments
 
 PACKAGE = Path(cplib.__file__).parent
+EXPERIMENTS_DIR = Path(cplib.experiments.__file__).parent
 TEACHING_AIDS = frozenset({"plots", "widgets", "studies"})
+COMMAND_LINE = frozenset({"cli", "__main__"})
 UI_LIBRARIES = ("matplotlib", "ipywidgets", "IPython")
 METHOD_MODULES = sorted(
-    info.name for info in pkgutil.iter_modules([str(PACKAGE)]) if info.name not in TEACHING_AIDS | {"__main__"}
+    info.name for info in pkgutil.iter_modules([str(PACKAGE)]) if not info.ispkg and info.name not in TEACHING_AIDS | COMMAND_LINE
 )
+EXPERIMENTS = sorted(info.name for info in pkgutil.iter_modules([str(EXPERIMENTS_DIR)]))
 MAX_LINES = 400
 
 IMPORT_WITHOUT_UI = """
@@ -28,57 +35,96 @@ for name in {libraries!r}:
 failures = {{}}
 for module in {modules!r}:
     try:
-        importlib.import_module("cplib." + module)
+        importlib.import_module(module)
     except ImportError as error:
         failures[module] = str(error)
 print(json.dumps(failures))
 """
 
 
-def imported_names(path: Path) -> set[str]:
-    """Every module a file imports, anywhere in it (inside functions too), relative imports as cplib.<name>."""
+def source(module: str) -> Path:
+    """The file of a dotted module of the package, e.g. "cplib.experiments.table1"."""
+    return PACKAGE.parent.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def imported_names(module: str) -> set[str]:
+    """Every module a module imports, anywhere in it (inside functions too), relative imports resolved to full names."""
+    package = module.split(".")[:-1]
     names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source(module).read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = f"cplib.{node.module or ''}".rstrip(".") if node.level else node.module
+            parent = package[: len(package) - node.level + 1] if node.level else []
+            base = ".".join([*parent, *([node.module] if node.module else [])])
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
     return names
 
 
-def forbidden(name: str) -> bool:
-    """True for a UI library (or part of one) or a teaching-aid module."""
+def ui_or_teaching_aid(name: str) -> bool:
+    """True for a UI library (or part of one) or a teaching-aid module: what neither the method nor the experiments import."""
     parts = name.split(".")
     return parts[0] in UI_LIBRARIES or (parts[0] == "cplib" and len(parts) > 1 and parts[1] in TEACHING_AIDS)
 
 
-def test_teaching_aids_exist_and_the_method_is_everything_else() -> None:
-    modules = {info.name for info in pkgutil.iter_modules([str(PACKAGE)])}
-    assert TEACHING_AIDS <= modules
-    assert {"augment", "train", "localize", "evaluate", "detector"} <= set(METHOD_MODULES)
+def above_the_method(name: str) -> bool:
+    """True for what the method never imports: a UI library, a teaching aid, the experiments or the command line."""
+    parts = name.split(".")
+    return ui_or_teaching_aid(name) or (parts[0] == "cplib" and len(parts) > 1 and parts[1] in {"experiments", *COMMAND_LINE})
 
 
-def test_method_modules_import_without_matplotlib_ipywidgets_or_ipython() -> None:
-    code = IMPORT_WITHOUT_UI.format(libraries=UI_LIBRARIES, modules=METHOD_MODULES)
+def offending(modules: list[str], rule) -> dict[str, list[str]]:
+    """module -> the imports that break the rule, for the modules that break it."""
+    found = {module: sorted(filter(rule, imported_names(module))) for module in modules}
+    return {module: imports for module, imports in found.items() if imports}
+
+
+def import_without_ui(modules: list[str]) -> dict[str, str]:
+    """The modules that fail to import in a fresh interpreter where every UI library is missing: module -> error."""
+    code = IMPORT_WITHOUT_UI.format(libraries=UI_LIBRARIES, modules=modules)
     environment = {**os.environ, "PYTHONPATH": str(PACKAGE.parent)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {}
+    return json.loads(done.stdout)
 
 
-def test_method_modules_never_import_ui_libraries_or_teaching_aids_even_lazily() -> None:
-    found = {name: sorted(filter(forbidden, imported_names(PACKAGE / f"{name}.py"))) for name in METHOD_MODULES}
-    assert {name: imports for name, imports in found.items() if imports} == {}
+def test_each_layer_holds_what_it_should() -> None:
+    modules = {info.name for info in pkgutil.iter_modules([str(PACKAGE)])}
+    assert TEACHING_AIDS | COMMAND_LINE <= modules and "experiments" in modules
+    assert {"augment", "train", "localize", "evaluate", "detector"} <= set(METHOD_MODULES)
+    assert {"table1", "training_curve", "scale", "localization", "recipes", "grid", "launchers", "machines", "results"} <= set(EXPERIMENTS)
 
 
-def test_forbidden_catches_ui_libraries_and_teaching_aids_only() -> None:
-    assert forbidden("matplotlib.pyplot") and forbidden("IPython.display") and forbidden("ipywidgets")
-    assert forbidden("cplib.plots") and forbidden("cplib.widgets.LocalizationBrowser")
-    assert not forbidden("cplib.localize") and not forbidden("cplib") and not forbidden("torch")
+def test_the_method_and_the_experiments_import_without_matplotlib_ipywidgets_or_ipython() -> None:
+    modules = [f"cplib.{name}" for name in METHOD_MODULES] + [f"cplib.experiments.{name}" for name in EXPERIMENTS]
+    assert import_without_ui(modules) == {}
 
 
-def test_method_modules_read_in_one_pass() -> None:
-    lengths = {name: len((PACKAGE / f"{name}.py").read_text().splitlines()) for name in METHOD_MODULES}
+def test_the_method_never_imports_experiments_teaching_aids_or_ui_libraries_even_lazily() -> None:
+    assert offending([f"cplib.{name}" for name in METHOD_MODULES], above_the_method) == {}
+
+
+def test_the_experiments_never_import_teaching_aids_or_ui_libraries_even_lazily() -> None:
+    assert offending([f"cplib.experiments.{name}" for name in EXPERIMENTS], ui_or_teaching_aid) == {}
+
+
+def test_relative_imports_resolve_from_the_importing_module_s_package() -> None:
+    assert {"cplib.experiments.measurements", "cplib.checkpoint"} <= imported_names("cplib.experiments.table1")
+    assert "cplib.experiments.table1" in imported_names("cplib.experiments.scale")
+    assert "cplib.experiments.margins" in imported_names("cplib.plots")
+
+
+def test_the_rules_catch_what_each_layer_must_not_import() -> None:
+    assert ui_or_teaching_aid("matplotlib.pyplot") and ui_or_teaching_aid("IPython.display") and ui_or_teaching_aid("ipywidgets")
+    assert ui_or_teaching_aid("cplib.plots") and ui_or_teaching_aid("cplib.widgets.LocalizationBrowser")
+    assert not ui_or_teaching_aid("cplib.localize") and not ui_or_teaching_aid("cplib") and not ui_or_teaching_aid("torch")
+    assert not ui_or_teaching_aid("cplib.experiments.table1")
+    assert above_the_method("cplib.experiments.table1") and above_the_method("cplib.experiments") and above_the_method("cplib.cli")
+    assert above_the_method("cplib.plots") and not above_the_method("cplib.train") and not above_the_method("cplib")
+
+
+def test_method_and_experiment_modules_read_in_one_pass() -> None:
+    files = [PACKAGE / f"{name}.py" for name in METHOD_MODULES] + [EXPERIMENTS_DIR / f"{name}.py" for name in EXPERIMENTS]
+    lengths = {file.name: len(file.read_text().splitlines()) for file in files}
     assert {name: lines for name, lines in lengths.items() if lines > MAX_LINES} == {}

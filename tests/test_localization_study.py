@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cplib import localization_study
-from cplib.ablation import RANDOM_INIT
-from cplib.results import from_csv, to_csv
 from cplib.checkpoint import get_or_train
 from cplib.errors import ResultDrift
 from cplib.evaluate import localize_densities
-from cplib.localization_study import (TRAINED, LocalizationRow, check_localization, compare_networks, localization_results,
-                                      localization_splits, markdown_table, pixel_aurocs, proxy_accuracy, to_rows)
+from cplib.experiments import localization
+from cplib.experiments.localization import (TRAINED, LocalizationRow, check_localization, compare_networks, localization_results,
+                                            localization_splits, localization_table, pixel_aurocs, proxy_accuracy, to_rows)
+from cplib.experiments.measurements import RANDOM_INIT
+from cplib.experiments.results import from_csv, to_csv
 from cplib.localize import localization_settings
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile
@@ -56,11 +56,11 @@ def test_rows_round_trip_through_csv() -> None:
         from_csv("variant,category\ncutout,capsule\n", LocalizationRow)  # a Measurement header
 
 
-def test_markdown_table_and_lookups_hold_every_row() -> None:
+def test_localization_table_and_lookups_hold_every_row() -> None:
     draws = np.random.default_rng(1)
     for _ in range(10):
         rows = _rows(draws)
-        lines = markdown_table(rows).splitlines()
+        lines = localization_table(rows).splitlines()
         assert len(lines) == 2 + len(CATEGORIES)
         pixel, accuracy = pixel_aurocs(rows), proxy_accuracy(rows)
         for line, category in zip(lines[2:], CATEGORIES):
@@ -71,7 +71,7 @@ def test_markdown_table_and_lookups_hold_every_row() -> None:
 
 
 def test_check_localization_is_strict_where_the_table_was_made_and_reports_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cplib.machines import signature
+    from cplib.experiments.machines import signature
 
     draws = np.random.default_rng(2)
     for _ in range(20):
@@ -80,13 +80,13 @@ def test_check_localization_is_strict_where_the_table_was_made_and_reports_elsew
         one = int(draws.integers(len(mine)))
         moved = [replace(r, pixel_auroc=r.pixel_auroc + (0.031 if i == one else 0)) for i, r in enumerate(mine)]
         shift = float(draws.uniform(-0.029, 0.029))
-        monkeypatch.setattr(localization_study, "committed_signature", lambda stem: signature(mine[0].precision))
+        monkeypatch.setattr(localization, "committed_signature", lambda stem: signature(mine[0].precision))
         lines = check_localization(committed, [replace(r, pixel_auroc=r.pixel_auroc + shift) for r in mine]).splitlines()
         assert len(lines) == len(mine) and all("reproduced" in line for line in lines)
         with pytest.raises(ResultDrift, match="bench/localization_table.py"):
             check_localization(committed, moved)
-        monkeypatch.setattr(localization_study, "committed_signature", lambda stem: None)
-        monkeypatch.setattr(localization_study, "cross_machine_spread", lambda measures: 0.0)
+        monkeypatch.setattr(localization, "committed_signature", lambda stem: None)
+        monkeypatch.setattr(localization, "cross_machine_spread", lambda measures: 0.0)
         assert check_localization(committed, moved).count("DRIFT") == 1  # another machine: reported in its line, not raised
         assert "not comparable" in check_localization(committed, [replace(r, precision="fp32", pixel_auroc=0.0) for r in mine])
 
@@ -97,8 +97,8 @@ def test_committed_rows_are_read_only_for_the_default_data_at_the_same_settings(
     committed = [replace(r, size=geometry.size, patch=geometry.patch, stride=geometry.stride, steps=tiny.steps) for r in _rows(np.random.default_rng(3))]
     table = tmp_path / "localization.csv"
     table.write_text(to_csv(committed))
-    monkeypatch.setattr(localization_study, "COMMITTED_LOCALIZATION", table)
-    monkeypatch.setattr(localization_study, "measure_localization", lambda *args: "measured here")
+    monkeypatch.setattr(localization, "COMMITTED_LOCALIZATION", table)
+    monkeypatch.setattr(localization, "measure_localization", lambda *args: "measured here")
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     (tmp_path / "default").symlink_to(root)
     assert localization_results(str(tmp_path / "default"), list(CATEGORIES), tiny) == committed
@@ -132,13 +132,13 @@ def test_the_script_writes_the_csv_and_table_of_every_category(root: str, tmp_pa
     assert done.returncode == 0, done.stderr
     rows = from_csv((tmp_path / "loc.csv").read_text(), LocalizationRow)
     assert sorted({r.category for r in rows}) == list(CATEGORIES) and len(rows) == 4 * len(CATEGORIES)
-    assert (tmp_path / "loc.md").read_text() == markdown_table(rows) + "\n"
+    assert (tmp_path / "loc.md").read_text() == localization_table(rows) + "\n"
 
 
 def test_the_committed_localization_table_describes_the_cpu_profile() -> None:
-    """bench/results/localization.csv is what notebook 06 and the README show: every default category at the CPU settings."""
-    rows = from_csv(localization_study.COMMITTED_LOCALIZATION.read_text(), LocalizationRow)
+    """bench/results/localization.csv is what notebook 06 and docs/results.md show: every default category at the CPU settings."""
+    rows = from_csv(localization.COMMITTED_LOCALIZATION.read_text(), LocalizationRow)
     geometry = localization_settings(get_profile("cpu")).geometry()
     assert {r.category for r in rows} == set(CATEGORIES) and len(rows) == 12
     assert all((r.size, r.patch, r.stride) == (geometry.size, geometry.patch, geometry.stride) for r in rows)
-    assert (localization_study.COMMITTED_LOCALIZATION.with_suffix(".md")).read_text() == markdown_table(rows) + "\n"
+    assert (localization.COMMITTED_LOCALIZATION.with_suffix(".md")).read_text() == localization_table(rows) + "\n"

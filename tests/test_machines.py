@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from cplib import machines
 from cplib.errors import ConfigError, ResultDrift
-from cplib.machines import (
+from cplib.experiments import machines
+from cplib.experiments.machines import (
     EMULATED,
     REPRODUCE_FLOOR,
     Signature,
@@ -30,8 +30,8 @@ from cplib.machines import (
     spread_table,
     spreads,
 )
+from cplib.experiments.results import from_csv, to_csv
 from cplib.profiles import get_profile
-from cplib.results import from_csv, to_csv
 
 HERE = Signature("Some CPU", "avx512_bf16", 2, "2.14.1", "bf16")
 ELSEWHERE = replace(HERE, threads=8)
@@ -57,7 +57,7 @@ def test_the_signature_follows_threads_and_the_instruction_set_cap(monkeypatch: 
 
 
 def test_emulated_machines_change_what_another_machine_changes() -> None:
-    code = "from cplib.machines import signature; from cplib.profiles import get_profile; print(signature(get_profile('cpu').precision_for(64)))"
+    code = "from cplib.experiments.machines import signature; from cplib.profiles import get_profile; print(signature(get_profile('cpu').precision_for(64)))"
     native = _in_a_new_process(code)
     one_thread = _in_a_new_process(code, **EMULATED["threads-1"])
     assert "threads=1" in one_thread and one_thread != native

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from cplib import grid
-from cplib.ablation import RANDOM_INIT, Measurement
-from cplib.launchers import run_grid
+from cplib.experiments import grid
+from cplib.experiments.launchers import run_grid
+from cplib.experiments.measurements import RANDOM_INIT, Measurement
+from cplib.experiments.results import to_csv
 from cplib.profiles import get_profile
-from cplib.results import to_csv
 from cplib.synthetic import Counts, write_dataset
 
 ray = pytest.importorskip("ray", reason="Ray is the optional extra cplib[cluster]; `make test` installs it")

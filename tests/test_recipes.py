@@ -19,9 +19,9 @@ from cplib import __version__
 from cplib.checkpoint import cache_key
 from cplib.errors import ConfigError
 from cplib.evaluate import heldout_proxy_accuracy
+from cplib.experiments.recipes import RECIPES, RecipeRow, chosen_recipe, recipe_config, recipe_study, recipe_table
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile
-from cplib.recipes import RECIPES, RecipeRow, chosen_recipe, recipe_config, recipe_study, recipe_table
 from cplib.synthetic import Counts, write_dataset
 from cplib.train import TrainConfig, build_model, build_optimiser
 

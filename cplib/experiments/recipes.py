@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .ablation import measure_random_init
-from .checkpoint import get_or_train
-from .data import holdout_split, load_split
-from .evaluate import evaluate_model, heldout_proxy_accuracy
-from .profiles import Profile
-from .train import TrainConfig, final_accuracy
+from ..checkpoint import get_or_train
+from ..data import holdout_split, load_split
+from ..evaluate import evaluate_model, heldout_proxy_accuracy
+from ..profiles import Profile
+from ..train import TrainConfig, final_accuracy
+from .measurements import measure_random_init
 
 HOLDOUT = 0.2  # share of train/good the encoder never sees: the recipe's judge
 RECIPES: dict[str, dict[str, object]] = {

@@ -1,4 +1,5 @@
-"""The Table 1 ablation and its paper-scale script, on a tiny dataset with the tiny profile."""
+"""Table 1 and its studies (cplib.experiments: table1, margins, training_curve, scale) and their bench scripts, on a tiny
+dataset with the tiny profile."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cplib.ablation import markdown_table, run_ablation
 from cplib.checkpoint import get_or_train
 from cplib.evaluate import evaluate_model, random_init_baseline
+from cplib.experiments.table1 import markdown_table, run_ablation
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
@@ -60,7 +61,10 @@ def test_mvtec_table_script_names_a_missing_folder(tmp_path: Path) -> None:
 
 
 def test_seeded_ablation_measures_every_variant_seed_and_the_random_network(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cplib.ablation import RANDOM_INIT, seeded_ablation, spread_table, to_csv
+    from cplib.experiments.margins import spread_table
+    from cplib.experiments.measurements import RANDOM_INIT
+    from cplib.experiments.results import to_csv
+    from cplib.experiments.table1 import seeded_ablation
 
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     rows = seeded_ablation(root, ["weave", "capsule"], get_profile("tiny"), seeds=[0, 1], variants=("cutout", "3way"))
@@ -86,7 +90,8 @@ def test_seeded_ablation_measures_every_variant_seed_and_the_random_network(root
 
 
 def test_training_curve_trains_each_length_once_and_keeps_the_random_line(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cplib.ablation import RANDOM_INIT, training_curve
+    from cplib.experiments.measurements import RANDOM_INIT
+    from cplib.experiments.training_curve import training_curve
 
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     rows = training_curve(root, ["weave"], get_profile("tiny"), lengths=[2, 4])
@@ -116,15 +121,15 @@ def test_study_scripts_write_their_csv_table_and_figure(root: str, tmp_path: Pat
 
 def _rows(draws: np.random.Generator, seeds: int = 3) -> list:
     """Random measurements of two variants and the random network on two categories."""
-    from cplib.ablation import RANDOM_INIT, Measurement
+    from cplib.experiments.measurements import RANDOM_INIT, Measurement
 
     return [Measurement(v, c, seed, 0 if v == RANDOM_INIT else 300, 64, float(draws.uniform(0.4, 1.0)), float(draws.uniform()), "bf16")
             for seed in range(seeds) for c in ("capsule", "weave") for v in (RANDOM_INIT, "cutout", "3way")]
 
 
 def test_measurements_round_trip_through_csv() -> None:
-    from cplib.ablation import Measurement
-    from cplib.results import from_csv, to_csv
+    from cplib.experiments.measurements import Measurement
+    from cplib.experiments.results import from_csv, to_csv
 
     draws = np.random.default_rng(0)
     for _ in range(20):
@@ -135,7 +140,8 @@ def test_measurements_round_trip_through_csv() -> None:
 
 
 def test_margins_match_a_brute_force_paired_gap_and_verdict() -> None:
-    from cplib.ablation import RANDOM_INIT, margin_table, margins, proxy_accuracies
+    from cplib.experiments.margins import margin_table, margins, proxy_accuracies
+    from cplib.experiments.measurements import RANDOM_INIT
 
     draws = np.random.default_rng(1)
     for _ in range(50):
@@ -165,10 +171,10 @@ def test_margins_match_a_brute_force_paired_gap_and_verdict() -> None:
 
 
 def test_check_reproduced_compares_a_run_with_the_committed_seeds_of_its_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cplib import ablation
-    from cplib.ablation import check_reproduced
+    from cplib.experiments import table1
+    from cplib.experiments.table1 import check_reproduced
     from cplib.errors import ResultDrift
-    from cplib.machines import signature
+    from cplib.experiments.machines import signature
     from cplib.train import TrainConfig
 
     rows = _rows(np.random.default_rng(4))
@@ -176,26 +182,28 @@ def test_check_reproduced_compares_a_run_with_the_committed_seeds_of_its_config(
     same = [r.auroc for r in rows if (r.variant, r.category) == ("3way", "capsule")]
     mean, reach = float(np.mean(same)), max(3 * float(np.std(same, ddof=1)), 0.03)
     assert "no committed seed has this config" in check_reproduced(rows, config.with_(precision="fp32"), mean)
-    monkeypatch.setattr(ablation, "committed_signature", lambda stem: signature(config.precision))  # made on this machine
+    monkeypatch.setattr(table1, "committed_signature", lambda stem: signature(config.precision))  # made on this machine
     assert "reproduced" in check_reproduced(rows, config, mean + 0.99 * reach)
     with pytest.raises(ResultDrift, match="bench/table1_seeds.py"):
         check_reproduced(rows, config, mean + 1.01 * reach)
-    monkeypatch.setattr(ablation, "committed_signature", lambda stem: None)  # made on a machine not recorded
-    monkeypatch.setattr(ablation, "cross_machine_spread", lambda measures: 0.1)
+    monkeypatch.setattr(table1, "committed_signature", lambda stem: None)  # made on a machine not recorded
+    monkeypatch.setattr(table1, "cross_machine_spread", lambda measures: 0.1)
     assert "inside" in check_reproduced(rows, config, mean + reach + 0.099)
     assert "DRIFT" in check_reproduced(rows, config, mean + reach + 0.101)  # reported, not raised
 
 
 def test_seeded_results_read_the_committed_table_only_for_the_default_data(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cplib import ablation
-    from cplib.ablation import RANDOM_INIT, seeded_results, to_csv
+    from cplib.experiments import table1
+    from cplib.experiments.measurements import RANDOM_INIT
+    from cplib.experiments.results import to_csv
+    from cplib.experiments.table1 import seeded_results
 
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     tiny = get_profile("tiny")
     committed = [row.__class__(**{**row.__dict__, "size": tiny.size, "steps": row.steps and tiny.steps}) for row in _rows(np.random.default_rng(3))]
     table = tmp_path / "table1_seeds.csv"
     table.write_text(to_csv(committed))
-    monkeypatch.setattr(ablation, "COMMITTED_TABLE1", table)
+    monkeypatch.setattr(table1, "COMMITTED_TABLE1", table)
     (tmp_path / "default").symlink_to(root)
     assert seeded_results(str(tmp_path / "default"), ["capsule", "weave"], tiny, ("cutout",)) == [r for r in committed if r.variant in (RANDOM_INIT, "cutout")]
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "elsewhere"))  # the same images, no longer the default dataset
@@ -206,14 +214,14 @@ def test_seeded_results_read_the_committed_table_only_for_the_default_data(root:
 
 def _curve(draws: np.random.Generator, lengths: tuple[int, ...] = (100, 300, 1000)) -> list:
     """A random training-length curve: the random network and each length, on two categories."""
-    from cplib.ablation import RANDOM_INIT, Measurement
+    from cplib.experiments.measurements import RANDOM_INIT, Measurement
 
     return [Measurement(RANDOM_INIT if n == 0 else "3way", c, 0, n, 64, float(draws.uniform(0.4, 1.0)), float(draws.uniform()), "bf16")
             for c in ("capsule", "weave") for n in (0, *lengths)]
 
 
 def test_curve_table_holds_every_length_in_order() -> None:
-    from cplib.ablation import curve_table
+    from cplib.experiments.training_curve import curve_table
 
     draws = np.random.default_rng(5)
     for _ in range(10):
@@ -230,14 +238,15 @@ def test_curve_table_holds_every_length_in_order() -> None:
 def test_the_committed_curve_is_read_only_for_the_default_data_at_the_profile_size(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    from cplib import ablation
-    from cplib.ablation import committed_curve, to_csv
+    from cplib.experiments import training_curve
+    from cplib.experiments.results import to_csv
+    from cplib.experiments.training_curve import committed_curve
 
     tiny = get_profile("tiny")
     rows = [replace(r, size=tiny.size) for r in _curve(np.random.default_rng(6))]
     curve = tmp_path / "training_curve.csv"
     curve.write_text(to_csv(rows))
-    monkeypatch.setattr(ablation, "COMMITTED_CURVE", curve)
+    monkeypatch.setattr(training_curve, "COMMITTED_CURVE", curve)
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     (tmp_path / "default").symlink_to(root)
     assert committed_curve(str(tmp_path / "default"), ["capsule", "weave"], tiny) == rows
@@ -250,7 +259,7 @@ def test_the_committed_curve_is_read_only_for_the_default_data_at_the_profile_si
 def test_budget_steps_buy_the_profile_s_pixels_at_every_size() -> None:
     from dataclasses import replace
 
-    from cplib.ablation import STEP_OVERHEAD_PIXELS, budget_steps
+    from cplib.experiments.scale import STEP_OVERHEAD_PIXELS, budget_steps
 
     draws = np.random.default_rng(7)
     for _ in range(200):
@@ -265,7 +274,8 @@ def test_budget_steps_buy_the_profile_s_pixels_at_every_size() -> None:
 
 
 def test_scale_study_trains_each_size_for_its_budget(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cplib.ablation import RANDOM_INIT, budget_steps, scale_study
+    from cplib.experiments.measurements import RANDOM_INIT
+    from cplib.experiments.scale import budget_steps, scale_study
 
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     tiny = get_profile("tiny")
@@ -282,7 +292,9 @@ def _scaled(draws: np.random.Generator, sizes: tuple[int, ...] = (64, 96, 128)) 
 
 
 def test_scale_table_holds_each_size_s_random_network_and_paired_gaps() -> None:
-    from cplib.ablation import RANDOM_INIT, by_size, margin_table, scale_table
+    from cplib.experiments.margins import margin_table
+    from cplib.experiments.measurements import RANDOM_INIT
+    from cplib.experiments.scale import by_size, scale_table
 
     draws = np.random.default_rng(8)
     for _ in range(20):
@@ -307,14 +319,15 @@ def test_scale_table_holds_each_size_s_random_network_and_paired_gaps() -> None:
 def test_the_committed_scale_study_is_read_only_for_the_default_data_at_budget_steps(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    from cplib import ablation
-    from cplib.ablation import budget_steps, committed_scale, to_csv
+    from cplib.experiments import scale
+    from cplib.experiments.results import to_csv
+    from cplib.experiments.scale import budget_steps, committed_scale
 
     cpu = get_profile("cpu")
     rows = [replace(r, steps=0 if r.steps == 0 else budget_steps(cpu, r.size)) for r in _scaled(np.random.default_rng(9))]
     study = tmp_path / "scale.csv"
     study.write_text(to_csv(rows))
-    monkeypatch.setattr(ablation, "COMMITTED_SCALE", study)
+    monkeypatch.setattr(scale, "COMMITTED_SCALE", study)
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     (tmp_path / "default").symlink_to(root)
     assert committed_scale(str(tmp_path / "default"), ["capsule", "weave"], cpu) == rows

@@ -7,15 +7,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .ablation import RANDOM_INIT, committed_rows
-from .checkpoint import Trained, get_or_train
-from .data import Split, load_split
-from .evaluate import DENSITIES, Localization, localize_densities, per_defect_subset
-from .localize import LocalizationSettings, default_shared, localization_settings
+from ..checkpoint import Trained, get_or_train
+from ..data import Split, load_split
+from ..evaluate import DENSITIES, Localization, localize_densities, per_defect_subset
+from ..localize import LocalizationSettings, default_shared, localization_settings
+from ..paths import REPO_ROOT
+from ..profiles import Profile, resolve_device
+from ..train import build_model, final_accuracy
 from .machines import check_reproduction, committed_signature, cross_machine_spread, signature
-from .paths import REPO_ROOT
-from .profiles import Profile, resolve_device
-from .train import build_model, final_accuracy
+from .measurements import RANDOM_INIT
+from .results import committed_rows
 
 TRAINED = "trained"
 COMMITTED_LOCALIZATION = REPO_ROOT / "bench" / "results" / "localization.csv"  # written by bench/localization_table.py
@@ -112,7 +113,7 @@ def proxy_accuracy(rows: Sequence[LocalizationRow]) -> dict[str, float]:
     return {row.category: row.proxy_accuracy for row in rows if row.network == TRAINED}
 
 
-def markdown_table(rows: Sequence[LocalizationRow]) -> str:
+def localization_table(rows: Sequence[LocalizationRow]) -> str:
     """Markdown: pixel AUROC (AUPRO) per category of both networks with both densities, and the proxy accuracy."""
     columns = [(network, density) for network in (TRAINED, RANDOM_INIT) for density in DENSITIES]
     cells = {(row.category, row.network, row.density): row for row in rows}
@@ -133,7 +134,7 @@ def check_localization(committed: Sequence[LocalizationRow], measured: Sequence[
     if not pairs:
         return f"this machine's {measured[0].category} rows: not comparable with the committed ones (another precision or setting)"
     made_on, cross = committed_signature(COMMITTED_LOCALIZATION.stem), cross_machine_spread([f"pixel AUROC {d}" for d in DENSITIES])
-    command = "bench/localization_table.py (README, Localisation)"
+    command = "bench/localization_table.py (docs/results.md)"
     return "\n".join(
         check_reproduction(f"{row.category} {row.network}, {row.density}: pixel AUROC", row.pixel_auroc, [then], made_on,
                            signature(row.precision), cross, command)

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import ResultDrift
-from .paths import REPO_ROOT
+from ..errors import ResultDrift
+from ..paths import REPO_ROOT
+from ..staging import write_text
 from .results import from_csv
-from .staging import write_text
 
 REPRODUCE_FLOOR = 0.03  # AUROC: how far a rerun on the machine that made a result may land from it before it counts as drift
 
@@ -44,7 +44,7 @@ ISA_ORDER = ("avx", "avx2", "avx512f", "avx512_bf16", "amx_bf16")  # oneDNN's in
 def emulation_environment(name: str) -> dict[str, str]:
     """The variables that emulate machine `name`, with a model cache of its own (build/machines/NAME) for any but "native"."""
     if name not in EMULATED:
-        raise ValueError(f"unknown machine {name!r}: use one of {', '.join(EMULATED)} (cplib.machines.EMULATED)")
+        raise ValueError(f"unknown machine {name!r}: use one of {', '.join(EMULATED)} (cplib.experiments.machines.EMULATED)")
     own_cache = {} if name == "native" else {"CPLIB_DATA_DIR": str(REPO_ROOT / "build" / "machines" / name)}
     return {**EMULATED[name], **own_cache}
 
@@ -90,7 +90,7 @@ def best_instruction_set() -> str:
 def emulates_nothing(name: str) -> str | None:
     """Why emulated machine `name` would run exactly as this one does here (its cap at or above this CPU's best, or fp32 where
     bfloat16 is not native anyway); None when it really is another machine."""
-    from .profiles import native_precision
+    from ..profiles import native_precision
 
     cap = EMULATED[name].get("ONEDNN_MAX_CPU_ISA", "").lower()
     best = best_instruction_set()
@@ -239,16 +239,16 @@ def _changes(environment: Mapping[str, str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m cplib.machines NAME``: print NAME's variables as shell assignments, for ``env $(...) command``."""
+    """``python -m cplib.experiments.machines NAME``: print NAME's variables as shell assignments, for ``env $(...) command``."""
     import sys
 
     names = list(sys.argv[1:] if argv is None else argv)
     if len(names) != 1 or names[0] not in EMULATED:
-        print(f"usage: python -m cplib.machines NAME, NAME one of {', '.join(EMULATED)}", file=sys.stderr)
+        print(f"usage: python -m cplib.experiments.machines NAME, NAME one of {', '.join(EMULATED)}", file=sys.stderr)
         return 2
     same = emulates_nothing(names[0])
     if same:
-        print(f"cplib.machines: {names[0]} emulates nothing here ({same}); pick another: {', '.join(EMULATED)}", file=sys.stderr)
+        print(f"cplib.experiments.machines: {names[0]} emulates nothing here ({same}); pick another: {', '.join(EMULATED)}", file=sys.stderr)
     print(" ".join(f"{key}={value}" for key, value in emulation_environment(names[0]).items()))
     return 0
 

@@ -4,7 +4,7 @@ seed).
 A job trains its model or loads it from the model cache (checkpoint.get_or_train), evaluates it and becomes one
 Measurement row. The rows live in one CSV, rewritten atomically as each job finishes, so a grid that stops resumes where
 it stopped: a rerun runs only the jobs whose rows are missing. The table (mean ± sd over seeds, the random network, the
-paper's column) is computed from the CSV. The launchers (cplib.launchers) run the jobs here or on a Ray cluster.
+paper's column) is computed from the CSV. The launchers (cplib.experiments.launchers) run the jobs here or on a Ray cluster.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .ablation import RANDOM_INIT, Measurement, measure, measure_random_init, spread_table
-from .paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
-from .profiles import Profile
+from ..paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
+from ..profiles import Profile
+from ..staging import write_text
+from ..train import TrainConfig
+from .margins import spread_table
+from .measurements import RANDOM_INIT, Measurement, measure, measure_random_init
 from .results import from_csv, to_csv
-from .staging import write_text
-from .train import TrainConfig
 
 RESULTS = "table1.csv"
 TABLE = "table1.md"

@@ -1,4 +1,4 @@
-"""Running a grid of jobs (cplib.grid): in this process, or as Ray tasks on whatever cluster Ray finds.
+"""Running a grid of jobs (cplib.experiments.grid): in this process, or as Ray tasks on whatever cluster Ray finds.
 
 Both launchers hand each finished row to `record` at once and go on past a failed job; the failures come back as one
 line each, naming the job. Ray is optional (``pip install cplib[cluster]``) and imported only by the Ray launcher:
@@ -18,10 +18,10 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .ablation import Measurement
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..profiles import resolve_device
 from .grid import RESULTS, Job, append_row, pending, read_rows, run_job
-from .profiles import resolve_device
+from .measurements import Measurement
 
 Runner = Callable[[Job, str, str], Measurement]
 Record = Callable[[Measurement], None]

@@ -1,0 +1,115 @@
+"""What several seeds say: each variant's image AUROC as mean ± sd over seeds, and its margin over the random network,
+measured seed by seed (each trained model starts from its seed's random network), with a verdict against the noise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .measurements import RANDOM_INIT, Measurement
+
+MARKS = {"above": " ▲", "below": " ▼"}
+
+
+def over_seeds(rows: Sequence[Measurement], field: str) -> dict[tuple[str, str], list[float]]:
+    """(variant, category) -> the values of one measured field, one per seed."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        groups.setdefault((row.variant, row.category), []).append(getattr(row, field))
+    return groups
+
+
+def seed_spreads(rows: Sequence[Measurement]) -> dict[tuple[str, str], tuple[float, float]]:
+    """(variant, category) -> (mean, sample sd) of the AUROC over seeds."""
+    return {key: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) for key, v in over_seeds(rows, "auroc").items()}
+
+
+def spread_cell(spread: tuple[float, float], random_mean: float | None) -> str:
+    """A (mean, sd) AUROC as "mean ± sd" in %, marked ↓ where the mean is below the random network's."""
+    mean, sd = spread
+    below = random_mean is not None and mean < random_mean
+    return f"{100 * mean:.1f} ± {100 * sd:.1f}" + (" ↓" if below else "")
+
+
+def spread_table(rows: Sequence[Measurement]) -> str:
+    """Markdown: image AUROC (%) mean ± sd over seeds per variant and category; ↓ marks a mean below the random network's."""
+    cells = seed_spreads(rows)
+    categories = list(dict.fromkeys(row.category for row in rows))
+    variants = list(dict.fromkeys(row.variant for row in rows))
+    seeds = len({row.seed for row in rows})
+    lines = [f"| variant ({seeds} seeds) | " + " | ".join(categories) + " |", "|---" * (len(categories) + 1) + "|"]
+    for variant in variants:
+        marks = [spread_cell(cells[variant, c], cells[RANDOM_INIT, c][0] if variant != RANDOM_INIT else None) for c in categories]
+        lines.append(f"| {variant} | " + " | ".join(marks) + " |")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Margin:
+    """A variant against the random network on one category over seeds. Each seed's trained model starts from that seed's
+    random network, so the gap is measured per seed (paired): training's effect, without the spread of the initialisations."""
+
+    variant: str
+    category: str
+    mean: float
+    sd: float
+    random_mean: float
+    random_sd: float
+    differences: tuple[float, ...]
+
+    @property
+    def gap(self) -> float:
+        return float(np.mean(self.differences))
+
+    @property
+    def gap_sd(self) -> float:
+        return float(np.std(self.differences, ddof=1)) if len(self.differences) > 1 else 0.0
+
+    @property
+    def verdict(self) -> str:
+        """"above" or "below" the random network by more than two sds of the paired gaps, else "inside the noise"."""
+        if len(self.differences) < 2:
+            return "one seed: no spread"
+        if abs(self.gap) <= 2 * self.gap_sd:
+            return "inside the noise"
+        return "above" if self.gap > 0 else "below"
+
+    def describe(self) -> str:
+        wins = sum(d > 0 for d in self.differences)
+        return (f"{self.category:8s} {self.variant} {self.mean:.3f} ± {self.sd:.3f} · random init {self.random_mean:.3f} ± {self.random_sd:.3f}"
+                f" · gap {self.gap:+.3f} ± {self.gap_sd:.3f} (better on {wins} of {len(self.differences)} seeds): {self.verdict}")
+
+
+def margins(rows: Sequence[Measurement], variant: str) -> dict[str, Margin]:
+    """Per category, the variant's seed spread, the random network's, and the per-seed gaps between them."""
+    spreads = seed_spreads(rows)
+    auroc = {(row.variant, row.category, row.seed): row.auroc for row in rows}
+    result = {}
+    for category in dict.fromkeys(row.category for row in rows if row.variant == variant):
+        seeds = [s for (v, c, s) in auroc if (v, c) == (variant, category) and (RANDOM_INIT, c, s) in auroc]
+        differences = tuple(auroc[variant, category, s] - auroc[RANDOM_INIT, category, s] for s in seeds)
+        result[category] = Margin(variant, category, *spreads[variant, category], *spreads[RANDOM_INIT, category], differences)
+    return result
+
+
+def proxy_accuracies(rows: Sequence[Measurement], variant: str) -> dict[str, float]:
+    """Per category, the variant's final proxy accuracy averaged over seeds: did the network learn the task at all?"""
+    return {category: float(np.mean(values)) for (name, category), values in over_seeds(rows, "proxy_accuracy").items() if name == variant}
+
+
+def gap_cells(rows: Sequence[Measurement], variant: str, categories: Sequence[str]) -> list[str]:
+    """Per category: the variant's paired gap to the random network (points, mean ± sd, ▲/▼ beyond two sds) · proxy accuracy."""
+    found, accuracy = margins(rows, variant), proxy_accuracies(rows, variant)
+    return [f"{100 * found[c].gap:+.1f} ± {100 * found[c].gap_sd:.1f}{MARKS.get(found[c].verdict, '')} · {accuracy[c]:.2f}" for c in categories]
+
+
+def margin_table(rows: Sequence[Measurement]) -> str:
+    """Markdown: each variant's per-seed gap to the random network (AUROC points, mean ± sd); ▲/▼ beyond two sds, and the
+    mean final proxy accuracy, which tells whether the task was learned at all."""
+    variants = [v for v in dict.fromkeys(row.variant for row in rows) if v != RANDOM_INIT]
+    categories = list(dict.fromkeys(row.category for row in rows))
+    lines = ["| variant | " + " | ".join(f"{c}: gap · proxy acc." for c in categories) + " |", "|---" * (len(categories) + 1) + "|"]
+    lines.extend(f"| {variant} | " + " | ".join(gap_cells(rows, variant, categories)) + " |" for variant in variants)
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""The paper's Table 1 as code: every proxy task on every category, image AUROC, next to the published averages; the same
+over several seeds against each seed's random network, and the committed seeded table that the notebooks read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..checkpoint import get_or_train
+from ..evaluate import evaluate_model
+from ..paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
+from ..paths import REPO_ROOT
+from ..profiles import Profile, resolve_device
+from ..train import TrainConfig
+from .machines import check_reproduction, committed_signature, cross_machine_spread, signature
+from .measurements import RANDOM_INIT, Measurement, measure, measure_random_init
+from .results import committed_rows
+
+TABLE1_VARIANTS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "3way")
+CUTPASTE_FAMILY = TABLE1_VARIANTS[2:]  # the variants the method is about: CutPaste, CutPaste-Scar and the 3-way
+COMMITTED_TABLE1 = REPO_ROOT / "bench" / "results" / "table1_seeds.csv"  # written by bench/table1_seeds.py
+
+
+def run_ablation(
+    root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS,
+    device: str | None = None, seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Image AUROC of each variant on each category: results[variant][category] (models from the cache, else trained)."""
+    device = resolve_device(device, profile)
+    results: dict[str, dict[str, float]] = {}
+    for variant in variants:
+        results[variant] = {}
+        for category in categories:
+            config = profile.config(variant, category, data_root=root, seed=seed)
+            results[variant][category] = evaluate_model(get_or_train(config, device).model, config, root).auroc
+    return results
+
+
+def markdown_table(results: dict[str, dict[str, float]], title: str = "ours") -> str:
+    """A Markdown table: one row per variant, our AUROC (%) per category and mean, then the paper's MVTec AD mean."""
+    categories = list(next(iter(results.values())))
+    header = ["variant", *categories, f"mean ({title})", "paper MVTec mean"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for variant, row in results.items():
+        mean = 100 * sum(row.values()) / len(row)
+        paper = IMAGE_AUROC_TABLE1.get(variant, {}).get("all")
+        cells = [variant, *(f"{100 * row[c]:.1f}" for c in categories), f"{mean:.1f}", "—" if paper is None else f"{paper:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    shared = [c for c in categories if c in IMAGE_AUROC_3WAY]
+    if shared:
+        lines.append("| paper 3-way | " + " | ".join(f"{IMAGE_AUROC_3WAY[c]:.1f}" if c in IMAGE_AUROC_3WAY else "—" for c in categories) + " | | |")
+    return "\n".join(lines)
+
+
+def seeded_ablation(
+    root: str, categories: Sequence[str], profile: Profile, seeds: Sequence[int],
+    variants: Sequence[str] = TABLE1_VARIANTS, device: str | None = None, **changes: object
+) -> list[Measurement]:
+    """Every variant (and the random network) on every category for every seed; `changes` (size, steps) go to the configs."""
+    device = resolve_device(device, profile)
+    rows = []
+    for seed in seeds:
+        for category in categories:
+            base = profile.config("3way", category, data_root=root, seed=seed, **changes)
+            rows.append(measure_random_init(base, root, device))
+            rows.extend(measure(base.with_(variant=variant), root, device) for variant in variants)
+    return rows
+
+
+def seeded_results(
+    root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS,
+    device: str | None = None,
+) -> list[Measurement]:
+    """The committed seeded Table 1 where it describes this data and profile (the default data at its size), else seed 0 measured here."""
+    committed = committed_rows(COMMITTED_TABLE1, root, categories, Measurement) or []
+    rows = [row for row in committed if row.variant in (RANDOM_INIT, *variants)]
+    if rows and all(row.size == profile.size and row.steps in (0, profile.steps) for row in rows):
+        return rows
+    return seeded_ablation(root, categories, profile, [0], variants, device)
+
+
+def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> str:
+    """A line comparing this machine's run of a config with the committed seeds of the same config (machines.check_reproduction):
+    ResultDrift only where the machine that made them disagrees with itself."""
+    same = [row.auroc for row in rows if (row.variant, row.category, row.size, row.steps, row.precision)
+            == (config.variant, config.category, config.size, config.steps, config.precision)]
+    name = f"{config.category} {config.variant} image AUROC"
+    if not same:
+        return f"{name}: this machine's run {auroc:.3f} · no committed seed has this config and precision ({config.precision})"
+    made_on, here, cross = committed_signature(COMMITTED_TABLE1.stem), signature(config.precision), cross_machine_spread(["image AUROC"])
+    return check_reproduction(name, auroc, same, made_on, here, cross, "bench/table1_seeds.py (docs/results.md)")

@@ -1,0 +1,44 @@
+"""Image AUROC against training length: 3-way models trained for each number of steps (each its own cosine cycle) beside
+the random network, and the committed curve that notebook 04 reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..paths import REPO_ROOT
+from ..profiles import Profile, resolve_device
+from .measurements import RANDOM_INIT, Measurement, measure, measure_random_init
+from .results import committed_rows
+
+COMMITTED_CURVE = REPO_ROOT / "bench" / "results" / "training_curve.csv"  # written by bench/training_curve.py
+
+
+def training_curve(
+    root: str, categories: Sequence[str], profile: Profile, lengths: Sequence[int], seed: int = 0,
+    device: str | None = None,
+) -> list[Measurement]:
+    """3-way models trained for each number of steps (each its own cosine cycle), and the random network, per category."""
+    device = resolve_device(device, profile)
+    rows = []
+    for category in categories:
+        base = profile.config("3way", category, data_root=root, seed=seed)
+        rows.append(measure_random_init(base, root, device))
+        rows.extend(measure(base.with_(steps=steps), root, device) for steps in lengths)
+    return rows
+
+
+def committed_curve(root: str, categories: Sequence[str], profile: Profile) -> list[Measurement] | None:
+    """The committed training-length curve where it describes this data at the profile's size; None elsewhere (an hour to measure)."""
+    rows = committed_rows(COMMITTED_CURVE, root, categories, Measurement)
+    return rows if rows and all(row.size == profile.size for row in rows) else None
+
+
+def curve_table(rows: Sequence[Measurement]) -> str:
+    """Markdown: per category, the random network's AUROC (%), then the 3-way model's at each training length · its proxy accuracy."""
+    lengths = sorted({row.steps for row in rows if row.variant != RANDOM_INIT})
+    cells = {(row.category, row.steps if row.variant != RANDOM_INIT else 0): row for row in rows}
+    lines = ["| category | random init | " + " | ".join(f"{n} steps" for n in lengths) + " |", "|---" * (len(lengths) + 2) + "|"]
+    for category in dict.fromkeys(row.category for row in rows):
+        trained = [f"{100 * cells[category, n].auroc:.1f} · {cells[category, n].proxy_accuracy:.2f}" for n in lengths]
+        lines.append(f"| {category} | {100 * cells[category, 0].auroc:.1f} | " + " | ".join(trained) + " |")
+    return "\n".join(lines)
