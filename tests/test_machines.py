@@ -172,7 +172,7 @@ def test_the_drift_check_never_fails_on_another_machine_and_widens_by_the_cross_
 
 def test_the_committed_spread_covers_every_model_the_notebooks_assert_on() -> None:
     rows = machines.committed_spread()
-    assert rows is not None, "bench/results/machine_spread.csv is missing: run bench/machine_spread.py (README, Results)"
+    assert rows is not None, "bench/results/machine_spread.csv is missing: run bench/machine_spread.py (docs/results.md)"
     labels = {row.machine for row in rows}
     assert {machines.emulation_of(label) for label in labels} <= set(EMULATED)
     assert {row.threads for row in rows} >= {1, 2} and {row.precision for row in rows} == {"bf16", "fp32"}

@@ -1,4 +1,6 @@
-"""Project hygiene: environment.yml and constraints.txt match pyproject.toml, notebooks are committed stripped and named NN_topic."""
+"""Project hygiene: environment.yml and constraints.txt match pyproject.toml, notebooks are committed stripped and
+named NN_topic, the README fits on one screen, the results page pastes the committed tables, and every relative link
+resolves."""
 
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ from packaging.specifiers import SpecifierSet
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+README = REPO / "README.md"
+README_BYTES = 8 * 1024  # one screen
+RESULTS_PAGE = REPO / "docs" / "results.md"
+PACKAGES = {"cplib", "cplib.experiments"}  # `from PACKAGE import name` imports the module PACKAGE.name
 NOTEBOOK_NAME = re.compile(r"\d{2}_[a-z0-9]+(?:_[a-z0-9]+)*\.ipynb")
 CONDA_TO_PIP = {"pytorch": "torch"}
 REQUIREMENT = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)")
@@ -137,11 +143,34 @@ def test_notebook_name_rule_rejects(name: str) -> None:
 
 
 def imported_cplib_modules(notebook: dict) -> set[str]:
-    """cplib modules a notebook's code cells import (`from cplib.x import ...` and `from cplib import x`)."""
+    """cplib modules a notebook's code cells import (`from cplib.x.y import ...`, and `from cplib import x` or
+    `from cplib.experiments import x` for the modules of a package)."""
     code = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "code")
-    named = re.findall(r"^\s*from cplib\.(\w+) import", code, re.MULTILINE)
-    bare = [name.strip() for names in re.findall(r"^\s*from cplib import ([\w, ]+)", code, re.MULTILINE) for name in names.split(",")]
-    return {f"cplib.{name}" for name in named + bare}
+    modules = set()
+    for module, names in re.findall(r"^\s*from (cplib(?:\.\w+)*) import \(?([\w, ]+)", code, re.MULTILINE):
+        if module in PACKAGES:
+            modules.update(f"{module}.{name.strip()}" for name in names.split(",") if name.strip())
+        else:
+            modules.add(module)
+    return modules
+
+
+def named_modules(opening: str) -> set[str]:
+    """The modules a notebook's opening names after "Uses:", with every package above them (`cplib.experiments.table1`
+    names cplib.experiments too)."""
+    named = re.findall(r"`(cplib(?:\.\w+)+)", opening.split("Uses:", 1)[-1]) if "Uses:" in opening else []
+    return {".".join(name.split(".")[:end]) for name in named for end in range(2, name.count(".") + 2)}
+
+
+def test_imported_and_named_modules_read_dotted_names_and_packages() -> None:
+    cells = ["from cplib import data, paper\nfrom cplib.experiments.table1 import seeded_results\n",
+             "from cplib.experiments import margins\nfrom cplib.plots import (auroc_bars,\n    save_figure)\n"]
+    notebook = {"cells": [{"cell_type": "code", "source": [cell]} for cell in cells]}
+    assert imported_cplib_modules(notebook) == {"cplib.data", "cplib.paper", "cplib.experiments.table1",
+                                                "cplib.experiments.margins", "cplib.plots"}
+    opening = "What you learn. Uses: `cplib.data`, `cplib.experiments.table1.seeded_results`, `cplib.plots`."
+    assert named_modules(opening) == {"cplib.data", "cplib.experiments", "cplib.experiments.table1",
+                                      "cplib.experiments.table1.seeded_results", "cplib.plots"}
 
 
 def test_each_notebook_opening_names_the_cplib_modules_it_imports() -> None:
@@ -149,15 +178,62 @@ def test_each_notebook_opening_names_the_cplib_modules_it_imports() -> None:
     for path in NOTEBOOKS:
         notebook = json.loads(path.read_text())
         opening = "".join(notebook["cells"][0]["source"])
-        named = set(re.findall(r"`(cplib\.\w+)", opening.split("Uses:", 1)[-1])) if "Uses:" in opening else set()
-        if lacking := imported_cplib_modules(notebook) - named:
+        if lacking := imported_cplib_modules(notebook) - named_modules(opening):
             missing[path.name] = sorted(lacking)
     assert missing == {}, "add these to the notebook's 'Uses:' line"
 
 
 @pytest.mark.parametrize("result", sorted((REPO / "bench" / "results").glob("*.md")), ids=lambda path: path.name)
-def test_the_readme_pastes_each_committed_result_table_unchanged(result: Path) -> None:
-    """Every table a bench command committed appears verbatim in the README, so the README cannot drift from the outputs."""
+def test_the_results_page_pastes_each_committed_result_table_unchanged(result: Path) -> None:
+    """Every table a bench command committed appears verbatim in docs/results.md: the page cannot drift from the outputs."""
     tables = re.findall(r"(?:^\|.*\n?)+", result.read_text(), re.M)
-    readme = (REPO / "README.md").read_text()
-    assert tables and all(table.strip() in readme for table in tables), f"paste {result.name} into the README again"
+    page = RESULTS_PAGE.read_text()
+    assert tables and all(table.strip() in page for table in tables), f"paste {result.name} into docs/results.md again"
+
+
+def test_the_readme_holds_the_headline_of_the_committed_studies() -> None:
+    from cplib.experiments.headline import committed_headline
+
+    assert committed_headline() in README.read_text(), "paste `python -m cplib.experiments.headline` into README.md again"
+
+
+def test_the_readme_fits_on_one_screen() -> None:
+    assert README.stat().st_size <= README_BYTES, f"README.md is {README.stat().st_size} bytes: move detail to docs/"
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    """The anchors of a Markdown page's headings."""
+    return {slug(heading) for heading in re.findall(r"^#+ (.+)$", page.read_text(), re.M)}
+
+
+def broken_links(page: Path) -> list[str]:
+    """The relative links and images of a Markdown page whose file, or heading anchor in a Markdown file, is missing."""
+    broken = []
+    for target in re.findall(r"!?\[[^\]]*\]\(([^)\s]+)\)", page.read_text()):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            broken.append(target)
+        elif anchor and file.suffix == ".md" and anchor not in anchors(file):
+            broken.append(target)
+    return broken
+
+
+@pytest.mark.parametrize("page", [README, *sorted((REPO / "docs").glob("*.md"))], ids=lambda path: path.name)
+def test_every_relative_link_resolves(page: Path) -> None:
+    assert broken_links(page) == []
+
+
+def test_broken_links_finds_missing_files_and_anchors_only(tmp_path: Path) -> None:
+    (tmp_path / "other.md").write_text("# Other page\n\n## A lesson's model\n")
+    page = tmp_path / "page.md"
+    page.write_text("# Page\n[ok](other.md) [anchor](other.md#a-lessons-model) [here](#page) [web](https://x.org/y)\n"
+                    "![missing](figure.png) [no file](gone.md) [no anchor](other.md#nowhere) [no heading](#nothing)\n")
+    assert broken_links(page) == ["figure.png", "gone.md", "other.md#nowhere", "#nothing"]

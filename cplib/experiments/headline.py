@@ -1,0 +1,61 @@
+"""Does CutPaste work here? The README's headline table, computed from the committed studies of the default data: the
+seeded Table 1 (3-way against its random networks), the training-length curve and the localisation table.
+
+``python -m cplib.experiments.headline`` prints it; ``tests/test_project.py`` checks that the README holds it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..localize import default_shared
+from .localization import COMMITTED_LOCALIZATION, TRAINED, LocalizationRow
+from .margins import gap_cells, seed_spreads, spread_cell
+from .measurements import RANDOM_INIT, Measurement
+from .results import from_csv
+from .table1 import COMMITTED_TABLE1
+from .training_curve import COMMITTED_CURVE
+
+VARIANT = "3way"
+
+
+def headline_table(
+    table1: Sequence[Measurement], curve: Sequence[Measurement], localization: Sequence[LocalizationRow]
+) -> str:
+    """Markdown: per category, the 3-way model's image AUROC over seeds beside its random networks', their paired
+    gap, the longest training of the curve against its random network, and pixel AUROC with the default density."""
+    categories = list(dict.fromkeys(row.category for row in table1))
+    seeds = sorted({row.seed for row in table1})
+    spreads = seed_spreads(table1)
+    steps = max(row.steps for row in table1)
+    longest = max(row.steps for row in curve)
+    at = {(row.category, row.steps, row.variant): row.auroc for row in curve}
+    pixel = {(row.category, row.network, row.density): row.pixel_auroc for row in localization}
+    density = {c: "shared" if default_shared(c) else "per-location" for c in categories}
+    seed_names = ", ".join(map(str, seeds))
+    rows = [
+        (f"image AUROC %, 3-way, {steps} steps (seeds {seed_names})",
+         [spread_cell(spreads[VARIANT, c], spreads[RANDOM_INIT, c][0]) for c in categories]),
+        (f"image AUROC %, random network (seeds {seed_names})",
+         [spread_cell(spreads[RANDOM_INIT, c], None) for c in categories]),
+        ("3-way's gap to it, points · proxy acc. (▲ beyond 2 sd)", gap_cells(table1, VARIANT, categories)),
+        (f"image AUROC %, 3-way, {longest} steps vs random (seed {curve[0].seed})",
+         [f"{100 * at[c, longest, VARIANT]:.1f} vs {100 * at[c, 0, RANDOM_INIT]:.1f}" for c in categories]),
+        (f"pixel AUROC, 3-way patch model vs random, {localization[0].size} px (seed {localization[0].seed})",
+         [f"{pixel[c, TRAINED, density[c]]:.3f} vs {pixel[c, RANDOM_INIT, density[c]]:.3f}" for c in categories]),
+    ]
+    lines = ["| default data, CPU profile | " + " | ".join(categories) + " |", "|---" * (len(categories) + 1) + "|"]
+    lines.extend(f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows)
+    return "\n".join(lines)
+
+
+def committed_headline() -> str:
+    """The headline table of the committed studies in bench/results/."""
+    table1 = from_csv(COMMITTED_TABLE1.read_text(), Measurement)
+    table1 = [row for row in table1 if row.variant in (RANDOM_INIT, VARIANT)]
+    curve = from_csv(COMMITTED_CURVE.read_text(), Measurement)
+    return headline_table(table1, curve, from_csv(COMMITTED_LOCALIZATION.read_text(), LocalizationRow))
+
+
+if __name__ == "__main__":
+    print(committed_headline())
