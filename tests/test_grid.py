@@ -1,4 +1,4 @@
-"""Table 1 as a grid of jobs (cplib.grid, cplib.launchers, `python -m cplib table`) with the local launcher: one row per
+"""Table 1 as a grid of jobs (cplib.experiments.grid and .launchers, `python -m cplib table`) with the local launcher: one row per
 job, a rerun resumes, a broken job is named and the others finish. tests/test_ray_grid.py runs the same on Ray."""
 
 from __future__ import annotations

@@ -57,10 +57,11 @@ def test_the_signature_follows_threads_and_the_instruction_set_cap(monkeypatch: 
 
 
 def test_emulated_machines_change_what_another_machine_changes() -> None:
-    code = "from cplib.experiments.machines import signature; from cplib.profiles import get_profile; print(signature(get_profile('cpu').precision_for(64)))"
-    native = _in_a_new_process(code)
+    code = ("from cplib.experiments.machines import signature; from cplib.profiles import get_profile; "
+            "print(signature(get_profile('cpu').precision_for(64)))")
+    two_threads = _in_a_new_process(code, OMP_NUM_THREADS="2")  # set, not inherited: the shell may run one thread
     one_thread = _in_a_new_process(code, **EMULATED["threads-1"])
-    assert "threads=1" in one_thread and one_thread != native
+    assert "threads=2" in two_threads and "threads=1" in one_thread
     assert "precision='fp32'" in _in_a_new_process(code, **EMULATED["fp32"])
     avx2 = _in_a_new_process(code, **EMULATED["avx2"])
     assert "isa='capped at AVX2'" in avx2 and "precision='fp32'" in avx2  # no native bfloat16 under oneDNN's AVX2 kernels
