@@ -41,7 +41,7 @@ from cplib.machines import (
     spread_table,
 )
 from cplib.paths import REPO_ROOT
-from cplib.profiles import dataset_root, get_profile, series_category
+from cplib.profiles import ensure_dataset, get_profile, series_category
 from cplib.results import from_csv, to_csv
 from cplib.staging import write_text
 from cplib.train import final_accuracy
@@ -54,7 +54,7 @@ KNN_MEASURES = ("normal_vs_synthetic", "defect_to_synthetic")  # notebook 07 ass
 
 def measure_here(machine: str) -> list[SpreadRow]:
     """Train (or load from this machine's cache) and evaluate the series category's models, in this process's environment."""
-    profile, root, category = get_profile(), dataset_root(), series_category()
+    profile, root, category = get_profile(), ensure_dataset(), series_category()
     made = signature(profile.precision_for(profile.size))
     label = machine_label(machine)
     row = lambda model, measure, value, at=category: SpreadRow(label, model, at, measure, float(value), made.cpu,  # noqa: E731

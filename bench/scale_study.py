@@ -15,7 +15,7 @@ from cplib.ablation import CUTPASTE_FAMILY, SCALE_SIZES, TABLE1_VARIANTS, scale_
 from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.plots import save_figure, scale_figure
-from cplib.profiles import PROFILES, dataset_root, get_profile
+from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build/scale", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
     try:
-        root = args.data or dataset_root()
+        root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
         rows = scale_study(root, list_categories(root), profile, args.sizes, args.seeds, args.variants, args.device)
     except CplibError as error:

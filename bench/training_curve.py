@@ -13,7 +13,7 @@ from cplib.ablation import curve_table, training_curve, write_results
 from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.plots import curve_figure, save_figure
-from cplib.profiles import PROFILES, dataset_root, get_profile
+from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build/training_curve", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
     try:
-        root = args.data or dataset_root()
+        root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
         rows = training_curve(root, list_categories(root), profile, sorted(args.steps), args.seed, args.device)
     except CplibError as error:

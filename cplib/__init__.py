@@ -24,7 +24,7 @@ _EXPORTS = {
     "localize": ("PatchLocalizer",),
     "metrics": ("image_auroc", "pixel_auroc", "aupro"),
     "model": ("CutPasteNet",),
-    "profiles": ("get_profile", "dataset_root"),
+    "profiles": ("get_profile", "ensure_dataset"),
     "synthetic": ("ensure_default_data",),
     "train": ("TrainConfig",),
 }

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from .augment import VARIANTS
 from .errors import ConfigError, CplibError, DataError
-from .paths import REPO_ROOT
-from .profiles import PROFILES, chosen_dataset, dataset_root, device_setting, get_profile, resolve_device
+from .paths import NOTEBOOKS, require_checkout
+from .profiles import PROFILES, chosen_dataset, device_setting, ensure_dataset, get_profile, resolve_device
 from .train import PRECISIONS
 from .validation import seed_option, sha256_option
 
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     series = commands.add_parser("series", help="execute every notebook headless and write HTML")
     series.add_argument("--out", default="build", help="folder for the HTML pages")
-    series.add_argument("--notebooks", default=str(REPO_ROOT / "notebooks"), help="folder of NN_topic.ipynb notebooks")
+    series.add_argument("--notebooks", help="folder of NN_topic.ipynb notebooks (default: the checkout's notebooks/)")
     series.add_argument("--cell-timeout", type=float, help="seconds a cell may run before the run fails (default: 2400, as make test)")
     return parser
 
@@ -134,10 +134,11 @@ def _check_device(name: str) -> None:
 
 
 def _announce_data(args: argparse.Namespace, splits: tuple[str, ...]) -> str:
-    """The dataset folder (`cplib.profiles.chosen_dataset`), printed first, then the files its splits skip, if any."""
+    """The dataset folder (`cplib.profiles.ensure_dataset`: the default one written if it is the one and missing),
+    printed first, then the files its splits skip, if any."""
     from .data import IMAGE_SUFFIXES, skipped_files
 
-    root = dataset_root(args.data)
+    root = ensure_dataset(args.data)
     print(f"data: {root}")
     skipped = skipped_files(root, args.category, splits)
     if skipped:
@@ -307,7 +308,8 @@ def cmd_table(args: argparse.Namespace) -> None:
     from .data import list_categories
     from .grid import RESULTS, TABLE, grid_jobs, write_table
     from .launchers import run_grid
-    root = dataset_root(args.data)
+
+    root = ensure_dataset(args.data)
     available = list_categories(root)
     categories = args.categories or available
     if unknown := [category for category in categories if category not in available]:
@@ -335,7 +337,8 @@ def cmd_series(args: argparse.Namespace) -> None:
     """Run every notebook headless; a cell past its timeout fails the run with one line naming notebook and cell."""
     from .series import CELL_TIMEOUT, run_series
 
-    run_series(Path(args.out), Path(args.notebooks), args.cell_timeout or CELL_TIMEOUT)
+    folder = Path(args.notebooks) if args.notebooks else require_checkout(NOTEBOOKS, "--notebooks")
+    run_series(Path(args.out), folder, args.cell_timeout or CELL_TIMEOUT)
 
 
 COMMANDS = {

@@ -6,6 +6,7 @@ Pixel level: a PatchLocalizer's anomaly maps, pixel AUROC and AUPRO against the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +22,7 @@ from .metrics import MasksMissing, aupro, image_auroc, per_defect_auroc, pixel_a
 from .model import CutPasteNet
 from .paper import PIXEL_AUROC_MEAN, PIXEL_AUROC_PATCH_3WAY
 from .patches import Geometry, check_images, dense_features
-from .synthetic import CATEGORIES as SYNTHETIC
-from .train import TrainConfig, build_model, data_root, proxy_batch
+from .train import TrainConfig, build_model, proxy_batch
 
 
 # ---------------------------------------------------------------- image level: the image model's pooled features
@@ -98,7 +98,7 @@ def auroc_row(evaluation: ImageEvaluation) -> dict[str, float]:
 
 def evaluate_model(model: CutPasteNet, config: TrainConfig, root: str | None = None) -> ImageEvaluation:
     """Evaluate a model on its config's category (the config's dataset unless root is given), at its size."""
-    return evaluate_category(model, root or data_root(config), config.category, config.size)
+    return evaluate_category(model, root or config.resolved_root(), config.category, config.size)
 
 
 def random_init_baseline(config: TrainConfig, root: str | None = None, device: str = "cpu") -> ImageEvaluation:
@@ -138,23 +138,26 @@ def evaluate_maps(maps: Tensor, test: Split) -> Localization:
     return Localization(maps, test, image, *pixel_metrics, note)
 
 
-def paper_reference(category: str) -> tuple[str, float]:
-    """The paper's pixel AUROC (%) to set a category against: its own, else the texture or object mean, else the mean."""
+def paper_reference(category: str, kinds: Mapping[str, str] | None = None) -> tuple[str, float]:
+    """The paper's pixel AUROC (%) to set a category against: its own, else the mean of its kind ("texture" or
+    "object", from `kinds`), else the mean."""
     if category in PIXEL_AUROC_PATCH_3WAY:
         return category, PIXEL_AUROC_PATCH_3WAY[category]
-    if category in SYNTHETIC:
-        kind = SYNTHETIC[category].kind
+    kind = (kinds or {}).get(category)
+    if kind in PIXEL_AUROC_MEAN:
         return f"{kind} mean", PIXEL_AUROC_MEAN[kind]
     return "mean", PIXEL_AUROC_MEAN["all"]
 
 
-def summary_table(results: dict[str, Localization]) -> str:
+def summary_table(results: dict[str, Localization], kinds: Mapping[str, str] | None = None) -> str:
     """One line per result: pixel AUROC, AUPRO, image AUROC, and the paper's pixel AUROC for the category the name
-    starts with ("capsule GradCAM" → capsule), or why pixel metrics are missing."""
+    starts with ("capsule GradCAM" → capsule), or why pixel metrics are missing. `kinds` maps a category the paper
+    did not measure to "texture" or "object", to set it against that kind's mean (e.g. the default dataset's:
+    ``{name: c.kind for name, c in cplib.synthetic.CATEGORIES.items()}``)."""
     width = max(map(len, results), default=0)
     lines = [f"{'':{width}s} {'pixel AUROC':>11s} {'AUPRO':>6s} {'image AUROC':>11s}   paper pixel AUROC (MVTec AD)"]
     for name, result in results.items():
-        reference, value = paper_reference(name.split()[0])
+        reference, value = paper_reference(name.split()[0], kinds)
         if result.pixel_auroc is None:
             lines.append(f"{name:{width}s} {'-':>11s} {'-':>6s} {result.image_auroc:11.3f}   {result.note}")
         else:
@@ -177,7 +180,7 @@ def per_defect_subset(test: Split, count: int | None) -> Split:
     return test.select(keep)
 
 
-def localize(
+def evaluate_localization(
     model: CutPasteNet, train: Split, test: Split, geometry: Geometry, shared: bool = True, fit_images: int | None = None, **options: object
 ) -> Localization:
     """Fit a PatchLocalizer on (the first `fit_images`) clean training images and evaluate its maps on `test`."""
@@ -186,7 +189,7 @@ def localize(
     return evaluate_maps(localizer.anomaly_maps(test.images), test)
 
 
-DENSITIES = {"shared": True, "per-location": False}
+GAUSSIAN_LAYOUTS = {"shared": True, "per-location": False}  # a localisation Gaussian's layout -> PatchLocalizer(shared=)
 
 
 def localize_densities(
@@ -203,5 +206,5 @@ def localize_densities(
     test_maps = dense_features(model, test.images, g.patch, g.stride, chunk)
     return {
         name: evaluate_maps(PatchLocalizer(model, g, shared=shared, chunk=chunk).fit_features(fit_maps).score_features(test_maps), test)
-        for name, shared in DENSITIES.items()
+        for name, shared in GAUSSIAN_LAYOUTS.items()
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from sklearn.decomposition import PCA
@@ -21,8 +22,10 @@ from .density import GaussianDensity, PerLocationGaussian
 from .errors import ConfigError
 from .model import FEATURE_DIM, CutPasteNet
 from .patches import PAPER_PATCH, PAPER_STRIDE, Geometry, check_images, default_chunk, dense_features
-from .profiles import Profile
 from .train import TrainConfig
+
+if TYPE_CHECKING:
+    from .profiles import Profile
 
 PAPER_SIGMA = 10.0  # sigma of the paper's 32-px kernel under FCDD's rule, which the paper follows
 ALIGNED = frozenset({"bottle", "cable", "capsule", "metal_nut", "pill", "toothbrush", "transistor", "zipper"})
@@ -114,6 +117,23 @@ class PatchLocalizer:
     differences between locations. An explicit `components` always reduces with a PCA (global when shared).
     Images are embedded `chunk` patches per encoder call (default_chunk) and fitted and scored in groups of about
     as many patches, so memory stays bounded for any number of images.
+
+    Parameters
+    ----------
+    model : CutPasteNet
+        The patch model (put in eval mode).
+    geometry : Geometry
+        Image size, patch side and stride in pixels.
+    shared : bool, default True
+        One Gaussian for all locations (True) or one per location (False).
+    components : int or None, default None
+        Feature dimensions kept by a PCA; None: all 512, unless the per-location budget forces fewer.
+    chunk : int or None, default None
+        Patches per encoder call; None: `default_chunk` for the patch size.
+    pca_images : int, default 16
+        Training images the within-location PCA is fitted on.
+    seed : int, default 0
+        Seed of the random patches a shared Gaussian is fitted on.
 
     Example:
         >>> geometry = Geometry(size=32, patch=16, stride=8)  # a 3 x 3 grid of 16-px patches
@@ -256,12 +276,13 @@ def image_scores(maps: Tensor) -> Tensor:
     return maps.flatten(1).amax(1)
 
 
-# ---------------------------------------------------------------- settings per profile
+# ---------------------------------------------------------------- the scale of a localisation run
 
 
 @dataclass(frozen=True)
 class LocalizationSettings:
-    """The scale of a localisation run: image size, patch and stride at 256 px, training length, images used.
+    """The scale of a localisation run (a profile's ``localization``): image size, patch and stride at 256 px, training
+    length, images used.
 
     fit_images caps the clean training images the Gaussian is fitted on (None: all); test_per_defect caps the test
     images per defect type, good included (None: all): both exist to fit the CPU budget.
@@ -287,17 +308,3 @@ class LocalizationSettings:
     def image_config(self, profile: Profile, category: str, **changes: object) -> TrainConfig:
         """The whole-image 3-way model GradCAM explains: the series' own (notebook 04's, cached), at the profile's size."""
         return profile.config("3way", category).with_(**changes)
-
-
-# Chosen by measurement on the 2-core CPU (README, notebook 06). At 64 px the paper's 32-at-256 patch is 8 px and the proxy
-# task stays at chance; 128 px with the main text's 64-at-256 patch (32 px) and 300 steps learns it on capsule and weave.
-CPU_SETTINGS = LocalizationSettings(size=128, steps=300, batch=32, patch_at_256=64, stride_at_256=16)
-
-
-def localization_settings(profile: Profile) -> LocalizationSettings:
-    """The paper's scale for the "paper" profile; measured small settings that fit 5 minutes on a 2-core CPU otherwise."""
-    if profile.name == "paper":
-        return LocalizationSettings(profile.size, profile.steps, profile.batch)
-    if profile.name == "tiny":
-        return LocalizationSettings(profile.size, profile.steps, profile.batch, stride_at_256=32, fit_images=8, test_per_defect=2)
-    return CPU_SETTINGS

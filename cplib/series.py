@@ -1,12 +1,8 @@
 """Run the notebook series headless: execute each notebook in order and write its HTML to an output folder.
 
-Why a client of our own rather than plain ``jupyter nbconvert --execute``: nbclient mimics the ipywidgets Output widget,
-and for every output the widget captures it echoes the widget's state back to the kernel on the shell socket, from the
-task that reads IOPub, while another task awaits the cell's execute_reply on that same socket. jupyter_client sends
-through a blocking shadow of the asyncio socket, so pyzmq's edge-triggered bookkeeping never hears of the send: when
-the reply arrives just before an echo, the send consumes the socket's wake-up and the reply sits unread until the
-cell's timeout, or forever without one. That was the headless stall on 01_cutout (AugmentationExplorer redraws into
-an Output), under ipykernel 7.4 and 6.31 alike: the kernel is not involved. Upstream: jupyter/nbclient#312.
+A client of our own rather than plain ``jupyter nbconvert --execute``: nbclient's stand-in for the ipywidgets Output
+widget echoes every captured output back to the kernel, and that echo can leave a cell's reply unread until its timeout
+(jupyter/nbclient#312); `HeadlessOutput` keeps the outputs without the echo.
 """
 
 from __future__ import annotations
@@ -22,7 +18,7 @@ from nbclient.output_widget import OutputWidget
 from nbformat import NotebookNode
 
 from .errors import CplibError, DataError
-from .paths import REPO_ROOT
+from .paths import NOTEBOOKS
 
 # seconds, as nbval's --nbval-cell-timeout in the Makefile and cli's --cell-timeout: long enough for a cell that trains two
 # 3-way models on a CPU without native bfloat16 (about 15 min at 65 img/s), short enough to end a stalled kernel in CI
@@ -83,7 +79,7 @@ class SeriesClient(NotebookClient):
         return executed
 
 
-def notebooks(folder: Path = REPO_ROOT / "notebooks") -> list[Path]:
+def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
     """The series' notebooks in order (NN_topic.ipynb)."""
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
@@ -107,7 +103,7 @@ def write_html(notebook: NotebookNode, target: Path) -> None:
     temporary.replace(target)
 
 
-def run_series(out: Path, folder: Path = REPO_ROOT / "notebooks", cell_timeout: float = CELL_TIMEOUT) -> dict[str, float]:
+def run_series(out: Path, folder: Path = NOTEBOOKS, cell_timeout: float = CELL_TIMEOUT) -> dict[str, float]:
     """Execute every notebook of the series, write out/<name>.html, print and return each notebook's wall time."""
     if not folder.is_dir():
         raise DataError(f"--notebooks {folder}: no such folder; pass the folder of the NN_topic.ipynb notebooks")

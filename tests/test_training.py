@@ -259,10 +259,11 @@ def test_no_anomalous_view_is_identical_to_its_source(variant: str, patch: int |
     """On the default data at the CPU size, image and patch models: every view labelled anomalous differs from
     the normal view it was made from (an unchanged view would teach the classifier a wrong label)."""
     from cplib.data import load_split
-    from cplib.train import data_root, proxy_batch
+    from cplib.profiles import ensure_dataset
+    from cplib.train import proxy_batch
 
     config = get_profile("cpu").config(variant, "capsule", size=128, patch=patch)
-    images = load_split(data_root(config), "capsule", "train", config.size).images
+    images = load_split(ensure_dataset(), "capsule", "train", config.size).images
     generator = torch.Generator().manual_seed(0)
     for _ in range(3):
         inputs, labels, masks = proxy_batch(images, config, generator)
