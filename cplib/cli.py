@@ -26,7 +26,9 @@ from .validation import seed_option, sha256_option
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by train and evaluate --train (the same defaults for both)."""
     parser.add_argument("--variant", choices=VARIANTS, help="proxy task (default 3way)")
-    parser.add_argument("--profile", choices=list(PROFILES), help="scale: cpu (default, or $CPLIB_PROFILE), paper, tiny")
+    parser.add_argument(
+        "--profile", choices=list(PROFILES), help="scale: cpu (default, or $CPLIB_PROFILE), paper, tiny"
+    )
     parser.add_argument("--size", type=int, help="image size in pixels (default: the profile's)")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the profile's)")
     parser.add_argument("--batch", type=int, help="source images per step (default: the profile's)")
@@ -79,13 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     download = commands.add_parser("download", help="download MVTec AD (needs internet; about 5 GB)")
     download.add_argument("--data", required=True, help="folder to put the categories in")
     download.add_argument("--category", action="append", help="only these categories (with a per-category URL)")
-    download.add_argument("--url", help="archive URL, or a template with {category} (default: $CPLIB_MVTEC_URL or the official one)")
+    download.add_argument(
+        "--url", help="archive URL, or a template with {category} (default: $CPLIB_MVTEC_URL or the official one)"
+    )
     download.add_argument("--sha256", type=sha256_option, help="the archive's SHA-256 (default: the official one's)")
 
     series = commands.add_parser("series", help="execute every notebook headless and write HTML")
     series.add_argument("--out", default="build", help="folder for the HTML pages")
     series.add_argument("--notebooks", help="folder of NN_topic.ipynb notebooks (default: the checkout's notebooks/)")
-    series.add_argument("--cell-timeout", type=float, help="seconds a cell may run before the run fails (default: 2400, as make test)")
+    series.add_argument(
+        "--cell-timeout", type=float, help="seconds a cell may run before the run fails (default: 2400, as make test)"
+    )
     return parser
 
 
@@ -97,7 +103,9 @@ def _table_parser(commands: argparse._SubParsersAction) -> None:
     table = commands.add_parser("table", help="Table 1 over seeds as a resumable grid of jobs, here or on Ray")
     table.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     table.add_argument("--profile", choices=list(PROFILES), help="scale: cpu (default, or $CPLIB_PROFILE), paper, tiny")
-    table.add_argument("--seeds", type=seed_option, nargs="+", default=[0, 1, 2, 3, 4], help="default: five, as the paper")
+    table.add_argument(
+        "--seeds", type=seed_option, nargs="+", default=[0, 1, 2, 3, 4], help="default: five, as the paper"
+    )
     table.add_argument("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=TABLE1_VARIANTS)
     table.add_argument("--categories", nargs="+", help="default: every category under --data")
     table.add_argument("--out", required=True, help="folder of the results (a rerun skips the rows already there)")
@@ -114,8 +122,13 @@ def _config(args: argparse.Namespace):
     changes = {k: getattr(args, k) for k in ("size", "steps", "batch", "precision") if getattr(args, k) is not None}
     holdout = DEFAULT_HOLDOUT if args.holdout is None else args.holdout
     return profile.config(
-        args.variant or "3way", args.category, data_root=chosen_dataset(args.data), seed=args.seed,
-        weights=args.weights, holdout=holdout, **changes
+        args.variant or "3way",
+        args.category,
+        data_root=chosen_dataset(args.data),
+        seed=args.seed,
+        weights=args.weights,
+        holdout=holdout,
+        **changes,
     )
 
 
@@ -123,7 +136,11 @@ def _check_device(name: str) -> None:
     """Refuse a device this machine lacks, naming those it has."""
     import torch
 
-    available = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] + (["mps"] if torch.backends.mps.is_available() else [])
+    available = (
+        ["cpu"]
+        + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        + (["mps"] if torch.backends.mps.is_available() else [])
+    )
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -278,12 +295,17 @@ def _check_both_classes(counts: dict[str, int], category: str) -> None:
     if "test/good" not in counts:
         raise DataError(f"the test split of {category} has no normal images: AUROC needs some in test/good")
     if not any(key.startswith("test/") and key != "test/good" for key in counts):
-        raise DataError(f"the test split of {category} has only normal images: AUROC needs defective ones in test/<defect>")
+        raise DataError(
+            f"the test split of {category} has only normal images: AUROC needs defective ones in test/<defect>"
+        )
 
 
 def _print_table(result: dict) -> None:
     """The evaluation as a small table."""
-    print(f"{result['variant']} on {result['category']}: image AUROC {result['image_auroc']:.3f}  (n_train {result['n_train']}, n_test {result['n_test']})")
+    print(
+        f"{result['variant']} on {result['category']}: image AUROC {result['image_auroc']:.3f}  "
+        f"(n_train {result['n_train']}, n_test {result['n_test']})"
+    )
     print(f"  {result['protocol']}")
     for defect, auroc in sorted(result["per_defect_auroc"].items()):
         print(f"  {defect:20s} {auroc:.3f}")
@@ -342,8 +364,13 @@ def cmd_series(args: argparse.Namespace) -> None:
 
 
 COMMANDS = {
-    "data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "score": cmd_score, "table": cmd_table,
-    "download": cmd_download, "series": cmd_series,
+    "data": cmd_data,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "score": cmd_score,
+    "table": cmd_table,
+    "download": cmd_download,
+    "series": cmd_series,
 }
 
 
@@ -361,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cplib: error: {error.strerror or error}{where}. {fix}.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"cplib: interrupted: {args.command} stopped and kept nothing half-written; rerun it to start again", file=sys.stderr)
+        print(
+            f"cplib: interrupted: {args.command} stopped and kept nothing half-written; rerun it to start again",
+            file=sys.stderr,
+        )
         return 130
     return 0

@@ -24,12 +24,13 @@ from .paper import PIXEL_AUROC_MEAN, PIXEL_AUROC_PATCH_3WAY
 from .patches import Geometry, check_images, dense_features
 from .train import TrainConfig, build_model, proxy_batch
 
-
 # ---------------------------------------------------------------- image level: the image model's pooled features
 
 
 @torch.no_grad()
-def extract_features(model: CutPasteNet, images: torch.Tensor, batch_size: int = 128, progress: bool = False, head: bool = False) -> np.ndarray:
+def extract_features(
+    model: CutPasteNet, images: torch.Tensor, batch_size: int = 128, progress: bool = False, head: bool = False
+) -> np.ndarray:
     """512-d pooled features of images (the paper's choice), or with head=True the projection head's output; float64."""
     model.eval()
     device = next(model.parameters()).device
@@ -39,16 +40,21 @@ def extract_features(model: CutPasteNet, images: torch.Tensor, batch_size: int =
     return torch.cat(out).double().numpy()
 
 
-def recovered_share(head_train: np.ndarray, pooled_train: np.ndarray, head_test: np.ndarray, pooled_test: np.ndarray) -> float:
-    """Share of the test images' pooled-feature deviation from the normal mean that a linear map of the head's output recovers
-    (R² of a ridge fit head → pooled on normal training images): how much of what the pooled features hold the head kept."""
+def recovered_share(
+    head_train: np.ndarray, pooled_train: np.ndarray, head_test: np.ndarray, pooled_test: np.ndarray
+) -> float:
+    """Share of the test images' pooled-feature deviation from the normal mean that a linear map of the head's output
+    recovers (R² of a ridge fit head → pooled on normal training images): how much of what the pooled features hold the
+    head kept."""
     fit = RidgeCV(alphas=np.logspace(-4, 2, 7)).fit(head_train, pooled_train)
     deviation = pooled_test - pooled_train.mean(axis=0)
     return 1.0 - float(((fit.predict(head_test) - pooled_test) ** 2).sum() / (deviation**2).sum())
 
 
 @torch.no_grad()
-def heldout_proxy_accuracy(model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4) -> float:
+def heldout_proxy_accuracy(
+    model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4
+) -> float:
     """The proxy task's accuracy on normal images the encoder never trained on (e.g. a config's held-out share), in eval
     mode, over `rounds` draws of views per image: how well the task was learned, judged without any test label."""
     model.eval()
@@ -81,10 +87,14 @@ def evaluate(model: CutPasteNet, train: Split, test: Split, density: GaussianDen
     density.fit(extract_features(model, train.images))
     scores = density.score_samples(extract_features(model, test.images))
     labels = test.labels.numpy()
-    return ImageEvaluation(image_auroc(labels, scores), per_defect_auroc(test.defects, labels, scores), scores, labels, test.defects)
+    return ImageEvaluation(
+        image_auroc(labels, scores), per_defect_auroc(test.defects, labels, scores), scores, labels, test.defects
+    )
 
 
-def evaluate_category(model: CutPasteNet, root: str, category: str, size: int, density: GaussianDensity | None = None) -> ImageEvaluation:
+def evaluate_category(
+    model: CutPasteNet, root: str, category: str, size: int, density: GaussianDensity | None = None
+) -> ImageEvaluation:
     """evaluate() on a category read from an MVTec-layout folder at the given size, on every test image (masks or not:
     the same test set as `python -m cplib evaluate`)."""
     test = load_split(root, category, "test", size, masks=False)
@@ -181,7 +191,13 @@ def per_defect_subset(test: Split, count: int | None) -> Split:
 
 
 def evaluate_localization(
-    model: CutPasteNet, train: Split, test: Split, geometry: Geometry, shared: bool = True, fit_images: int | None = None, **options: object
+    model: CutPasteNet,
+    train: Split,
+    test: Split,
+    geometry: Geometry,
+    shared: bool = True,
+    fit_images: int | None = None,
+    **options: object,
 ) -> Localization:
     """Fit a PatchLocalizer on (the first `fit_images`) clean training images and evaluate its maps on `test`."""
     localizer = PatchLocalizer(model, geometry, shared=shared, **options)
@@ -189,11 +205,19 @@ def evaluate_localization(
     return evaluate_maps(localizer.anomaly_maps(test.images), test)
 
 
-GAUSSIAN_LAYOUTS = {"shared": True, "per-location": False}  # a localisation Gaussian's layout -> PatchLocalizer(shared=)
+GAUSSIAN_LAYOUTS = {
+    "shared": True,
+    "per-location": False,
+}  # a localisation Gaussian's layout -> PatchLocalizer(shared=)
 
 
 def localize_densities(
-    model: CutPasteNet, train: Split, test: Split, geometry: Geometry, fit_images: int | None = None, chunk: int | None = None
+    model: CutPasteNet,
+    train: Split,
+    test: Split,
+    geometry: Geometry,
+    fit_images: int | None = None,
+    chunk: int | None = None,
 ) -> dict[str, Localization]:
     """Shared and per-location Gaussians from one extraction of dense features, keyed "shared" and "per-location".
 
@@ -205,6 +229,8 @@ def localize_densities(
     fit_maps = dense_features(model, train.images[:fit_images], g.patch, g.stride, chunk)
     test_maps = dense_features(model, test.images, g.patch, g.stride, chunk)
     return {
-        name: evaluate_maps(PatchLocalizer(model, g, shared=shared, chunk=chunk).fit_features(fit_maps).score_features(test_maps), test)
+        name: evaluate_maps(
+            PatchLocalizer(model, g, shared=shared, chunk=chunk).fit_features(fit_maps).score_features(test_maps), test
+        )
         for name, shared in GAUSSIAN_LAYOUTS.items()
     }

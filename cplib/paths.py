@@ -23,7 +23,7 @@ DATA_DIR_ENV = "CPLIB_DATA_DIR"
 
 
 def in_checkout() -> bool:
-    """Whether cplib runs from its source checkout (a pyproject.toml naming cplib beside the package), not an install."""
+    """Whether cplib runs from its source checkout (a pyproject.toml naming cplib beside the package), not installed."""
     try:
         project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")).get("project", {})
     except (OSError, tomllib.TOMLDecodeError):
@@ -54,7 +54,9 @@ def models_dir() -> Path:
 
 
 def require_checkout(path: Path, what: str) -> Path:
-    """`path` if it exists, else a ConfigError in one line: `what` (the option that names it) lives only in a checkout."""
+    """`path` if it exists, else a ConfigError in one line: `what` (the option naming it) lives only in a checkout."""
     if Path(path).exists():
         return Path(path)
-    raise ConfigError(f"{what}: {path} exists only in a source checkout of cplib; run from a clone, or pass another folder")
+    raise ConfigError(
+        f"{what}: {path} exists only in a source checkout of cplib; run from a clone, or pass another folder"
+    )

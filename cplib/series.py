@@ -7,10 +7,9 @@ widget echoes every captured output back to the kernel, and that echo can leave 
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
-
-import re
 
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
@@ -20,8 +19,9 @@ from nbformat import NotebookNode
 from .errors import CplibError, DataError
 from .paths import NOTEBOOKS
 
-# seconds, as nbval's --nbval-cell-timeout in the Makefile and cli's --cell-timeout: long enough for a cell that trains two
-# 3-way models on a CPU without native bfloat16 (about 15 min at 65 img/s), short enough to end a stalled kernel in CI
+# seconds, as nbval's --nbval-cell-timeout in the Makefile and cli's --cell-timeout: long enough for a cell that
+# trains two 3-way models on a CPU without native bfloat16 (bench/train_throughput.py gives this CPU's rate), short
+# enough to end a stalled kernel in CI
 CELL_TIMEOUT = 2400.0
 
 
@@ -33,11 +33,14 @@ class CellTimeout(CplibError):
 
 
 class CellFailed(CplibError):
-    """A cell raised: one line names the notebook, the cell (its index in the notebook), the error and the line that raised it."""
+    """A cell raised: one line names the notebook, the cell (its index in the notebook), the error and the line that
+    raised it."""
 
     def __init__(self, notebook: str, cell: int, error: CellExecutionError) -> None:
         at = failing_line(error.traceback)
-        super().__init__(f"notebook {notebook}, cell {cell}: {error.ename}: {error.evalue}" + (f" (at `{at}`)" if at else ""))
+        super().__init__(
+            f"notebook {notebook}, cell {cell}: {error.ename}: {error.evalue}" + (f" (at `{at}`)" if at else "")
+        )
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -53,19 +56,23 @@ class HeadlessOutput(OutputWidget):
     """nbclient's Output-widget mimic without the echo to the kernel, whose shell-socket send stalls the run."""
 
     def sync_state(self) -> None:
-        """Keep the captured outputs here: they reach the HTML through the widget state, and no frontend reads them back."""
+        """Keep the captured outputs here: they reach the HTML through the widget state; no frontend reads them back."""
 
 
 class SeriesClient(NotebookClient):
-    """A NotebookClient whose cells fail in one line naming notebook and cell: on an error, and once they run past the timeout
-    (even if a reply comes later)."""
+    """A NotebookClient whose cells fail in one line naming notebook and cell: on an error, and once they run past the
+    timeout (even if a reply comes later)."""
 
     def __init__(self, notebook: NotebookNode, name: str, cell_timeout: float, folder: Path) -> None:
-        super().__init__(notebook, timeout=cell_timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+        super().__init__(
+            notebook, timeout=cell_timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+        )
         self.notebook_name = name
         self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": HeadlessOutput}}
 
-    async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count: int | None = None, store_history: bool = True) -> NotebookNode:
+    async def async_execute_cell(
+        self, cell: NotebookNode, cell_index: int, execution_count: int | None = None, store_history: bool = True
+    ) -> NotebookNode:
         """Execute one cell; CellFailed or CellTimeout instead of nbclient's multi-line error or a late success."""
         started = time.monotonic()
         try:
@@ -85,7 +92,8 @@ def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
 
 
 def execute_notebook(path: Path, cell_timeout: float = CELL_TIMEOUT) -> NotebookNode:
-    """The notebook at `path`, executed headless in its own folder; a cell past `cell_timeout` seconds raises CellTimeout."""
+    """The notebook at `path`, executed headless in its own folder; a cell past `cell_timeout` seconds raises
+    CellTimeout."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)

@@ -133,7 +133,9 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: use one of {', '.join(allowed)}")
         if not 0 <= self.warmup < self.steps or (self.warmup and self.schedule != "cosine"):
-            raise ConfigError(f"warmup={self.warmup}: warm-up steps lie in [0, steps={self.steps}) and precede the cosine only")
+            raise ConfigError(
+                f"warmup={self.warmup}: warm-up steps lie in [0, steps={self.steps}) and precede the cosine only"
+            )
         if not 0 < self.bn_momentum <= 1:
             raise ConfigError(f"bn_momentum={self.bn_momentum}: batch-norm momentum lies in (0, 1]")
         if self.foreground and self.patch is not None:
@@ -178,12 +180,17 @@ def build_model(config: TrainConfig) -> CutPasteNet:
     return model.to(memory_format=torch.channels_last) if config.channels_last else model
 
 
-def build_optimiser(model: CutPasteNet, config: TrainConfig) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-    """The config's optimiser and its learning-rate schedule, stepped once per update (the paper's: SGD, one cosine cycle)."""
+def build_optimiser(
+    model: CutPasteNet, config: TrainConfig
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """The config's optimiser and its learning-rate schedule, stepped once per update (the paper's: SGD, one cosine
+    cycle)."""
     if config.optimiser == "adamw":
         optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     else:
-        optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+        optimiser = torch.optim.SGD(
+            model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
     if config.schedule == "onecycle":
         return optimiser, torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=config.steps)
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.steps - config.warmup)
@@ -196,17 +203,18 @@ def build_optimiser(model: CutPasteNet, config: TrainConfig) -> tuple[torch.opti
 def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tuple[CutPasteNet, History]:
     """Train a model on a category's normal training images; returns the model (in eval mode) and its history.
 
-    Example:
-        >>> import tempfile
-        >>> from cplib.profiles import get_profile
-        >>> from cplib.synthetic import Counts, write_dataset
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> root = str(write_dataset(f"{folder.name}/data", counts=Counts(train=4, test_good=1, test_per_defect=1)))
-        >>> config = get_profile("tiny").config("3way", "weave", data_root=root, steps=2)
-        >>> model, history = train(config, progress=False)
-        >>> len(history.loss), model.training  # one loss per step; the model comes back in eval mode
-        (2, False)
-        >>> folder.cleanup()
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cplib.profiles import get_profile
+    >>> from cplib.synthetic import Counts, write_dataset
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> root = str(write_dataset(f"{folder.name}/data", counts=Counts(train=4, test_good=1, test_per_defect=1)))
+    >>> config = get_profile("tiny").config("3way", "weave", data_root=root, steps=2)
+    >>> model, history = train(config, progress=False)
+    >>> len(history.loss), model.training  # one loss per step; the model comes back in eval mode
+    (2, False)
+    >>> folder.cleanup()
     """
     images = load_split(config.resolved_root(), config.category, "train", config.size).images
     images = images[holdout_split(len(images), config.holdout, config.seed)[1]]
@@ -217,13 +225,16 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
     history = History()
     model.train()
     # at most one update a second, so a long run in a notebook cell sends few output messages
-    bar = tqdm(range(config.steps), desc=f"train {config.variant} on {config.category}", disable=not progress, mininterval=1.0)
+    bar = tqdm(
+        range(config.steps), desc=f"train {config.variant} on {config.category}", disable=not progress, mininterval=1.0
+    )
     for _ in bar:
         batch = images[torch.randint(len(images), (config.batch,), generator=generator)].to(device)
         loss, accuracy = train_step(model, optimiser, batch, config, generator, foreground)
         if not math.isfinite(loss):
             raise TrainingDiverged(
-                f"training {config.variant} on {config.category} diverged at step {len(history.loss) + 1} (loss {loss}); "
+                f"training {config.variant} on {config.category} diverged at step {len(history.loss) + 1} "
+                f"(loss {loss}); "
                 "try precision='fp32' or a lower lr"
             )
         schedule.step()
