@@ -7,7 +7,7 @@ STAMP := $(VENV)/.cplib-installed
 CONSTRAINTS := constraints.txt
 NBVAL := --nbval-lax --nbval-cell-timeout=2400
 
-.PHONY: lab test test-portable test-fast unit notebooks run data pins clean-cache
+.PHONY: lab test test-portable test-fast unit lint notebooks run data pins clean-cache
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,10 +39,15 @@ MACHINE ?= threads-1
 test-portable: data
 	env $$($(PY) -m cplib.experiments.machines $(MACHINE)) $(PY) -m pytest notebooks $(NBVAL)
 
-# Day-to-day: the unit tests, without the browser test and the notebooks.
-test-fast: data
+# Lint and format check (ruff, pinned in constraints.txt; settings in pyproject.toml).
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+# Day-to-day: lint, then the unit tests, without the browser test, the installed-wheel test and the notebooks.
+test-fast: lint data
 	$(PY) -m pytest --doctest-modules cplib -q
-	$(PY) -m pytest tests --ignore=tests/test_browser.py
+	$(PY) -m pytest tests --ignore=tests/test_browser.py -m "not install"
 
 unit: test-fast
 

@@ -16,7 +16,7 @@ from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.localization import localization_table, measure_localization
 from cplib.experiments.results import write_results
-from cplib.profiles import PROFILES, dataset_root, get_profile
+from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build/localization", help="prefix of the .csv and .md written")
     args = parser.parse_args(argv)
     try:
-        root = args.data or dataset_root()
+        root = args.data or ensure_dataset()
         rows = measure_localization(root, list_categories(root), get_profile(args.profile), args.device)
     except CplibError as error:
         print(f"localization_table: error: {error}", file=sys.stderr)

@@ -41,8 +41,8 @@ from cplib.experiments.machines import (
 )
 from cplib.experiments.measurements import RANDOM_INIT, measure_random_init
 from cplib.experiments.results import from_csv, to_csv
-from cplib.paths import REPO_ROOT
-from cplib.profiles import dataset_root, get_profile, series_category
+from cplib.paths import COMMITTED_RESULTS
+from cplib.profiles import ensure_dataset, get_profile, series_category
 from cplib.staging import write_text
 from cplib.train import final_accuracy
 
@@ -54,7 +54,7 @@ KNN_MEASURES = ("normal_vs_synthetic", "defect_to_synthetic")  # notebook 07 ass
 
 def measure_here(machine: str) -> list[SpreadRow]:
     """Train (or load from this machine's cache) and evaluate the series category's models, in this process's environment."""
-    profile, root, category = get_profile(), dataset_root(), series_category()
+    profile, root, category = get_profile(), ensure_dataset(), series_category()
     made = signature(profile.precision_for(profile.size))
     label = machine_label(machine)
     row = lambda model, measure, value, at=category: SpreadRow(label, model, at, measure, float(value), made.cpu,  # noqa: E731
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     table = spread_table(rows)
     write_text(out.with_suffix(".md"), f"Machines (emulated on each CPU):\n\n{machines_legend(rows)}\n\n{table}\n")
     native = next(row for row in rows if row.machine == machine_label(args.machines[0]))
-    if not other_cpus and out.parent.resolve() == (REPO_ROOT / "bench" / "results").resolve():
+    if not other_cpus and out.parent.resolve() == COMMITTED_RESULTS.resolve():
         record_signature(out.name, signature(native.precision))
     print(machines_legend(rows), table, sep="\n\n")
     return 0

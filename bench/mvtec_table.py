@@ -14,7 +14,7 @@ from pathlib import Path
 from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.table1 import TABLE1_VARIANTS, markdown_table, run_ablation
-from cplib.profiles import PROFILES, dataset_root, get_profile
+from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build/mvtec_table.md")
     args = parser.parse_args(argv)
     try:
-        root = args.data or dataset_root()
+        root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
         table = markdown_table(run_ablation(root, list_categories(root), profile, args.variants, args.device), title=profile.name)
     except CplibError as error:

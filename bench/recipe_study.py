@@ -18,7 +18,7 @@ from cplib.errors import CplibError
 from cplib.experiments.recipes import HOLDOUT, RECIPES, chosen_recipe, recipe_study, recipe_table
 from cplib.experiments.results import write_results
 from cplib.plots import recipe_figure, save_figure
-from cplib.profiles import PROFILES, dataset_root, get_profile
+from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build/recipes", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
     try:
-        root = args.data or dataset_root()
+        root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
         categories = args.categories or list_categories(root)
         rows = recipe_study(root, categories, profile, args.seeds, {name: RECIPES[name] for name in args.recipes})

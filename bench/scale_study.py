@@ -17,7 +17,7 @@ from cplib.experiments.results import write_results
 from cplib.experiments.scale import SCALE_SIZES, scale_study, scale_table
 from cplib.experiments.table1 import CUTPASTE_FAMILY, TABLE1_VARIANTS
 from cplib.plots import save_figure, scale_figure
-from cplib.profiles import PROFILES, dataset_root, get_profile
+from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build/scale", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
     try:
-        root = args.data or dataset_root()
+        root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
         rows = scale_study(root, list_categories(root), profile, args.sizes, args.seeds, args.variants, args.device)
     except CplibError as error:

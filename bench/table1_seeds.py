@@ -18,7 +18,7 @@ from cplib.experiments.margins import margin_table, spread_table
 from cplib.experiments.results import write_results
 from cplib.experiments.table1 import TABLE1_VARIANTS, seeded_ablation
 from cplib.plots import save_figure, spread_figure
-from cplib.profiles import PROFILES, dataset_root, get_profile
+from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     changes = {name: getattr(args, name) for name in ("size", "steps") if getattr(args, name) is not None}
     try:
-        root = args.data or dataset_root()
+        root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
         rows = seeded_ablation(root, list_categories(root), profile, args.seeds, args.variants, args.device, **changes)
     except CplibError as error:

@@ -14,7 +14,7 @@ from cplib.errors import CplibError
 from cplib.experiments.results import write_results
 from cplib.experiments.training_curve import curve_table, training_curve
 from cplib.plots import curve_figure, save_figure
-from cplib.profiles import PROFILES, dataset_root, get_profile
+from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build/training_curve", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
     try:
-        root = args.data or dataset_root()
+        root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
         rows = training_curve(root, list_categories(root), profile, sorted(args.steps), args.seed, args.device)
     except CplibError as error:

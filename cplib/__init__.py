@@ -1,9 +1,10 @@
 """cplib: CutPaste (Li et al., CVPR 2021) as a small, tested package behind a notebook series.
 
 The public entry points import from here (``from cplib import Detector, TrainConfig, get_or_train, cutpaste``), each
-loaded from its module on first use, so ``import cplib`` alone stays cheap (no torch). Training is
-``cplib.get_or_train`` (cached) or ``cplib.train.train``: ``train`` is the module's name, which an exported
-function would hide.
+loaded from its module on first use, so ``import cplib`` alone stays cheap (no torch); ``cplib.__all__`` lists them
+and ``help(cplib)`` shows each one's parameters. Training is ``cplib.get_or_train`` (cached) or ``cplib.train.train``:
+``train`` is the module's name, which an exported function would hide. Data: ``ensure_dataset()`` is the folder a run
+reads (``--data``, else CPLIB_DATASET, else the default dataset, written if missing).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ _EXPORTS = {
     "localize": ("PatchLocalizer",),
     "metrics": ("image_auroc", "pixel_auroc", "aupro"),
     "model": ("CutPasteNet",),
-    "profiles": ("get_profile", "dataset_root"),
+    "profiles": ("get_profile", "ensure_dataset"),
     "synthetic": ("ensure_default_data",),
     "train": ("TrainConfig",),
 }

@@ -95,6 +95,30 @@ def cutout(
 
     The paper gives no box size for Cutout; we reuse CutPaste's area and aspect ranges. With `foreground`, the box
     has at least `min_overlap` of its pixels on it (module docstring).
+
+    Parameters
+    ----------
+    images : Tensor
+        Float images (B, C, H, W) in [0, 1], C = 1 or 3; not modified.
+    generator : torch.Generator
+        The CPU generator every random draw comes from.
+    fill : {"grey", "mean", "random"}, default "grey"
+        The box's colour: grey 0.5, the image's mean colour, or a uniform random colour.
+    area : tuple of float, default (0.02, 0.15)
+        Range of the box's area as a fraction of the image's, drawn uniformly.
+    aspect : tuple of float, default (0.3, 1 / 0.3)
+        Range of the box's aspect ratio (width / height), drawn log-uniformly.
+    foreground : Tensor or None, default None
+        Bool mask (H, W) or (B, 1, H, W) of the object; None: anywhere in the image.
+    min_overlap : float, default 0.5
+        Share of the changed region's pixels that must lie on `foreground`, in (0, 1].
+
+    Returns
+    -------
+    augmented : Tensor
+        The augmented images, shaped as `images`.
+    masks : Tensor
+        Bool (B, 1, H, W), True where any channel changed.
     """
     check_images(images)
     if fill not in FILLS:
@@ -141,11 +165,40 @@ def scar(
     the mask. Sizes scale by image_size / reference_size, where image_size is the side of the whole image the
     tensors show (default min(H, W)); pass it for crops, so that a crop gets the scars of its image.
 
-    Example:
-        >>> images = torch.zeros(4, 3, 64, 64)
-        >>> augmented, masks = scar(images, torch.Generator().manual_seed(0))
-        >>> masks.shape, masks.flatten(1).any(1).tolist()  # every image got a scar
-        (torch.Size([4, 1, 64, 64]), [True, True, True, True])
+    Parameters
+    ----------
+    images : Tensor
+        Float images (B, C, H, W) in [0, 1], C = 1 or 3; not modified.
+    generator : torch.Generator
+        The CPU generator every random draw comes from.
+    width : tuple of float, default (2, 16)
+        Range of the scar's width in pixels at `reference_size`, drawn uniformly.
+    length : tuple of float, default (10, 25)
+        Range of the scar's length in pixels at `reference_size`, drawn uniformly.
+    angle : tuple of float, default (-45, 45)
+        Range of the rotation in degrees, drawn uniformly.
+    reference_size : float, default 256
+        The image side (pixels) at which `width` and `length` hold.
+    image_size : float or None, default None
+        Side of the whole image the tensors show; None: min(H, W). Pass it for crops of a larger image.
+    foreground : Tensor or None, default None
+        Bool mask (H, W) or (B, 1, H, W) of the object; None: anywhere in the image.
+    min_overlap : float, default 0.5
+        Share of the changed region's pixels that must lie on `foreground`, in (0, 1].
+
+    Returns
+    -------
+    augmented : Tensor
+        The augmented images, shaped as `images`.
+    masks : Tensor
+        Bool (B, 1, H, W), True where any channel changed.
+
+    Examples
+    --------
+    >>> images = torch.zeros(4, 3, 64, 64)
+    >>> augmented, masks = scar(images, torch.Generator().manual_seed(0))
+    >>> masks.shape, masks.flatten(1).any(1).tolist()  # every image got a scar
+    (torch.Size([4, 1, 64, 64]), [True, True, True, True])
     """
     check_images(images)
     foreground, min_overlap = check_foreground(foreground, images), check_min_overlap(min_overlap)
@@ -172,13 +225,38 @@ def cutpaste(
     and paste it at an independent uniform location; both boxes fully inside the image. With `foreground`,
     the paste (not the cut) has at least `min_overlap` of its pixels on the mask.
 
-    Example:
-        >>> images = torch.rand(2, 3, 32, 32)
-        >>> augmented, masks = cutpaste(images, torch.Generator().manual_seed(0))
-        >>> augmented.shape, masks.dtype
-        (torch.Size([2, 3, 32, 32]), torch.bool)
-        >>> torch.equal(augmented * ~masks, images * ~masks)  # outside the mask, nothing changed
-        True
+    Parameters
+    ----------
+    images : Tensor
+        Float images (B, C, H, W) in [0, 1], C = 1 or 3; not modified.
+    generator : torch.Generator
+        The CPU generator every random draw comes from.
+    area : tuple of float, default (0.02, 0.15)
+        Range of the box's area as a fraction of the image's, drawn uniformly.
+    aspect : tuple of float, default (0.3, 1 / 0.3)
+        Range of the box's aspect ratio (width / height), drawn log-uniformly.
+    jitter : float, default 0.1
+        Strength of the colour jitter on the pasted pixels (brightness, contrast, saturation, hue), from 0.
+    foreground : Tensor or None, default None
+        Bool mask (H, W) or (B, 1, H, W) of the object; None: anywhere in the image.
+    min_overlap : float, default 0.5
+        Share of the changed region's pixels that must lie on `foreground`, in (0, 1].
+
+    Returns
+    -------
+    augmented : Tensor
+        The augmented images, shaped as `images`.
+    masks : Tensor
+        Bool (B, 1, H, W), True where any channel changed.
+
+    Examples
+    --------
+    >>> images = torch.rand(2, 3, 32, 32)
+    >>> augmented, masks = cutpaste(images, torch.Generator().manual_seed(0))
+    >>> augmented.shape, masks.dtype
+    (torch.Size([2, 3, 32, 32]), torch.bool)
+    >>> torch.equal(augmented * ~masks, images * ~masks)  # outside the mask, nothing changed
+    True
     """
     check_images(images)
     jitter = check_jitter("jitter", jitter)
@@ -208,7 +286,38 @@ def cutpaste_scar(
 ) -> tuple[Tensor, Tensor]:
     """CutPaste-Scar: cut an upright width x length rectangle (sized as in `scar`) from the same image,
     colour-jitter it, rotate it U(angle) degrees and paste just the rotated rectangle (nearest neighbour),
-    fully inside the image; with `foreground`, at least `min_overlap` of the pasted rectangle on the mask."""
+    fully inside the image; with `foreground`, at least `min_overlap` of the pasted rectangle on the mask.
+
+    Parameters
+    ----------
+    images : Tensor
+        Float images (B, C, H, W) in [0, 1], C = 1 or 3; not modified.
+    generator : torch.Generator
+        The CPU generator every random draw comes from.
+    width : tuple of float, default (2, 16)
+        Range of the scar's width in pixels at `reference_size`, drawn uniformly.
+    length : tuple of float, default (10, 25)
+        Range of the scar's length in pixels at `reference_size`, drawn uniformly.
+    angle : tuple of float, default (-45, 45)
+        Range of the rotation in degrees, drawn uniformly.
+    jitter : float, default 0.1
+        Strength of the colour jitter on the pasted pixels (brightness, contrast, saturation, hue), from 0.
+    reference_size : float, default 256
+        The image side (pixels) at which `width` and `length` hold.
+    image_size : float or None, default None
+        Side of the whole image the tensors show; None: min(H, W). Pass it for crops of a larger image.
+    foreground : Tensor or None, default None
+        Bool mask (H, W) or (B, 1, H, W) of the object; None: anywhere in the image.
+    min_overlap : float, default 0.5
+        Share of the changed region's pixels that must lie on `foreground`, in (0, 1].
+
+    Returns
+    -------
+    augmented : Tensor
+        The augmented images, shaped as `images`.
+    masks : Tensor
+        Bool (B, 1, H, W), True where any channel changed.
+    """
     check_images(images)
     jitter = check_jitter("jitter", jitter)
     foreground, min_overlap = check_foreground(foreground, images), check_min_overlap(min_overlap)
@@ -234,17 +343,37 @@ AUGMENTATIONS: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
 # ---------------------------------------------------------------- pre-augmentation
 
 
-def pre_augment(
-    images: Tensor, generator: torch.Generator, *, max_shift: float = 0.05, jitter: float = 0.1
-) -> Tensor:
+def pre_augment(images: Tensor, generator: torch.Generator, *, max_shift: float = 0.05, jitter: float = 0.1) -> Tensor:
     """The paper's pre-augmentation, applied to every image before the views are made; the paper gives no
     amounts, so ours are small: a whole-pixel shift up to max_shift of each side (reflect padding, no black
-    borders), then colour jitter."""
+    borders), then colour jitter.
+
+    Parameters
+    ----------
+    images : Tensor
+        Float images (B, C, H, W) in [0, 1], C = 1 or 3; not modified.
+    generator : torch.Generator
+        The CPU generator every random draw comes from.
+    max_shift : float, default 0.05
+        Largest shift as a fraction of each side, in [0, 0.5].
+    jitter : float, default 0.1
+        Strength of the colour jitter (brightness, contrast, saturation, hue), from 0.
+
+    Returns
+    -------
+    Tensor
+        The shifted, jittered images, shaped as `images`.
+    """
     return pre_augment_with_foreground(images, None, generator, max_shift=max_shift, jitter=jitter)[0]
 
 
 def pre_augment_with_foreground(
-    images: Tensor, foreground: Tensor | None, generator: torch.Generator, *, max_shift: float = 0.05, jitter: float = 0.1
+    images: Tensor,
+    foreground: Tensor | None,
+    generator: torch.Generator,
+    *,
+    max_shift: float = 0.05,
+    jitter: float = 0.1,
 ) -> tuple[Tensor, Tensor | None]:
     """`pre_augment`, with the same draws, that also shifts a foreground mask (H, W) or (B, 1, H, W) with each
     image, so that foreground-aware views land on the object where the shift moved it; returns (images, masks
@@ -363,11 +492,38 @@ def make_views(
     images); the augmentations' other parameters keep the paper's defaults. Pre-augment the batch first, so
     that every view shares it.
 
-    Example:
-        >>> images = torch.rand(2, 3, 32, 32)
-        >>> inputs, labels, masks = make_views(images, "3way", torch.Generator().manual_seed(0))
-        >>> inputs.shape, labels.tolist()  # normal, CutPaste, CutPaste-Scar
-        (torch.Size([6, 3, 32, 32]), [0, 0, 1, 1, 2, 2])
+    Parameters
+    ----------
+    images : Tensor
+        Normal float images (B, C, H, W) in [0, 1], C = 1 or 3; not modified.
+    variant : str
+        The proxy task, one of VARIANTS: "cutout", "scar", "cutpaste", "cutpaste-scar", "union", "3way".
+    generator : torch.Generator
+        The CPU generator every random draw comes from.
+    jitter : float, default 0.1
+        Colour-jitter strength of CutPaste and CutPaste-Scar's pasted pixels, from 0.
+    image_size : float or None, default None
+        Side of the whole image the tensors show, for the scars' size; None: min(H, W).
+    foreground : Tensor or None, default None
+        Bool mask (H, W) or (B, 1, H, W) of the object; None: anywhere in the image.
+    min_overlap : float, default 0.5
+        Share of the changed region's pixels that must lie on `foreground`, in (0, 1].
+
+    Returns
+    -------
+    inputs : Tensor
+        (B · (classes), C, H, W): the normal images, then each anomaly class's views.
+    labels : Tensor
+        Class of each input: 0 normal, 1 (and 2 for "3way") anomalous.
+    masks : Tensor
+        Bool (len(inputs), 1, H, W), True where a view changed its image.
+
+    Examples
+    --------
+    >>> images = torch.rand(2, 3, 32, 32)
+    >>> inputs, labels, masks = make_views(images, "3way", torch.Generator().manual_seed(0))
+    >>> inputs.shape, labels.tolist()  # normal, CutPaste, CutPaste-Scar
+    (torch.Size([6, 3, 32, 32]), [0, 0, 1, 1, 2, 2])
     """
     check_images(images)
     _check_variant(variant)

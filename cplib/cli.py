@@ -17,8 +17,8 @@ from pathlib import Path
 
 from .augment import VARIANTS
 from .errors import ConfigError, CplibError, DataError
-from .paths import REPO_ROOT
-from .profiles import PROFILES, chosen_dataset, dataset_root, device_setting, get_profile, resolve_device
+from .paths import NOTEBOOKS, require_checkout
+from .profiles import PROFILES, chosen_dataset, device_setting, ensure_dataset, get_profile, resolve_device
 from .train import PRECISIONS
 from .validation import seed_option, sha256_option
 
@@ -26,7 +26,9 @@ from .validation import seed_option, sha256_option
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by train and evaluate --train (the same defaults for both)."""
     parser.add_argument("--variant", choices=VARIANTS, help="proxy task (default 3way)")
-    parser.add_argument("--profile", choices=list(PROFILES), help="scale: cpu (default, or $CPLIB_PROFILE), paper, tiny")
+    parser.add_argument(
+        "--profile", choices=list(PROFILES), help="scale: cpu (default, or $CPLIB_PROFILE), paper, tiny"
+    )
     parser.add_argument("--size", type=int, help="image size in pixels (default: the profile's)")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the profile's)")
     parser.add_argument("--batch", type=int, help="source images per step (default: the profile's)")
@@ -79,13 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     download = commands.add_parser("download", help="download MVTec AD (needs internet; about 5 GB)")
     download.add_argument("--data", required=True, help="folder to put the categories in")
     download.add_argument("--category", action="append", help="only these categories (with a per-category URL)")
-    download.add_argument("--url", help="archive URL, or a template with {category} (default: $CPLIB_MVTEC_URL or the official one)")
+    download.add_argument(
+        "--url", help="archive URL, or a template with {category} (default: $CPLIB_MVTEC_URL or the official one)"
+    )
     download.add_argument("--sha256", type=sha256_option, help="the archive's SHA-256 (default: the official one's)")
 
     series = commands.add_parser("series", help="execute every notebook headless and write HTML")
     series.add_argument("--out", default="build", help="folder for the HTML pages")
-    series.add_argument("--notebooks", default=str(REPO_ROOT / "notebooks"), help="folder of NN_topic.ipynb notebooks")
-    series.add_argument("--cell-timeout", type=float, help="seconds a cell may run before the run fails (default: 2400, as make test)")
+    series.add_argument("--notebooks", help="folder of NN_topic.ipynb notebooks (default: the checkout's notebooks/)")
+    series.add_argument(
+        "--cell-timeout", type=float, help="seconds a cell may run before the run fails (default: 2400, as make test)"
+    )
     return parser
 
 
@@ -97,7 +103,9 @@ def _table_parser(commands: argparse._SubParsersAction) -> None:
     table = commands.add_parser("table", help="Table 1 over seeds as a resumable grid of jobs, here or on Ray")
     table.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     table.add_argument("--profile", choices=list(PROFILES), help="scale: cpu (default, or $CPLIB_PROFILE), paper, tiny")
-    table.add_argument("--seeds", type=seed_option, nargs="+", default=[0, 1, 2, 3, 4], help="default: five, as the paper")
+    table.add_argument(
+        "--seeds", type=seed_option, nargs="+", default=[0, 1, 2, 3, 4], help="default: five, as the paper"
+    )
     table.add_argument("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=TABLE1_VARIANTS)
     table.add_argument("--categories", nargs="+", help="default: every category under --data")
     table.add_argument("--out", required=True, help="folder of the results (a rerun skips the rows already there)")
@@ -114,8 +122,13 @@ def _config(args: argparse.Namespace):
     changes = {k: getattr(args, k) for k in ("size", "steps", "batch", "precision") if getattr(args, k) is not None}
     holdout = DEFAULT_HOLDOUT if args.holdout is None else args.holdout
     return profile.config(
-        args.variant or "3way", args.category, data_root=chosen_dataset(args.data), seed=args.seed,
-        weights=args.weights, holdout=holdout, **changes
+        args.variant or "3way",
+        args.category,
+        data_root=chosen_dataset(args.data),
+        seed=args.seed,
+        weights=args.weights,
+        holdout=holdout,
+        **changes,
     )
 
 
@@ -123,7 +136,11 @@ def _check_device(name: str) -> None:
     """Refuse a device this machine lacks, naming those it has."""
     import torch
 
-    available = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] + (["mps"] if torch.backends.mps.is_available() else [])
+    available = (
+        ["cpu"]
+        + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        + (["mps"] if torch.backends.mps.is_available() else [])
+    )
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -134,10 +151,11 @@ def _check_device(name: str) -> None:
 
 
 def _announce_data(args: argparse.Namespace, splits: tuple[str, ...]) -> str:
-    """The dataset folder (`cplib.profiles.chosen_dataset`), printed first, then the files its splits skip, if any."""
+    """The dataset folder (`cplib.profiles.ensure_dataset`: the default one written if it is the one and missing),
+    printed first, then the files its splits skip, if any."""
     from .data import IMAGE_SUFFIXES, skipped_files
 
-    root = dataset_root(args.data)
+    root = ensure_dataset(args.data)
     print(f"data: {root}")
     skipped = skipped_files(root, args.category, splits)
     if skipped:
@@ -277,12 +295,17 @@ def _check_both_classes(counts: dict[str, int], category: str) -> None:
     if "test/good" not in counts:
         raise DataError(f"the test split of {category} has no normal images: AUROC needs some in test/good")
     if not any(key.startswith("test/") and key != "test/good" for key in counts):
-        raise DataError(f"the test split of {category} has only normal images: AUROC needs defective ones in test/<defect>")
+        raise DataError(
+            f"the test split of {category} has only normal images: AUROC needs defective ones in test/<defect>"
+        )
 
 
 def _print_table(result: dict) -> None:
     """The evaluation as a small table."""
-    print(f"{result['variant']} on {result['category']}: image AUROC {result['image_auroc']:.3f}  (n_train {result['n_train']}, n_test {result['n_test']})")
+    print(
+        f"{result['variant']} on {result['category']}: image AUROC {result['image_auroc']:.3f}  "
+        f"(n_train {result['n_train']}, n_test {result['n_test']})"
+    )
     print(f"  {result['protocol']}")
     for defect, auroc in sorted(result["per_defect_auroc"].items()):
         print(f"  {defect:20s} {auroc:.3f}")
@@ -307,7 +330,8 @@ def cmd_table(args: argparse.Namespace) -> None:
     from .data import list_categories
     from .experiments.grid import RESULTS, TABLE, grid_jobs, write_table
     from .experiments.launchers import run_grid
-    root = dataset_root(args.data)
+
+    root = ensure_dataset(args.data)
     available = list_categories(root)
     categories = args.categories or available
     if unknown := [category for category in categories if category not in available]:
@@ -335,12 +359,18 @@ def cmd_series(args: argparse.Namespace) -> None:
     """Run every notebook headless; a cell past its timeout fails the run with one line naming notebook and cell."""
     from .series import CELL_TIMEOUT, run_series
 
-    run_series(Path(args.out), Path(args.notebooks), args.cell_timeout or CELL_TIMEOUT)
+    folder = Path(args.notebooks) if args.notebooks else require_checkout(NOTEBOOKS, "--notebooks")
+    run_series(Path(args.out), folder, args.cell_timeout or CELL_TIMEOUT)
 
 
 COMMANDS = {
-    "data": cmd_data, "train": cmd_train, "evaluate": cmd_evaluate, "score": cmd_score, "table": cmd_table,
-    "download": cmd_download, "series": cmd_series,
+    "data": cmd_data,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "score": cmd_score,
+    "table": cmd_table,
+    "download": cmd_download,
+    "series": cmd_series,
 }
 
 
@@ -358,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cplib: error: {error.strerror or error}{where}. {fix}.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"cplib: interrupted: {args.command} stopped and kept nothing half-written; rerun it to start again", file=sys.stderr)
+        print(
+            f"cplib: interrupted: {args.command} stopped and kept nothing half-written; rerun it to start again",
+            file=sys.stderr,
+        )
         return 130
     return 0

@@ -62,7 +62,18 @@ class Split:
 
 
 def list_categories(root: str | Path) -> list[str]:
-    """The categories under an MVTec-layout root: sub-folders that have ``train/good``."""
+    """The categories under an MVTec-layout root: sub-folders that have ``train/good``.
+
+    Parameters
+    ----------
+    root : str or Path
+        An MVTec-layout dataset folder.
+
+    Returns
+    -------
+    list of str
+        The category names, sorted.
+    """
     root = _existing_root(root)
     return sorted(p.name for p in root.iterdir() if (p / "train" / "good").is_dir())
 
@@ -97,6 +108,26 @@ def load_split(
     warning naming it, unless keep_unmasked: then every image is kept and `Split.annotated` marks those with a mask
     (image metrics on all, pixel metrics on the annotated). masks=False (image-level work) keeps every image and reads
     no mask.
+
+    Parameters
+    ----------
+    root : str or Path
+        An MVTec-layout dataset folder.
+    category : str
+        A category folder under `root`.
+    split : {"train", "test"}, default "train"
+        The split to read.
+    size : int, default 256
+        Side in pixels every image is resized to.
+    masks : bool, default True
+        Read the ground-truth masks of defective test images.
+    keep_unmasked : bool, default False
+        With masks, keep defective images without a mask (marked in `Split.annotated`) instead of leaving them out.
+
+    Returns
+    -------
+    Split
+        Images (N, 3, size, size) in [0, 1], labels (0 normal, 1 defective), defect names, paths and masks.
     """
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
@@ -258,7 +289,8 @@ def _existing_root(root: str | Path) -> Path:
     if not root.is_dir():
         raise DataError(
             f"dataset folder not found: {root}. Pass the folder that holds the category folders "
-            "(for MVTec AD, the extracted mvtec_anomaly_detection folder), or run cplib.ensure_default_data()."
+            "(for MVTec AD, the extracted mvtec_anomaly_detection folder), or write the default dataset with "
+            "`python -m cplib data` or cplib.ensure_dataset()."
         )
     return root
 

@@ -22,7 +22,7 @@ from sklearn.covariance import LedoitWolf, empirical_covariance
 from sklearn.neighbors import KernelDensity, NearestNeighbors
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 Covariance = Literal["ledoit-wolf", "ridge", "empirical"]
 COVARIANCES: tuple[str, ...] = ("ledoit-wolf", "ridge", "empirical")
@@ -167,12 +167,22 @@ class GaussianDensity(FeatureDensity):
     ``normalize=True`` L2-normalises every feature vector before fitting and scoring.
     After ``fit``: ``mean_`` (D,), ``covariance_`` (D, D).
 
-    Example:
-        >>> normal = np.random.default_rng(0).normal(size=(200, 8))
-        >>> density = GaussianDensity().fit(normal)
-        >>> near, far = density.score_samples(np.stack([np.zeros(8), np.full(8, 3.0)]))
-        >>> bool(far > near)  # far from the normal features = more anomalous
-        True
+    Parameters
+    ----------
+    covariance : {"ledoit-wolf", "ridge", "empirical"}, default "ledoit-wolf"
+        How the covariance is estimated (above).
+    ridge : float, default 1e-2
+        With "ridge": the amount added to the diagonal, in units of feature variance.
+    normalize : bool, default False
+        L2-normalise every feature vector before fitting and scoring.
+
+    Examples
+    --------
+    >>> normal = np.random.default_rng(0).normal(size=(200, 8))
+    >>> density = GaussianDensity().fit(normal)
+    >>> near, far = density.score_samples(np.stack([np.zeros(8), np.full(8, 3.0)]))
+    >>> bool(far > near)  # far from the normal features = more anomalous
+    True
     """
 
     def __init__(self, covariance: Covariance = "ledoit-wolf", ridge: float = 1e-2, normalize: bool = False) -> None:

@@ -43,7 +43,8 @@ class Calibration:
 
     @property
     def false_alarm_rate(self) -> float:
-        """Expected share of new normal images scoring above the threshold: (n + 1 - rank) / (n + 1), exchangeable scores."""
+        """Expected share of new normal images scoring above the threshold: (n + 1 - rank) / (n + 1), for exchangeable
+        scores."""
         return (self.n_held_out + 1 - self.rank) / (self.n_held_out + 1)
 
     def describe(self) -> str:
@@ -64,9 +65,10 @@ class Calibration:
 def percentile_rank(n: int, percentile: float) -> int:
     """The ascending rank (1 = lowest) of numpy's percentile(method="higher") among n values: one of the values.
 
-    Example:
-        >>> percentile_rank(30, 99), percentile_rank(5, 50), percentile_rank(5, 0)
-        (30, 3, 1)
+    Examples
+    --------
+    >>> percentile_rank(30, 99), percentile_rank(5, 50), percentile_rank(5, 0)
+    (30, 3, 1)
     """
     return math.ceil(percentile / 100 * (n - 1)) + 1
 
@@ -79,24 +81,42 @@ class Detector:
     density takes every normal image and there is no threshold, only scores. ``calibrate_f1`` sets the F1-optimal
     threshold when labelled images exist.
 
-    Example:
-        >>> import tempfile
-        >>> from cplib.data import load_split
-        >>> from cplib.profiles import get_profile
-        >>> from cplib.synthetic import Counts, write_dataset
-        >>> from cplib.train import train
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> root = write_dataset(f"{folder.name}/data", counts=Counts(train=8, test_good=2, test_per_defect=1))
-        >>> config = get_profile("tiny").config("3way", "capsule", data_root=str(root), steps=1, holdout=0.25)
-        >>> model, history = train(config, progress=False)  # on the 6 images not held out
-        >>> normal, test = (load_split(root, "capsule", split, config.size) for split in ("train", "test"))
-        >>> detector = Detector(model, config, history).fit(normal.images)  # threshold from the 2 held out
-        >>> detector.predict(test.images).shape == test.labels.shape  # one decision per test image
-        True
-        >>> folder.cleanup()
+    Parameters
+    ----------
+    model : CutPasteNet
+        The trained encoder (put in eval mode).
+    config : TrainConfig
+        The config that trained it: the image size, holdout and seed come from it.
+    history : History or None, default None
+        The training history, kept with a saved detector; None: empty.
+    density : FeatureDensity or None, default None
+        The density on encoder features; None: a Ledoit-Wolf `GaussianDensity`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cplib.data import load_split
+    >>> from cplib.profiles import get_profile
+    >>> from cplib.synthetic import Counts, write_dataset
+    >>> from cplib.train import train
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> root = write_dataset(f"{folder.name}/data", counts=Counts(train=8, test_good=2, test_per_defect=1))
+    >>> config = get_profile("tiny").config("3way", "capsule", data_root=str(root), steps=1, holdout=0.25)
+    >>> model, history = train(config, progress=False)  # on the 6 images not held out
+    >>> normal, test = (load_split(root, "capsule", split, config.size) for split in ("train", "test"))
+    >>> detector = Detector(model, config, history).fit(normal.images)  # threshold from the 2 held out
+    >>> detector.predict(test.images).shape == test.labels.shape  # one decision per test image
+    True
+    >>> folder.cleanup()
     """
 
-    def __init__(self, model: CutPasteNet, config: TrainConfig, history: History | None = None, density: FeatureDensity | None = None) -> None:
+    def __init__(
+        self,
+        model: CutPasteNet,
+        config: TrainConfig,
+        history: History | None = None,
+        density: FeatureDensity | None = None,
+    ) -> None:
         self.model = model.eval()
         self.config = config
         self.history = history if history is not None else History()
@@ -108,16 +128,42 @@ class Detector:
 
     @classmethod
     def from_trained(cls, trained: Trained, density: FeatureDensity | None = None) -> Detector:
-        """A detector around a model from get_or_train or load."""
+        """A detector around a model from get_or_train or load.
+
+        Parameters
+        ----------
+        trained : Trained
+            What `cplib.get_or_train` or `cplib.checkpoint.load` returns.
+        density : FeatureDensity or None, default None
+            The density on encoder features; None: a Ledoit-Wolf `GaussianDensity`.
+        """
         return cls(trained.model, trained.config, trained.history, density)
 
-    def fit(self, normal_images: torch.Tensor, holdout: float | None = None, percentile: float = 99.0, seed: int | None = None) -> Detector:
+    def fit(
+        self, normal_images: Images, holdout: float | None = None, percentile: float = 99.0, seed: int | None = None
+    ) -> Detector:
         """Fit the density on normal images minus a held-out share; threshold at a percentile of their scores under it.
 
         normal_images are the config's training images in load_split order (any form `score` takes). holdout and
         seed default to the config's (images its encoder never saw, `TrainConfig.holdout`), else 0.2 and the
         config's seed; the density is not refitted afterwards, so the threshold belongs to the density that scores.
         holdout=0 fits the density on every image and sets no threshold (the paper's protocol).
+
+        Parameters
+        ----------
+        normal_images : Tensor, array, image paths or PIL images
+            The config's normal training images, in load_split order.
+        holdout : float or None, default None
+            Share of them kept out of the density to set the threshold, in [0, 1); None: the config's, else 0.2.
+        percentile : float, default 99.0
+            Percentile (0 to 100) of the held-out scores the threshold is set at.
+        seed : int or None, default None
+            Seed of the held-out draw; None: the config's.
+
+        Returns
+        -------
+        Detector
+            This detector, fitted.
         """
         normal_images = image_batch(normal_images, self.config.size)
         share = holdout if holdout is not None else self.config.holdout or DEFAULT_HOLDOUT
@@ -136,7 +182,9 @@ class Detector:
         held_scores = np.sort(self.density.score_samples(features[held]))
         rank = percentile_rank(len(held), percentile)
         self.threshold = float(held_scores[rank - 1])
-        self.calibration = Calibration(percentile, len(held), rank, (share, seed) != (self.config.holdout, self.config.seed))
+        self.calibration = Calibration(
+            percentile, len(held), rank, (share, seed) != (self.config.holdout, self.config.seed)
+        )
         return self
 
     @property
@@ -152,28 +200,87 @@ class Detector:
     def score(self, images: Images) -> np.ndarray:
         """Anomaly scores of images, higher = more anomalous: a batch (N, 3, size, size) or one image (3, size, size),
         float in [0, 1] or uint8; numpy arrays channels last; paths and PIL images, read and resized like the
-        training images (`cplib.validation.image_batch` says what is refused and why)."""
+        training images (`cplib.validation.image_batch` says what is refused and why).
+
+        Parameters
+        ----------
+        images : Tensor, array, image paths or PIL images
+            The images to score.
+
+        Returns
+        -------
+        numpy.ndarray
+            One float score per image.
+        """
         return self.density.score_samples(extract_features(self.model, image_batch(images, self.config.size)))
 
     def score_files(self, paths: str | Path | Sequence[str | Path]) -> np.ndarray:
-        """Anomaly scores of image files (one path or a list), read and resized like the training images."""
+        """Anomaly scores of image files, read and resized like the training images.
+
+        Parameters
+        ----------
+        paths : str, Path or a sequence of them
+            One image file or several.
+
+        Returns
+        -------
+        numpy.ndarray
+            One float score per file.
+        """
         return self.score([paths] if isinstance(paths, (str, Path)) else list(paths))
 
-    def predict(self, images: torch.Tensor, threshold: float | None = None) -> np.ndarray:
-        """True where an image scores at or above the threshold (the fitted one unless given)."""
+    def predict(self, images: Images, threshold: float | None = None) -> np.ndarray:
+        """True where an image scores at or above the threshold.
+
+        Parameters
+        ----------
+        images : Tensor, array, image paths or PIL images
+            The images to judge (any form `score` takes).
+        threshold : float or None, default None
+            The score from which an image is anomalous; None: the fitted or calibrated one.
+
+        Returns
+        -------
+        numpy.ndarray
+            One bool per image.
+        """
         threshold = self.threshold if threshold is None else threshold
         if threshold is None:
             raise ConfigError(f"{self.protocol}: pass threshold=, call calibrate_f1, or fit with holdout > 0")
         return self.score(images) >= threshold
 
-    def calibrate_f1(self, images: torch.Tensor, labels: Sequence[int]) -> float:
-        """Set the threshold that maximises F1 on labelled images; returns that F1 (optimistic on the same images)."""
+    def calibrate_f1(self, images: Images, labels: Sequence[int]) -> float:
+        """Set the threshold that maximises F1 on labelled images; returns that F1 (optimistic on the same images).
+
+        Parameters
+        ----------
+        images : Tensor, array, image paths or PIL images
+            Labelled images (any form `score` takes).
+        labels : sequence of int
+            1 for an anomalous image, 0 for a normal one.
+
+        Returns
+        -------
+        float
+            The F1 at the chosen threshold, on these images.
+        """
         self.threshold, f1 = best_f1_threshold(np.asarray(labels), self.score(images))
         self.calibration = None
         return f1
 
     def save(self, folder: str | Path) -> Path:
-        """Write model.pt, density.pkl and detector.json into a folder; an older detector there is replaced whole."""
+        """Write model.pt, density.pkl and detector.json into a folder; an older detector there is replaced whole.
+
+        Parameters
+        ----------
+        folder : str or Path
+            A new or empty folder, or one that holds an older detector.
+
+        Returns
+        -------
+        Path
+            The folder, absolute.
+        """
         folder = check_destination(folder)
         staging = temporary(folder)
         try:
@@ -203,7 +310,18 @@ class Detector:
 
     @classmethod
     def load(cls, folder: str | Path) -> Detector:
-        """Read a detector written by save (a folder you trust: the density is a pickle)."""
+        """Read a detector written by save (a folder you trust: the density is a pickle).
+
+        Parameters
+        ----------
+        folder : str or Path
+            A folder written by `save` or ``python -m cplib train --out``.
+
+        Returns
+        -------
+        Detector
+            The model, density, threshold and calibration as saved.
+        """
         folder = Path(folder)
         if not (folder / "detector.json").is_file():
             raise DataError(f"no saved detector in {folder}: pass a folder written by `python -m cplib train --out`")
@@ -243,7 +361,9 @@ def check_destination(folder: str | Path) -> Path:
         elif not os.access(existing, os.W_OK | os.X_OK):
             raise PermissionError(13, "Permission denied")
     except OSError as error:
-        raise DataError(f"cannot write a model at {folder}: {error.strerror}. Pass another folder or fix its permissions") from None
+        raise DataError(
+            f"cannot write a model at {folder}: {error.strerror}. Pass another folder or fix its permissions"
+        ) from None
     return folder
 
 
@@ -261,7 +381,8 @@ def _read_saved(path: Path, parse: Callable[[bytes], Any]) -> Any:
         return parse(path.read_bytes())
     except Exception as error:  # a missing, truncated or foreign file fails in many ways; all mean the same to the user
         raise DataError(
-            f"cannot read {path}: {error.__class__.__name__}. Train the model again (`python -m cplib train --out {path.parent}`)."
+            f"cannot read {path}: {error.__class__.__name__}. "
+            f"Train the model again (`python -m cplib train --out {path.parent}`)."
         ) from None
 
 

@@ -30,7 +30,8 @@ OFFICIAL_URL = (
 OFFICIAL_SHA256 = "cf4313b13603bec67abb49ca959488f7eedce2a9f7795ec54446c649ac98cd3d"
 MVTEC_PAGE = "https://www.mvtec.com/company/research/datasets/mvtec-ad"
 MVTEC_CATEGORIES = tuple(
-    "bottle cable capsule carpet grid hazelnut leather metal_nut pill screw tile toothbrush transistor wood zipper".split()
+    "bottle cable capsule carpet grid hazelnut leather metal_nut pill screw tile toothbrush transistor wood "
+    "zipper".split()
 )
 URL_ENV = "CPLIB_MVTEC_URL"
 CHUNK = 1 << 20
@@ -52,6 +53,24 @@ def download_mvtec(
     url defaults to $CPLIB_MVTEC_URL, then the official archive; a single archive is checked against sha256
     (default: the official archive's). A url containing ``{category}`` names one archive per category,
     checked only when sha256 is given. A root this call creates is removed again if it ends empty.
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder to put the category folders in (created if missing).
+    categories : str, iterable of str, or None, default None
+        The categories to download; None: all 15.
+    url : str or None, default None
+        The archive's URL, or a template with ``{category}``; None: $CPLIB_MVTEC_URL, else the official archive.
+    sha256 : str or None, default None
+        The archive's SHA-256 to check; None: the official archive's for a single archive, no check per category.
+    progress : bool, default True
+        Show a progress bar while downloading.
+
+    Returns
+    -------
+    Path
+        `root`.
     """
     root = Path(root).expanduser()
     if root.exists() and not root.is_dir():
@@ -94,7 +113,7 @@ def _present(root: Path, category: str) -> bool:
 
 
 def _fetch(url: str, root: Path, sha256: str | None, progress: bool, category: str = "") -> Path:
-    """The archive at url, downloaded into <root>/.downloads (resuming a .part file) and checked when sha256 is given."""
+    """The archive at url, downloaded into <root>/.downloads (resuming a .part file), checked when sha256 is given."""
     name = _archive_name(url)
     archive = root / ".downloads" / (name if category in name else f"{category}-{name}")
     if archive.is_file() and (sha256 is None or _sha256(archive) == sha256.lower()):
@@ -140,8 +159,15 @@ def _stream(url: str, part: Path, progress: bool) -> None:
             start = offset if resumed else 0
             length = response.headers.get("Content-Length")
             total = start + int(length) if length else None
-            bar = tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=part.stem,
-                       disable=not progress)
+            bar = tqdm(
+                total=total,
+                initial=start,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=part.stem,
+                disable=not progress,
+            )
             with open(part, "ab" if resumed else "wb") as out, bar:
                 while chunk := response.read(CHUNK):
                     out.write(chunk)
@@ -184,7 +210,9 @@ def _install(archive: Path, root: Path, wanted: list[str] | None) -> None:
         absent = sorted(set(wanted or ()) - found.keys())
         if absent:
             names = ", ".join(absent)
-            raise DataError(f"{archive} has no category {names} (no <category>/train/good): check the names and the URL")
+            raise DataError(
+                f"{archive} has no category {names} (no <category>/train/good): check the names and the URL"
+            )
         for name, folder in found.items():
             _place(folder, root / name)
     finally:

@@ -18,4 +18,4 @@ class TrainingDiverged(CplibError, RuntimeError):
 
 
 class ResultDrift(CplibError, AssertionError):
-    """A model trained now landed outside the committed seeded results of its own configuration: they are out of date."""
+    """A model trained now landed outside the committed seeded results of its configuration: they are out of date."""

@@ -6,6 +6,7 @@ Pixel level: a PatchLocalizer's anomaly maps, pixel AUROC and AUPRO against the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,15 +22,15 @@ from .metrics import MasksMissing, aupro, image_auroc, per_defect_auroc, pixel_a
 from .model import CutPasteNet
 from .paper import PIXEL_AUROC_MEAN, PIXEL_AUROC_PATCH_3WAY
 from .patches import Geometry, check_images, dense_features
-from .synthetic import CATEGORIES as SYNTHETIC
-from .train import TrainConfig, build_model, data_root, proxy_batch
-
+from .train import TrainConfig, build_model, proxy_batch
 
 # ---------------------------------------------------------------- image level: the image model's pooled features
 
 
 @torch.no_grad()
-def extract_features(model: CutPasteNet, images: torch.Tensor, batch_size: int = 128, progress: bool = False, head: bool = False) -> np.ndarray:
+def extract_features(
+    model: CutPasteNet, images: torch.Tensor, batch_size: int = 128, progress: bool = False, head: bool = False
+) -> np.ndarray:
     """512-d pooled features of images (the paper's choice), or with head=True the projection head's output; float64."""
     model.eval()
     device = next(model.parameters()).device
@@ -39,16 +40,21 @@ def extract_features(model: CutPasteNet, images: torch.Tensor, batch_size: int =
     return torch.cat(out).double().numpy()
 
 
-def recovered_share(head_train: np.ndarray, pooled_train: np.ndarray, head_test: np.ndarray, pooled_test: np.ndarray) -> float:
-    """Share of the test images' pooled-feature deviation from the normal mean that a linear map of the head's output recovers
-    (R² of a ridge fit head → pooled on normal training images): how much of what the pooled features hold the head kept."""
+def recovered_share(
+    head_train: np.ndarray, pooled_train: np.ndarray, head_test: np.ndarray, pooled_test: np.ndarray
+) -> float:
+    """Share of the test images' pooled-feature deviation from the normal mean that a linear map of the head's output
+    recovers (R² of a ridge fit head → pooled on normal training images): how much of what the pooled features hold the
+    head kept."""
     fit = RidgeCV(alphas=np.logspace(-4, 2, 7)).fit(head_train, pooled_train)
     deviation = pooled_test - pooled_train.mean(axis=0)
     return 1.0 - float(((fit.predict(head_test) - pooled_test) ** 2).sum() / (deviation**2).sum())
 
 
 @torch.no_grad()
-def heldout_proxy_accuracy(model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4) -> float:
+def heldout_proxy_accuracy(
+    model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4
+) -> float:
     """The proxy task's accuracy on normal images the encoder never trained on (e.g. a config's held-out share), in eval
     mode, over `rounds` draws of views per image: how well the task was learned, judged without any test label."""
     model.eval()
@@ -81,10 +87,14 @@ def evaluate(model: CutPasteNet, train: Split, test: Split, density: GaussianDen
     density.fit(extract_features(model, train.images))
     scores = density.score_samples(extract_features(model, test.images))
     labels = test.labels.numpy()
-    return ImageEvaluation(image_auroc(labels, scores), per_defect_auroc(test.defects, labels, scores), scores, labels, test.defects)
+    return ImageEvaluation(
+        image_auroc(labels, scores), per_defect_auroc(test.defects, labels, scores), scores, labels, test.defects
+    )
 
 
-def evaluate_category(model: CutPasteNet, root: str, category: str, size: int, density: GaussianDensity | None = None) -> ImageEvaluation:
+def evaluate_category(
+    model: CutPasteNet, root: str, category: str, size: int, density: GaussianDensity | None = None
+) -> ImageEvaluation:
     """evaluate() on a category read from an MVTec-layout folder at the given size, on every test image (masks or not:
     the same test set as `python -m cplib evaluate`)."""
     test = load_split(root, category, "test", size, masks=False)
@@ -98,7 +108,7 @@ def auroc_row(evaluation: ImageEvaluation) -> dict[str, float]:
 
 def evaluate_model(model: CutPasteNet, config: TrainConfig, root: str | None = None) -> ImageEvaluation:
     """Evaluate a model on its config's category (the config's dataset unless root is given), at its size."""
-    return evaluate_category(model, root or data_root(config), config.category, config.size)
+    return evaluate_category(model, root or config.resolved_root(), config.category, config.size)
 
 
 def random_init_baseline(config: TrainConfig, root: str | None = None, device: str = "cpu") -> ImageEvaluation:
@@ -138,23 +148,26 @@ def evaluate_maps(maps: Tensor, test: Split) -> Localization:
     return Localization(maps, test, image, *pixel_metrics, note)
 
 
-def paper_reference(category: str) -> tuple[str, float]:
-    """The paper's pixel AUROC (%) to set a category against: its own, else the texture or object mean, else the mean."""
+def paper_reference(category: str, kinds: Mapping[str, str] | None = None) -> tuple[str, float]:
+    """The paper's pixel AUROC (%) to set a category against: its own, else the mean of its kind ("texture" or
+    "object", from `kinds`), else the mean."""
     if category in PIXEL_AUROC_PATCH_3WAY:
         return category, PIXEL_AUROC_PATCH_3WAY[category]
-    if category in SYNTHETIC:
-        kind = SYNTHETIC[category].kind
+    kind = (kinds or {}).get(category)
+    if kind in PIXEL_AUROC_MEAN:
         return f"{kind} mean", PIXEL_AUROC_MEAN[kind]
     return "mean", PIXEL_AUROC_MEAN["all"]
 
 
-def summary_table(results: dict[str, Localization]) -> str:
+def summary_table(results: dict[str, Localization], kinds: Mapping[str, str] | None = None) -> str:
     """One line per result: pixel AUROC, AUPRO, image AUROC, and the paper's pixel AUROC for the category the name
-    starts with ("capsule GradCAM" → capsule), or why pixel metrics are missing."""
+    starts with ("capsule GradCAM" → capsule), or why pixel metrics are missing. `kinds` maps a category the paper
+    did not measure to "texture" or "object", to set it against that kind's mean (e.g. the default dataset's:
+    ``{name: c.kind for name, c in cplib.synthetic.CATEGORIES.items()}``)."""
     width = max(map(len, results), default=0)
     lines = [f"{'':{width}s} {'pixel AUROC':>11s} {'AUPRO':>6s} {'image AUROC':>11s}   paper pixel AUROC (MVTec AD)"]
     for name, result in results.items():
-        reference, value = paper_reference(name.split()[0])
+        reference, value = paper_reference(name.split()[0], kinds)
         if result.pixel_auroc is None:
             lines.append(f"{name:{width}s} {'-':>11s} {'-':>6s} {result.image_auroc:11.3f}   {result.note}")
         else:
@@ -177,8 +190,14 @@ def per_defect_subset(test: Split, count: int | None) -> Split:
     return test.select(keep)
 
 
-def localize(
-    model: CutPasteNet, train: Split, test: Split, geometry: Geometry, shared: bool = True, fit_images: int | None = None, **options: object
+def evaluate_localization(
+    model: CutPasteNet,
+    train: Split,
+    test: Split,
+    geometry: Geometry,
+    shared: bool = True,
+    fit_images: int | None = None,
+    **options: object,
 ) -> Localization:
     """Fit a PatchLocalizer on (the first `fit_images`) clean training images and evaluate its maps on `test`."""
     localizer = PatchLocalizer(model, geometry, shared=shared, **options)
@@ -186,11 +205,19 @@ def localize(
     return evaluate_maps(localizer.anomaly_maps(test.images), test)
 
 
-DENSITIES = {"shared": True, "per-location": False}
+GAUSSIAN_LAYOUTS = {
+    "shared": True,
+    "per-location": False,
+}  # a localisation Gaussian's layout -> PatchLocalizer(shared=)
 
 
 def localize_densities(
-    model: CutPasteNet, train: Split, test: Split, geometry: Geometry, fit_images: int | None = None, chunk: int | None = None
+    model: CutPasteNet,
+    train: Split,
+    test: Split,
+    geometry: Geometry,
+    fit_images: int | None = None,
+    chunk: int | None = None,
 ) -> dict[str, Localization]:
     """Shared and per-location Gaussians from one extraction of dense features, keyed "shared" and "per-location".
 
@@ -202,6 +229,8 @@ def localize_densities(
     fit_maps = dense_features(model, train.images[:fit_images], g.patch, g.stride, chunk)
     test_maps = dense_features(model, test.images, g.patch, g.stride, chunk)
     return {
-        name: evaluate_maps(PatchLocalizer(model, g, shared=shared, chunk=chunk).fit_features(fit_maps).score_features(test_maps), test)
-        for name, shared in DENSITIES.items()
+        name: evaluate_maps(
+            PatchLocalizer(model, g, shared=shared, chunk=chunk).fit_features(fit_maps).score_features(test_maps), test
+        )
+        for name, shared in GAUSSIAN_LAYOUTS.items()
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from sklearn.decomposition import PCA
@@ -21,8 +22,10 @@ from .density import GaussianDensity, PerLocationGaussian
 from .errors import ConfigError
 from .model import FEATURE_DIM, CutPasteNet
 from .patches import PAPER_PATCH, PAPER_STRIDE, Geometry, check_images, default_chunk, dense_features
-from .profiles import Profile
 from .train import TrainConfig
+
+if TYPE_CHECKING:
+    from .profiles import Profile
 
 PAPER_SIGMA = 10.0  # sigma of the paper's 32-px kernel under FCDD's rule, which the paper follows
 ALIGNED = frozenset({"bottle", "cable", "capsule", "metal_nut", "pill", "toothbrush", "transistor", "zipper"})
@@ -37,9 +40,10 @@ def kernel_sigma(patch: int) -> float:
     for a k-px kernel under 32 px and 10 from 32 px up; the two agree only at 32 px, the paper's appendix patch.
     Scaling sigma with the patch keeps a map at any image size the 256-px map resized, as the grid scale rule does.
 
-    Example:
-        >>> [kernel_sigma(patch) for patch in (8, 16, 32, 64)]  # FCDD's rule: about 0.91, 1.16, 10, 10
-        [2.5, 5.0, 10.0, 20.0]
+    Examples
+    --------
+    >>> [kernel_sigma(patch) for patch in (8, 16, 32, 64)]  # FCDD's rule: about 0.91, 1.16, 10, 10
+    [2.5, 5.0, 10.0, 20.0]
     """
     return PAPER_SIGMA * patch / PAPER_PATCH
 
@@ -82,10 +86,11 @@ def upsample(scores: Tensor, patch: int, stride: int, size: int, sigma: float | 
     patches, the image's centre against its border). Pixels past
     the last patch (when (size - patch) is not a multiple of stride) take the nearest covered value.
 
-    Example:
-        >>> maps = upsample(torch.ones(1, 3, 3), patch=8, stride=4, size=16)  # a 3 x 3 grid covers 16 px
-        >>> maps.shape, bool((maps == 1).all())  # a uniform map stays uniform
-        (torch.Size([1, 16, 16]), True)
+    Examples
+    --------
+    >>> maps = upsample(torch.ones(1, 3, 3), patch=8, stride=4, size=16)  # a 3 x 3 grid covers 16 px
+    >>> maps.shape, bool((maps == 1).all())  # a uniform map stays uniform
+    (torch.Size([1, 16, 16]), True)
     """
     scores = torch.as_tensor(scores, dtype=torch.float64)
     kernel = gaussian_kernel(patch, sigma)[None, None]
@@ -115,11 +120,29 @@ class PatchLocalizer:
     Images are embedded `chunk` patches per encoder call (default_chunk) and fitted and scored in groups of about
     as many patches, so memory stays bounded for any number of images.
 
-    Example:
-        >>> geometry = Geometry(size=32, patch=16, stride=8)  # a 3 x 3 grid of 16-px patches
-        >>> localizer = PatchLocalizer(CutPasteNet(3), geometry).fit(torch.rand(4, 3, 32, 32))
-        >>> localizer.anomaly_maps(torch.rand(2, 3, 32, 32)).shape
-        torch.Size([2, 32, 32])
+    Parameters
+    ----------
+    model : CutPasteNet
+        The patch model (put in eval mode).
+    geometry : Geometry
+        Image size, patch side and stride in pixels.
+    shared : bool, default True
+        One Gaussian for all locations (True) or one per location (False).
+    components : int or None, default None
+        Feature dimensions kept by a PCA; None: all 512, unless the per-location budget forces fewer.
+    chunk : int or None, default None
+        Patches per encoder call; None: `default_chunk` for the patch size.
+    pca_images : int, default 16
+        Training images the within-location PCA is fitted on.
+    seed : int, default 0
+        Seed of the random patches a shared Gaussian is fitted on.
+
+    Examples
+    --------
+    >>> geometry = Geometry(size=32, patch=16, stride=8)  # a 3 x 3 grid of 16-px patches
+    >>> localizer = PatchLocalizer(CutPasteNet(3), geometry).fit(torch.rand(4, 3, 32, 32))
+    >>> localizer.anomaly_maps(torch.rand(2, 3, 32, 32)).shape
+    torch.Size([2, 32, 32])
     """
 
     def __init__(
@@ -152,7 +175,8 @@ class PatchLocalizer:
             return None
         most = _most_components(rows, cols)
         warnings.warn(
-            f"a per-location Gaussian on the {rows}x{cols} grid would keep {rows * cols * FEATURE_DIM**2 * 8 / 1e9:.1f} GB "
+            f"a per-location Gaussian on the {rows}x{cols} grid would keep "
+            f"{rows * cols * FEATURE_DIM**2 * 8 / 1e9:.1f} GB "
             f"at 512 dimensions; reducing to {most} principal components of the within-location deviations",
             stacklevel=3,
         )
@@ -220,7 +244,9 @@ class PatchLocalizer:
 
     def grid_scores(self, images: Tensor) -> Tensor:
         """Anomaly score of every grid patch, (B, rows, cols) float64; higher = more anomalous."""
-        return torch.cat([self._scores(self._reduce(self.features(part))) for part in torch.split(images, self._group())])
+        return torch.cat(
+            [self._scores(self._reduce(self.features(part))) for part in torch.split(images, self._group())]
+        )
 
     def anomaly_maps(self, images: Tensor) -> Tensor:
         """Pixel anomaly maps (B, size, size), float32."""
@@ -256,12 +282,13 @@ def image_scores(maps: Tensor) -> Tensor:
     return maps.flatten(1).amax(1)
 
 
-# ---------------------------------------------------------------- settings per profile
+# ---------------------------------------------------------------- the scale of a localisation run
 
 
 @dataclass(frozen=True)
 class LocalizationSettings:
-    """The scale of a localisation run: image size, patch and stride at 256 px, training length, images used.
+    """The scale of a localisation run (a profile's ``localization``): image size, patch and stride at 256 px, training
+    length, images used.
 
     fit_images caps the clean training images the Gaussian is fitted on (None: all); test_per_defect caps the test
     images per defect type, good included (None: all): both exist to fit the CPU budget.
@@ -279,25 +306,16 @@ class LocalizationSettings:
         """The patch grid at this size, for a patch of `patch_at_256` px at 256 px (default the settings' one)."""
         return Geometry.at(self.size, patch_at_256 or self.patch_at_256, self.stride_at_256)
 
-    def patch_config(self, profile: Profile, category: str, patch_at_256: int | None = None, **changes: object) -> TrainConfig:
+    def patch_config(
+        self, profile: Profile, category: str, patch_at_256: int | None = None, **changes: object
+    ) -> TrainConfig:
         """The 3-way patch model's training config: CutPaste inside random patch-sized crops of normal images."""
         patch = self.geometry(patch_at_256).patch
-        return profile.config("3way", category, size=self.size, patch=patch, steps=self.steps, batch=self.batch).with_(**changes)
+        return profile.config("3way", category, size=self.size, patch=patch, steps=self.steps, batch=self.batch).with_(
+            **changes
+        )
 
     def image_config(self, profile: Profile, category: str, **changes: object) -> TrainConfig:
-        """The whole-image 3-way model GradCAM explains: the series' own (notebook 04's, cached), at the profile's size."""
+        """The whole-image 3-way model GradCAM explains: the series' own (notebook 04's, cached), at the profile's
+        size."""
         return profile.config("3way", category).with_(**changes)
-
-
-# Chosen by measurement on the 2-core CPU (README, notebook 06). At 64 px the paper's 32-at-256 patch is 8 px and the proxy
-# task stays at chance; 128 px with the main text's 64-at-256 patch (32 px) and 300 steps learns it on capsule and weave.
-CPU_SETTINGS = LocalizationSettings(size=128, steps=300, batch=32, patch_at_256=64, stride_at_256=16)
-
-
-def localization_settings(profile: Profile) -> LocalizationSettings:
-    """The paper's scale for the "paper" profile; measured small settings that fit 5 minutes on a 2-core CPU otherwise."""
-    if profile.name == "paper":
-        return LocalizationSettings(profile.size, profile.steps, profile.batch)
-    if profile.name == "tiny":
-        return LocalizationSettings(profile.size, profile.steps, profile.batch, stride_at_256=32, fit_images=8, test_per_defect=2)
-    return CPU_SETTINGS

@@ -60,7 +60,20 @@ def _check_both_classes(y: np.ndarray, name: str) -> None:
 
 
 def image_auroc(labels: Any, scores: Any) -> float:
-    """Image-level AUROC: probability that an anomalous image scores above a normal one (ties count half)."""
+    """Image-level AUROC: probability that an anomalous image scores above a normal one (ties count half).
+
+    Parameters
+    ----------
+    labels : array-like of int
+        1 for an anomalous image, 0 for a normal one; both must occur.
+    scores : array-like of float
+        Anomaly scores, higher = more anomalous, one per image.
+
+    Returns
+    -------
+    float
+        The AUROC in [0, 1].
+    """
     y, s = _labels_and_scores(labels, scores)
     return float(roc_auc_score(y, s))
 
@@ -108,7 +121,20 @@ def _masks_and_maps(masks: Any, maps: Any, metric: str) -> tuple[np.ndarray, np.
 
 
 def pixel_auroc(masks: Any, maps: Any) -> float:
-    """Pixel-level AUROC over all pixels of all images (masks (N, H, W) bool, maps (N, H, W))."""
+    """Pixel-level AUROC over all pixels of all images (masks (N, H, W) bool, maps (N, H, W)).
+
+    Parameters
+    ----------
+    masks : array-like of bool
+        Ground-truth masks (N, H, W), True on defective pixels; both classes must occur.
+    maps : array-like of float
+        Anomaly maps (N, H, W), higher = more anomalous.
+
+    Returns
+    -------
+    float
+        The AUROC in [0, 1].
+    """
     m, a = _masks_and_maps(masks, maps, "pixel_auroc")
     _check_both_classes(m, "masks")
     return float(roc_auc_score(m.ravel(), a.ravel()))
@@ -122,6 +148,22 @@ def aupro(masks: Any, maps: Any, max_fpr: float = 0.3, num_thresholds: int | Non
     normal pixels with map >= t. The curve is integrated by trapezoids up to max_fpr (interpolated there)
     and divided by max_fpr. ``num_thresholds=None`` uses every distinct map value (exact); an integer
     uses that many evenly spaced thresholds between the map's max and min, as some toolkits do.
+
+    Parameters
+    ----------
+    masks : array-like of bool
+        Ground-truth masks (N, H, W), True on defective pixels.
+    maps : array-like of float
+        Anomaly maps (N, H, W), higher = more anomalous.
+    max_fpr : float, default 0.3
+        The false-positive rate up to which the curve is integrated, in (0, 1].
+    num_thresholds : int or None, default None
+        Evenly spaced thresholds to use (2 or more); None: every distinct map value.
+
+    Returns
+    -------
+    float
+        The normalised area in [0, 1].
     """
     m, a = _masks_and_maps(masks, maps, "aupro")
     if not 0 < max_fpr <= 1:

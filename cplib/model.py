@@ -19,7 +19,11 @@ def projection_head(depth: int = 2, width: int = 512, out_dim: int = 128) -> nn.
     code: `depth` blocks of Linear(no bias)+BatchNorm+ReLU at `width`, then a linear `out_dim` embedding."""
     layers: list[nn.Module] = []
     for i in range(depth):
-        layers += [nn.Linear(FEATURE_DIM if i == 0 else width, width, bias=False), nn.BatchNorm1d(width), nn.ReLU(inplace=True)]
+        layers += [
+            nn.Linear(FEATURE_DIM if i == 0 else width, width, bias=False),
+            nn.BatchNorm1d(width),
+            nn.ReLU(inplace=True),
+        ]
     layers.append(nn.Linear(width if depth else FEATURE_DIM, out_dim))
     return nn.Sequential(*layers)
 
@@ -29,6 +33,17 @@ class CutPasteNet(nn.Module):
 
     The 512-d average-pooled features are what the density is fitted on (not the head output, a public-port
     bug); the logits are for the proxy task. Inputs are images in [0, 1]; ImageNet normalisation is inside.
+
+    Parameters
+    ----------
+    num_classes : {2, 3}, default 3
+        Proxy-task classes: 2 for the binary variants, 3 for "3way".
+    head_depth : int, default 2
+        Linear layers in the projection head.
+    embed_dim : int, default 128
+        Width of the head's output.
+    weights : {"none", "imagenet"}, default "none"
+        The encoder's initialisation: random, or torchvision's ImageNet weights.
     """
 
     def __init__(self, num_classes: int = 3, head_depth: int = 2, embed_dim: int = 128, weights: str = "none") -> None:

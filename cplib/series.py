@@ -1,20 +1,15 @@
 """Run the notebook series headless: execute each notebook in order and write its HTML to an output folder.
 
-Why a client of our own rather than plain ``jupyter nbconvert --execute``: nbclient mimics the ipywidgets Output widget,
-and for every output the widget captures it echoes the widget's state back to the kernel on the shell socket, from the
-task that reads IOPub, while another task awaits the cell's execute_reply on that same socket. jupyter_client sends
-through a blocking shadow of the asyncio socket, so pyzmq's edge-triggered bookkeeping never hears of the send: when
-the reply arrives just before an echo, the send consumes the socket's wake-up and the reply sits unread until the
-cell's timeout, or forever without one. That was the headless stall on 01_cutout (AugmentationExplorer redraws into
-an Output), under ipykernel 7.4 and 6.31 alike: the kernel is not involved. Upstream: jupyter/nbclient#312.
+A client of our own rather than plain ``jupyter nbconvert --execute``: nbclient's stand-in for the ipywidgets Output
+widget echoes every captured output back to the kernel, and that echo can leave a cell's reply unread until its timeout
+(jupyter/nbclient#312); `HeadlessOutput` keeps the outputs without the echo.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
-
-import re
 
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
@@ -22,10 +17,11 @@ from nbclient.output_widget import OutputWidget
 from nbformat import NotebookNode
 
 from .errors import CplibError, DataError
-from .paths import REPO_ROOT
+from .paths import NOTEBOOKS
 
-# seconds, as nbval's --nbval-cell-timeout in the Makefile and cli's --cell-timeout: long enough for a cell that trains two
-# 3-way models on a CPU without native bfloat16 (about 15 min at 65 img/s), short enough to end a stalled kernel in CI
+# seconds, as nbval's --nbval-cell-timeout in the Makefile and cli's --cell-timeout: long enough for a cell that
+# trains two 3-way models on a CPU without native bfloat16 (bench/train_throughput.py gives this CPU's rate), short
+# enough to end a stalled kernel in CI
 CELL_TIMEOUT = 2400.0
 
 
@@ -37,11 +33,14 @@ class CellTimeout(CplibError):
 
 
 class CellFailed(CplibError):
-    """A cell raised: one line names the notebook, the cell (its index in the notebook), the error and the line that raised it."""
+    """A cell raised: one line names the notebook, the cell (its index in the notebook), the error and the line that
+    raised it."""
 
     def __init__(self, notebook: str, cell: int, error: CellExecutionError) -> None:
         at = failing_line(error.traceback)
-        super().__init__(f"notebook {notebook}, cell {cell}: {error.ename}: {error.evalue}" + (f" (at `{at}`)" if at else ""))
+        super().__init__(
+            f"notebook {notebook}, cell {cell}: {error.ename}: {error.evalue}" + (f" (at `{at}`)" if at else "")
+        )
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -57,19 +56,23 @@ class HeadlessOutput(OutputWidget):
     """nbclient's Output-widget mimic without the echo to the kernel, whose shell-socket send stalls the run."""
 
     def sync_state(self) -> None:
-        """Keep the captured outputs here: they reach the HTML through the widget state, and no frontend reads them back."""
+        """Keep the captured outputs here: they reach the HTML through the widget state; no frontend reads them back."""
 
 
 class SeriesClient(NotebookClient):
-    """A NotebookClient whose cells fail in one line naming notebook and cell: on an error, and once they run past the timeout
-    (even if a reply comes later)."""
+    """A NotebookClient whose cells fail in one line naming notebook and cell: on an error, and once they run past the
+    timeout (even if a reply comes later)."""
 
     def __init__(self, notebook: NotebookNode, name: str, cell_timeout: float, folder: Path) -> None:
-        super().__init__(notebook, timeout=cell_timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+        super().__init__(
+            notebook, timeout=cell_timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+        )
         self.notebook_name = name
         self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": HeadlessOutput}}
 
-    async def async_execute_cell(self, cell: NotebookNode, cell_index: int, execution_count: int | None = None, store_history: bool = True) -> NotebookNode:
+    async def async_execute_cell(
+        self, cell: NotebookNode, cell_index: int, execution_count: int | None = None, store_history: bool = True
+    ) -> NotebookNode:
         """Execute one cell; CellFailed or CellTimeout instead of nbclient's multi-line error or a late success."""
         started = time.monotonic()
         try:
@@ -83,13 +86,14 @@ class SeriesClient(NotebookClient):
         return executed
 
 
-def notebooks(folder: Path = REPO_ROOT / "notebooks") -> list[Path]:
+def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
     """The series' notebooks in order (NN_topic.ipynb)."""
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
 def execute_notebook(path: Path, cell_timeout: float = CELL_TIMEOUT) -> NotebookNode:
-    """The notebook at `path`, executed headless in its own folder; a cell past `cell_timeout` seconds raises CellTimeout."""
+    """The notebook at `path`, executed headless in its own folder; a cell past `cell_timeout` seconds raises
+    CellTimeout."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
@@ -107,7 +111,7 @@ def write_html(notebook: NotebookNode, target: Path) -> None:
     temporary.replace(target)
 
 
-def run_series(out: Path, folder: Path = REPO_ROOT / "notebooks", cell_timeout: float = CELL_TIMEOUT) -> dict[str, float]:
+def run_series(out: Path, folder: Path = NOTEBOOKS, cell_timeout: float = CELL_TIMEOUT) -> dict[str, float]:
     """Execute every notebook of the series, write out/<name>.html, print and return each notebook's wall time."""
     if not folder.is_dir():
         raise DataError(f"--notebooks {folder}: no such folder; pass the folder of the NN_topic.ipynb notebooks")

@@ -17,8 +17,8 @@ from .augment import cutout, cutpaste, make_views, num_classes, sample_box_sizes
 from .data import load_split
 from .density import GaussianDensity, PerLocationGaussian, SingularCovariance
 from .embedding import separability
-from .evaluate import localize, per_defect_subset
-from .localize import default_shared, gaussian_kernel, localization_settings, upsample
+from .evaluate import evaluate_localization, per_defect_subset
+from .localize import default_shared, gaussian_kernel, upsample
 from .metrics import image_auroc
 from .model import CutPasteNet
 from .profiles import Profile
@@ -245,11 +245,11 @@ def plain_transposed_upsampling(rows: int = 8, patch: int = 16, stride: int = 4)
 def untrained_patch_auroc(root: str, profile: Profile, category: str, at_256: int = 32) -> float:
     """Pixel AUROC of the category's patch network *untrained* (its seed's random init) with patches of `at_256` px at 256
     and the category's default density, on notebook 06's images: the patch size's effect without any training."""
-    settings = localization_settings(profile)
+    settings = profile.localization
     train = load_split(root, category, "train", settings.size)
     test = per_defect_subset(load_split(root, category, "test", settings.size), settings.test_per_defect)
     network = build_model(settings.patch_config(profile, category, patch_at_256=at_256, data_root=root))
-    return localize(network, train, test, settings.geometry(at_256), default_shared(category), settings.fit_images).pixel_auroc
+    return evaluate_localization(network, train, test, settings.geometry(at_256), default_shared(category), settings.fit_images).pixel_auroc
 
 
 # ---------------------------------------------------------------- 07 t-SNE and kNN separability

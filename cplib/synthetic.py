@@ -102,7 +102,9 @@ def _paint(picture: Picture, mask: Mask, colour: np.ndarray) -> Picture:
     return out
 
 
-def _scratch_mask(rng: np.random.Generator, region: Mask, length: tuple[float, float], width: tuple[float, float]) -> Mask:
+def _scratch_mask(
+    rng: np.random.Generator, region: Mask, length: tuple[float, float], width: tuple[float, float]
+) -> Mask:
     """A straight thin scratch whose centre lies inside region."""
     ys, xs = np.nonzero(region)
     k = rng.integers(len(ys))
@@ -151,7 +153,9 @@ def _weave_scratch(rng: np.random.Generator, picture: Picture) -> tuple[Picture,
 
 def _granite(rng: np.random.Generator) -> Picture:
     """Speckled stone: noise at three scales mapped between two colours, plus dark and light grains."""
-    field = sum(w * ndimage.gaussian_filter(rng.normal(size=(SIZE, SIZE)), s) * s for s, w in ((1, 0.5), (3, 0.4), (8, 0.35)))
+    field = sum(
+        w * ndimage.gaussian_filter(rng.normal(size=(SIZE, SIZE)), s) * s for s, w in ((1, 0.5), (3, 0.4), (8, 0.35))
+    )
     field = (field - field.mean()) / field.std()
     light, dark = np.array([0.72, 0.70, 0.68]), np.array([0.42, 0.40, 0.42])
     mix = 1 / (1 + np.exp(-1.5 * field))
@@ -270,8 +274,12 @@ class Category:
 
 
 CATEGORIES: dict[str, Category] = {
-    "weave": Category("texture", _texture(_weave), {"hole": _anywhere(_weave_hole), "scratch": _anywhere(_weave_scratch)}, 1.0),
-    "granite": Category("texture", _texture(_granite), {"crack": _anywhere(_granite_crack), "stain": _anywhere(_granite_stain)}, 1.0),
+    "weave": Category(
+        "texture", _texture(_weave), {"hole": _anywhere(_weave_hole), "scratch": _anywhere(_weave_scratch)}, 1.0
+    ),
+    "granite": Category(
+        "texture", _texture(_granite), {"crack": _anywhere(_granite_crack), "stain": _anywhere(_granite_stain)}, 1.0
+    ),
     "capsule": Category(
         "object",
         _capsule,
@@ -337,8 +345,27 @@ def generator_stamp(root: Path | None = None) -> dict | None:
     return json.loads(stamp_file.read_text()) if stamp_file.is_file() else None
 
 
-def ensure_default_data(root: Path | None = None, seed: int = 0, counts: Counts = Counts(), verbose: bool = True) -> Path:
-    """Return the default dataset's folder, (re)writing it atomically when missing or from another generator version."""
+def ensure_default_data(
+    root: Path | None = None, seed: int = 0, counts: Counts = Counts(), verbose: bool = True
+) -> Path:
+    """Return the default dataset's folder, (re)writing it atomically when missing or from another generator version.
+
+    Parameters
+    ----------
+    root : Path or None, default None
+        Where to write it; None: `cplib.paths.default_data_root()`.
+    seed : int, default 0
+        Seed of the generator.
+    counts : Counts, default Counts()
+        Images per split.
+    verbose : bool, default True
+        Print a line when the dataset is written.
+
+    Returns
+    -------
+    Path
+        The dataset's folder.
+    """
     from .paths import default_data_root
 
     root = Path(root) if root is not None else default_data_root()

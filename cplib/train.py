@@ -16,7 +16,7 @@ from .data import holdout_split, load_split
 from .errors import ConfigError, TrainingDiverged
 from .foreground import estimate_foreground
 from .model import CutPasteNet
-from .synthetic import ensure_default_data
+from .paths import default_data_root
 
 DEFAULT_CATEGORY = "capsule"
 PRECISIONS = ("fp32", "bf16")
@@ -28,21 +28,63 @@ MAX_SEED = 2**32 - 1  # numpy's and torch's generators both take 0 ... 2**32 - 1
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a trained model; its hash, with the training data and the cplib version, keys the
-    model cache.
+    model cache. Every field is checked when the config is made; `with_` makes a changed copy.
 
-    steps counts optimiser updates (the paper's 256 "epochs" of 256 steps are 65,536 steps); batch counts
-    source images per step, each contributing one view per class (the paper's 64 / 96 = 32 × 2 / 3).
-    data_root None means the embedded default dataset. patch, when set, trains on random patch×patch crops
-    (in pixels at `size`) with the augmentation applied inside each crop: the localisation model.
-    foreground, when True, places every augmentation on the category's foreground, estimated once from its normal
-    training images (`cplib.foreground`); a texture's foreground is the whole image, so nothing changes there.
-    precision "bf16" runs the forward pass under bfloat16 autocast (weights and optimiser stay float32): faster
-    on CPUs and GPUs with native bfloat16, slower where it is emulated (`cplib.profiles.native_precision`).
-    holdout, when above 0, keeps that share of the training images (drawn by seed, `cplib.data.holdout_split`)
-    away from the encoder, for a Detector's threshold.
-    optimiser, schedule, warmup and bn_momentum are the recipe: the paper's is SGD with one cosine cycle from lr, no
-    warm-up, and PyTorch's batch-norm momentum 0.1; "adamw", "onecycle" (`torch.optim.lr_scheduler.OneCycleLR` peaking at
-    lr) and a linear warm-up over `warmup` steps before the cosine are the levers a short schedule may need.
+    Parameters
+    ----------
+    variant : str, default "3way"
+        The proxy task, one of `cplib.augment.VARIANTS`.
+    category : str, default "capsule"
+        The category folder to train on.
+    data_root : str or None, default None
+        The MVTec-layout dataset folder; None: the embedded default dataset (`resolved_root`).
+    size : int, default 64
+        Image side in pixels (32 or more).
+    steps : int, default 200
+        Optimiser updates (the paper's 256 "epochs" of 256 steps are 65,536 steps).
+    batch : int, default 32
+        Source images per step, each contributing one view per class (the paper's 64 / 96 = 32 × 2 / 3).
+    seed : int, default 0
+        Seed of the initialisation, the batches, the views and the held-out share (0 to 2**32 - 1).
+    lr : float, default 0.03
+        Learning rate (the peak of "onecycle").
+    momentum : float, default 0.9
+        SGD momentum.
+    weight_decay : float, default 3e-5
+        Weight decay of the optimiser.
+    jitter : float, default 0.1
+        Colour-jitter strength of the pasted pixels.
+    pre_shift : float, default 0.05
+        Pre-augmentation's largest shift, as a fraction of the side.
+    pre_jitter : float, default 0.1
+        Pre-augmentation's colour-jitter strength.
+    head_depth : int, default 2
+        Linear layers in the projection head.
+    embed_dim : int, default 128
+        Width of the head's output.
+    weights : {"none", "imagenet"}, default "none"
+        The encoder's initialisation.
+    channels_last : bool, default True
+        Run the network in channels-last memory format.
+    patch : int or None, default None
+        Train on random patch × patch crops (pixels at `size`), the augmentation inside each: the localisation model.
+    foreground : bool, default False
+        Place every augmentation on the category's foreground, estimated once from its normal training images
+        (`cplib.foreground`); a texture's foreground is the whole image.
+    precision : {"fp32", "bf16"}, default "fp32"
+        "bf16" runs the forward pass under bfloat16 autocast (weights and optimiser stay float32): faster where
+        bfloat16 is native, slower where it is emulated (`cplib.profiles.native_precision`).
+    holdout : float, default 0.0
+        Share of the training images (drawn by seed, `cplib.data.holdout_split`) kept from the encoder, for a
+        Detector's threshold, in [0, 1).
+    optimiser : {"sgd", "adamw"}, default "sgd"
+        The optimiser; the paper's is SGD.
+    schedule : {"cosine", "onecycle"}, default "cosine"
+        One cosine cycle from lr (the paper's), or `torch.optim.lr_scheduler.OneCycleLR` peaking at lr.
+    warmup : int, default 0
+        Steps of linear warm-up before the cosine.
+    bn_momentum : float, default 0.1
+        Batch-norm momentum (PyTorch's default), in (0, 1].
     """
 
     variant: str = "3way"
@@ -91,7 +133,9 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: use one of {', '.join(allowed)}")
         if not 0 <= self.warmup < self.steps or (self.warmup and self.schedule != "cosine"):
-            raise ConfigError(f"warmup={self.warmup}: warm-up steps lie in [0, steps={self.steps}) and precede the cosine only")
+            raise ConfigError(
+                f"warmup={self.warmup}: warm-up steps lie in [0, steps={self.steps}) and precede the cosine only"
+            )
         if not 0 < self.bn_momentum <= 1:
             raise ConfigError(f"bn_momentum={self.bn_momentum}: batch-norm momentum lies in (0, 1]")
         if self.foreground and self.patch is not None:
@@ -100,6 +144,11 @@ class TrainConfig:
     def with_(self, **changes: object) -> TrainConfig:
         """A copy with some fields changed (validated again)."""
         return replace(self, **changes)
+
+    def resolved_root(self) -> str:
+        """The dataset folder this config reads: data_root, else the default dataset's folder (which
+        `cplib.profiles.ensure_dataset` writes; nothing here writes it)."""
+        return self.data_root if self.data_root is not None else str(default_data_root())
 
 
 @dataclass
@@ -112,11 +161,6 @@ class History:
     def as_dict(self) -> dict[str, list[float]]:
         """Plain lists, for saving with a checkpoint."""
         return {"loss": self.loss, "accuracy": self.accuracy}
-
-
-def data_root(config: TrainConfig) -> str:
-    """The dataset folder a config trains on (the default dataset, written if missing, when None)."""
-    return config.data_root if config.data_root is not None else str(ensure_default_data())
 
 
 def final_accuracy(accuracy: list[float], window: int = 20) -> float:
@@ -136,12 +180,17 @@ def build_model(config: TrainConfig) -> CutPasteNet:
     return model.to(memory_format=torch.channels_last) if config.channels_last else model
 
 
-def build_optimiser(model: CutPasteNet, config: TrainConfig) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
-    """The config's optimiser and its learning-rate schedule, stepped once per update (the paper's: SGD, one cosine cycle)."""
+def build_optimiser(
+    model: CutPasteNet, config: TrainConfig
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """The config's optimiser and its learning-rate schedule, stepped once per update (the paper's: SGD, one cosine
+    cycle)."""
     if config.optimiser == "adamw":
         optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     else:
-        optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+        optimiser = torch.optim.SGD(
+            model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
     if config.schedule == "onecycle":
         return optimiser, torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=config.steps)
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.steps - config.warmup)
@@ -154,19 +203,20 @@ def build_optimiser(model: CutPasteNet, config: TrainConfig) -> tuple[torch.opti
 def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tuple[CutPasteNet, History]:
     """Train a model on a category's normal training images; returns the model (in eval mode) and its history.
 
-    Example:
-        >>> import tempfile
-        >>> from cplib.profiles import get_profile
-        >>> from cplib.synthetic import Counts, write_dataset
-        >>> folder = tempfile.TemporaryDirectory()
-        >>> root = str(write_dataset(f"{folder.name}/data", counts=Counts(train=4, test_good=1, test_per_defect=1)))
-        >>> config = get_profile("tiny").config("3way", "weave", data_root=root, steps=2)
-        >>> model, history = train(config, progress=False)
-        >>> len(history.loss), model.training  # one loss per step; the model comes back in eval mode
-        (2, False)
-        >>> folder.cleanup()
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cplib.profiles import get_profile
+    >>> from cplib.synthetic import Counts, write_dataset
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> root = str(write_dataset(f"{folder.name}/data", counts=Counts(train=4, test_good=1, test_per_defect=1)))
+    >>> config = get_profile("tiny").config("3way", "weave", data_root=root, steps=2)
+    >>> model, history = train(config, progress=False)
+    >>> len(history.loss), model.training  # one loss per step; the model comes back in eval mode
+    (2, False)
+    >>> folder.cleanup()
     """
-    images = load_split(data_root(config), config.category, "train", config.size).images
+    images = load_split(config.resolved_root(), config.category, "train", config.size).images
     images = images[holdout_split(len(images), config.holdout, config.seed)[1]]
     foreground = estimate_foreground(images).to(device) if config.foreground else None
     model = build_model(config).to(device)
@@ -174,14 +224,17 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
     generator = torch.Generator().manual_seed(config.seed)
     history = History()
     model.train()
-    # one update a second: nbval reads a kernel's messages only after a cell ends, and a long cell's flood failed it in notebook 05
-    bar = tqdm(range(config.steps), desc=f"train {config.variant} on {config.category}", disable=not progress, mininterval=1.0)
+    # at most one update a second, so a long run in a notebook cell sends few output messages
+    bar = tqdm(
+        range(config.steps), desc=f"train {config.variant} on {config.category}", disable=not progress, mininterval=1.0
+    )
     for _ in bar:
         batch = images[torch.randint(len(images), (config.batch,), generator=generator)].to(device)
         loss, accuracy = train_step(model, optimiser, batch, config, generator, foreground)
         if not math.isfinite(loss):
             raise TrainingDiverged(
-                f"training {config.variant} on {config.category} diverged at step {len(history.loss) + 1} (loss {loss}); "
+                f"training {config.variant} on {config.category} diverged at step {len(history.loss) + 1} "
+                f"(loss {loss}); "
                 "try precision='fp32' or a lower lr"
             )
         schedule.step()

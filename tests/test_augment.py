@@ -97,7 +97,6 @@ def reference_jitter(image: torch.Tensor, factors: colour.JitterFactors, b: int)
     return TF.adjust_hue(out, factors.hue[b].item())
 
 
-
 @pytest.mark.parametrize("size", SIZES)
 def test_cutpaste_pastes_a_same_image_box_of_the_sampled_size(size):
     batch = 200
@@ -412,7 +411,9 @@ def test_a_crop_gets_the_scar_sizes_of_its_whole_image(augmentation):
     """Scars scale by the whole image's side / 256 whatever is cropped: the sizes drawn for 32-px crops of a 128-px
     image equal those drawn for the 128-px image itself (same seed), and are not the crop's 8x smaller ones."""
     angle = (0, 0)
-    _, crop_masks = augmentation(torch.rand(300, 3, 32, 32, generator=generator(3)), generator(4), angle=angle, image_size=128)
+    _, crop_masks = augmentation(
+        torch.rand(300, 3, 32, 32, generator=generator(3)), generator(4), angle=angle, image_size=128
+    )
     _, image_masks = augmentation(torch.rand(300, 3, 128, 128, generator=generator(3)), generator(4), angle=angle)
     crop_boxes = [bbox(mask[0])[2:] for mask in crop_masks]
     assert crop_boxes == [bbox(mask[0])[2:] for mask in image_masks]

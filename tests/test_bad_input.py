@@ -30,7 +30,7 @@ from cplib.cli import main
 from cplib.detector import MODEL_FILES, Detector
 from cplib.download import _sha256
 from cplib.errors import ConfigError
-from cplib.profiles import dataset_root, get_profile
+from cplib.profiles import ensure_dataset, get_profile
 from cplib.train import TrainConfig
 
 TINY = ("--profile", "tiny")
@@ -248,7 +248,7 @@ def test_11_data_comes_from_data_else_cplib_dataset_else_the_default_everywhere(
     capsys.readouterr()
     assert main(["evaluate", "--category", "tile", "--model", str(model)]) == 0
     assert capsys.readouterr().out.splitlines()[0] == f"data: {data}"
-    assert dataset_root() == str(data) and dataset_root("/given") == "/given"
+    assert ensure_dataset() == str(data) and ensure_dataset("/given") == "/given"
     assert get_profile("tiny").config("3way", "tile").data_root == str(data)  # the API's configs follow the same rule
     other = tmp_path / "other"
     other.mkdir()

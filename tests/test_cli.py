@@ -25,7 +25,11 @@ from cplib.train import train
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A small default-style dataset."""
-    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=10, test_good=4, test_per_defect=3)))
+    return str(
+        write_dataset(
+            tmp_path_factory.mktemp("data") / "default", counts=Counts(train=10, test_good=4, test_per_defect=3)
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +79,9 @@ def test_train_evaluate_score_commands(root: str, model_dir: Path, tmp_path: Pat
     assert saved["threshold"] == detector.threshold
 
     report = tmp_path / "r.json"
-    assert main(["evaluate", "--data", root, "--category", "weave", "--model", str(model_dir), "--json", str(report)]) == 0
+    assert (
+        main(["evaluate", "--data", root, "--category", "weave", "--model", str(model_dir), "--json", str(report)]) == 0
+    )
     result = json.loads(report.read_text())
     assert (result["n_train"], result["n_held_out"], result["n_density"], result["n_test"]) == (10, 2, 8, 10)
     assert result["protocol"] == "density fitted on 8 images, threshold on 2 held-out images"
@@ -122,7 +128,20 @@ def test_holdout_0_is_the_bench_protocol_and_score_says_there_is_no_threshold(ro
 
 def test_evaluate_with_train(root: str, tmp_path: Path) -> None:
     report = tmp_path / "r.json"
-    args = ["evaluate", "--data", root, "--category", "capsule", "--train", "--profile", "tiny", "--variant", "scar", "--json", str(report)]
+    args = [
+        "evaluate",
+        "--data",
+        root,
+        "--category",
+        "capsule",
+        "--train",
+        "--profile",
+        "tiny",
+        "--variant",
+        "scar",
+        "--json",
+        str(report),
+    ]
     assert main([*args, "--precision", "bf16"]) == 0
     result = json.loads(report.read_text())
     assert result["variant"] == "scar" and result["steps"] == get_profile("tiny").steps and result["train_seconds"] > 0
@@ -132,7 +151,10 @@ def test_evaluate_with_train(root: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "--data", "/no/such/folder", "--category", "weave", "--out", "x"], "dataset folder not found: /no/such/folder"),
+        (
+            ["train", "--data", "/no/such/folder", "--category", "weave", "--out", "x"],
+            "dataset folder not found: /no/such/folder",
+        ),
         (["evaluate", "--category", "carpet", "--model", "/no/such/model"], "no saved detector in /no/such/model"),
     ],
 )
@@ -144,7 +166,9 @@ def test_bad_input_is_one_line_without_traceback(args: list[str], message: str) 
 
 def test_unknown_category_lists_the_known_ones(root: str) -> None:
     done = run_cli("train", "--data", root, "--category", "carpet", "--profile", "tiny", "--out", "unused")
-    assert done.returncode == 2 and "unknown category 'carpet'" in done.stderr and "capsule, granite, weave" in done.stderr
+    assert (
+        done.returncode == 2 and "unknown category 'carpet'" in done.stderr and "capsule, granite, weave" in done.stderr
+    )
 
 
 def test_unknown_variant_is_refused_by_the_parser(root: str) -> None:

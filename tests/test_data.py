@@ -87,12 +87,12 @@ def test_non_image_files_are_skipped(tmp_path: Path, mvtec) -> None:
 @pytest.mark.parametrize("suffix", [".PNG", ".jpg", ".jpeg", ".bmp", ".tif"])
 def test_accepted_image_suffixes_are_read(tmp_path: Path, mvtec, suffix: str) -> None:
     path = tmp_path / f"picture{suffix}"
-    Image.fromarray(mvtec.image(90, 20, 30)).save(path, format={".PNG": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}.get(suffix))
+    Image.fromarray(mvtec.image(90, 20, 30)).save(
+        path, format={".PNG": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}.get(suffix)
+    )
     image = read_image(path, SIZE)
     assert image.shape == (3, SIZE, SIZE)
     assert abs(image[0].mean().item() - 90 / 255) < 0.02
-
-
 
 
 def test_sixteen_bit_grayscale_is_scaled_not_clipped(tmp_path: Path) -> None:

@@ -296,9 +296,11 @@ def test_recovered_share_measures_what_a_head_keeps_of_the_pooled_features() -> 
         kept = int(draws.integers(2, dims - 1))
         pooled_train, pooled_test = draws.standard_normal((n, dims)), draws.standard_normal((n, dims))
         mix = draws.standard_normal((dims, dims))
-        assert recovered_share(pooled_train @ mix, pooled_train, pooled_test @ mix, pooled_test) > 0.99  # an invertible head keeps all
+        assert (
+            recovered_share(pooled_train @ mix, pooled_train, pooled_test @ mix, pooled_test) > 0.99
+        )  # an invertible head keeps all
 
-        def head(x: np.ndarray) -> np.ndarray:
+        def head(x: np.ndarray, kept: int = kept, mix: np.ndarray = mix) -> np.ndarray:
             return x[:, :kept] @ mix[:kept, :kept]
 
         share = recovered_share(head(pooled_train), pooled_train, head(pooled_test), pooled_test)
@@ -306,8 +308,12 @@ def test_recovered_share_measures_what_a_head_keeps_of_the_pooled_features() -> 
         weights = np.linalg.lstsq(design, pooled_train, rcond=None)[0]
         residual = np.c_[head(pooled_test), np.ones(n)] @ weights - pooled_test
         reference = 1 - (residual**2).sum() / ((pooled_test - pooled_train.mean(axis=0)) ** 2).sum()
-        assert abs(share - reference) < 0.01 and abs(share - kept / dims) < 0.1  # least squares; about kept / dims of the variance
+        assert (
+            abs(share - reference) < 0.01 and abs(share - kept / dims) < 0.1
+        )  # least squares; about kept / dims of the variance
         moved = pooled_test.copy()
         moved[:, -1] += 5.0  # a deviation along a coordinate the head discards
         moved_share = recovered_share(head(pooled_train), pooled_train, head(moved), moved)
-        assert moved_share < share and abs(moved_share - kept / (dims + 25.0)) < 0.05  # the shift's 25 of variance is lost
+        assert (
+            moved_share < share and abs(moved_share - kept / (dims + 25.0)) < 0.05
+        )  # the shift's 25 of variance is lost

@@ -1,4 +1,5 @@
-"""The Detector's threshold: set on training images held out of the encoder and the density, under the density it keeps."""
+"""The Detector's threshold: set on training images held out of the encoder and the density, under the density it
+keeps."""
 
 from __future__ import annotations
 
@@ -71,7 +72,9 @@ def test_the_threshold_is_a_held_out_percentile_under_the_density_it_keeps(confi
     assert loaded.threshold == detector.threshold and loaded.calibration == detector.calibration
     assert np.array_equal(loaded.score(split.images), detector.score(split.images))
     saved = json.loads((tmp_path / "model" / "detector.json").read_text())
-    assert saved["calibration"]["n_held_out"] == 2 and saved["calibration"]["expected_false_alarm_rate"] == pytest.approx(1 / 3)
+    assert saved["calibration"]["n_held_out"] == 2 and saved["calibration"][
+        "expected_false_alarm_rate"
+    ] == pytest.approx(1 / 3)
 
 
 def test_the_threshold_rank_is_numpys_higher_percentile_for_every_size() -> None:
@@ -109,7 +112,10 @@ def test_a_model_trained_on_every_image_is_flagged_as_having_seen_the_held_out_o
     config = config.with_(holdout=0.0)
     model, history = train(config, progress=False)
     detector = Detector(model, config, history).fit(load_split(config.data_root, "tile", "train", config.size).images)
-    assert detector.calibration.encoder_saw_held_out and "the encoder trained on these images" in detector.calibration.describe()
+    assert (
+        detector.calibration.encoder_saw_held_out
+        and "the encoder trained on these images" in detector.calibration.describe()
+    )
 
 
 def test_holding_nothing_out_fits_the_density_on_every_image_and_sets_no_threshold(
@@ -130,5 +136,9 @@ def test_holding_nothing_out_fits_the_density_on_every_image_and_sets_no_thresho
 
 
 def test_holding_images_out_trains_another_model() -> None:
-    for config in (TrainConfig(), get_profile("cpu").config("3way", "capsule"), get_profile("tiny").config("scar", "bottle", patch=16)):
+    for config in (
+        TrainConfig(),
+        get_profile("cpu").config("3way", "capsule"),
+        get_profile("tiny").config("scar", "bottle", patch=16),
+    ):
         assert cache_key(config.with_(holdout=0.2)) != cache_key(config)

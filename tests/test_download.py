@@ -104,7 +104,9 @@ def make_archive(source: Path, mvtec, categories: list[str], top: str = "") -> b
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:xz") as tar:
         for name in categories:
-            tar.add(mvtec.category(source, name, shape=(8, 8), train=2, test={"good": 1, "crack": 1}), arcname=top + name)
+            tar.add(
+                mvtec.category(source, name, shape=(8, 8), train=2, test={"good": 1, "crack": 1}), arcname=top + name
+            )
     return buffer.getvalue()
 
 
@@ -132,8 +134,9 @@ def test_file_url_downloads_checks_and_extracts_every_category(tmp_path: Path, a
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mvtec", "served", "source"]
 
 
-def test_http_download_takes_the_url_from_the_environment(tmp_path: Path, server: ArchiveServer, archive: bytes,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_http_download_takes_the_url_from_the_environment(
+    tmp_path: Path, server: ArchiveServer, archive: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(download.URL_ENV, server.url("/mvtec.tar.xz"))
     root = download_mvtec(tmp_path / "mvtec", categories=["cat_b"], sha256=sha256(archive), progress=True)
     assert list_categories(root) == ["cat_b"]
@@ -148,7 +151,9 @@ def test_checksum_mismatch_deletes_the_download(tmp_path: Path, server: ArchiveS
     assert list_categories(root) == []
 
 
-def test_a_single_archive_is_checked_against_the_official_checksum_by_default(tmp_path: Path, server: ArchiveServer) -> None:
+def test_a_single_archive_is_checked_against_the_official_checksum_by_default(
+    tmp_path: Path, server: ArchiveServer
+) -> None:
     with pytest.raises(DataError, match=f"expected SHA-256 {download.OFFICIAL_SHA256}"):
         download_mvtec(tmp_path / "mvtec", url=server.url("/mvtec.tar.xz"), progress=False)
 
@@ -188,7 +193,9 @@ def test_categories_already_present_are_skipped(tmp_path: Path, server: ArchiveS
     root = tmp_path / "mvtec"
     mine = mvtec.category(root, "cat_a", shape=(5, 5), train=1, test={"good": 1})
     before = files(mine)
-    download_mvtec(root, categories=["cat_a", "cat_b"], url=server.url("/mvtec.tar.xz"), sha256=sha256(archive), progress=False)
+    download_mvtec(
+        root, categories=["cat_a", "cat_b"], url=server.url("/mvtec.tar.xz"), sha256=sha256(archive), progress=False
+    )
     assert files(mine) == before
     assert list_categories(root) == ["cat_a", "cat_b"]
     server.requests.clear()
@@ -196,7 +203,9 @@ def test_categories_already_present_are_skipped(tmp_path: Path, server: ArchiveS
     assert server.requests == []
 
 
-def test_category_template_fetches_one_archive_per_missing_category(tmp_path: Path, server: ArchiveServer, mvtec) -> None:
+def test_category_template_fetches_one_archive_per_missing_category(
+    tmp_path: Path, server: ArchiveServer, mvtec
+) -> None:
     root = tmp_path / "mvtec"
     mvtec.category(root, "cat_a", shape=(5, 5), train=1, test={"good": 1})
     download_mvtec(root, categories=["cat_a", "cat_b"], url=server.url("/{category}.tar.xz"), progress=False)
@@ -209,7 +218,9 @@ def test_archive_with_a_top_folder_is_unwrapped(tmp_path: Path, mvtec) -> None:
     served = tmp_path / "wrapped.tar.xz"
     served.write_bytes(make_archive(tmp_path / "source", mvtec, ["cat_a"], top="mvtec_anomaly_detection/"))
     checksum = sha256(served.read_bytes())
-    root = download_mvtec(tmp_path / "mvtec", categories=["cat_a"], url=served.as_uri(), sha256=checksum, progress=False)
+    root = download_mvtec(
+        tmp_path / "mvtec", categories=["cat_a"], url=served.as_uri(), sha256=checksum, progress=False
+    )
     assert list_categories(root) == ["cat_a"]
     assert not (root / "mvtec_anomaly_detection").exists()
 
@@ -221,7 +232,9 @@ def test_a_single_category_may_be_named_as_a_string(tmp_path: Path, server: Arch
 
 def test_a_category_missing_from_the_archive_is_named(tmp_path: Path, server: ArchiveServer, archive: bytes) -> None:
     with pytest.raises(DataError, match="no category cat_z"):
-        download_mvtec(tmp_path / "mvtec", ["cat_z"], url=server.url("/mvtec.tar.xz"), sha256=sha256(archive), progress=False)
+        download_mvtec(
+            tmp_path / "mvtec", ["cat_z"], url=server.url("/mvtec.tar.xz"), sha256=sha256(archive), progress=False
+        )
     assert list_categories(tmp_path / "mvtec") == []
 
 
@@ -314,7 +327,8 @@ def test_extraction_leftovers_of_a_dead_run_are_removed(tmp_path: Path, archive:
     (tmp_path / "archive.tar.xz").write_bytes(archive)
     stale = tmp_path / f".mvtec.tmp-{DEAD_PID}" / "cat_a"
     stale.mkdir(parents=True)
-    download_mvtec(tmp_path / "mvtec", url=(tmp_path / "archive.tar.xz").as_uri(), sha256=sha256(archive), progress=False)
+    download_mvtec(
+        tmp_path / "mvtec", url=(tmp_path / "archive.tar.xz").as_uri(), sha256=sha256(archive), progress=False
+    )
     assert list_categories(tmp_path / "mvtec") == ["cat_a", "cat_b"]
     assert not list(tmp_path.glob(".mvtec.tmp-*"))
-

@@ -21,7 +21,6 @@ from cplib.experiments.localization import (TRAINED, LocalizationRow, check_loca
                                             localization_splits, localization_table, pixel_aurocs, proxy_accuracy, to_rows)
 from cplib.experiments.measurements import RANDOM_INIT
 from cplib.experiments.results import from_csv, to_csv
-from cplib.localize import localization_settings
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
@@ -93,7 +92,7 @@ def test_check_localization_is_strict_where_the_table_was_made_and_reports_elsew
 
 def test_committed_rows_are_read_only_for_the_default_data_at_the_same_settings(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tiny = get_profile("tiny")
-    geometry = localization_settings(tiny).geometry()
+    geometry = tiny.localization.geometry()
     committed = [replace(r, size=geometry.size, patch=geometry.patch, stride=geometry.stride, steps=tiny.steps) for r in _rows(np.random.default_rng(3))]
     table = tmp_path / "localization.csv"
     table.write_text(to_csv(committed))
@@ -102,7 +101,7 @@ def test_committed_rows_are_read_only_for_the_default_data_at_the_same_settings(
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     (tmp_path / "default").symlink_to(root)
     assert localization_results(str(tmp_path / "default"), list(CATEGORIES), tiny) == committed
-    assert localization_results(str(tmp_path / "default"), list(CATEGORIES), replace(tiny, steps=tiny.steps + 1)) == "measured here"
+    assert localization_results(str(tmp_path / "default"), list(CATEGORIES), replace(tiny, localization=replace(tiny.localization, steps=tiny.localization.steps + 1))) == "measured here"
     assert localization_results(str(tmp_path / "default"), ["capsule"], tiny) == "measured here"
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "elsewhere"))  # the same images, no longer the default dataset
     assert localization_results(str(tmp_path / "default"), list(CATEGORIES), tiny) == "measured here"
@@ -111,7 +110,7 @@ def test_committed_rows_are_read_only_for_the_default_data_at_the_same_settings(
 def test_compare_networks_scores_the_cached_model_and_its_untrained_self(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     tiny = get_profile("tiny")
-    settings = localization_settings(tiny)
+    settings = tiny.localization
     trained, compared = compare_networks(root, "weave", tiny, progress=False)
     config = settings.patch_config(tiny, "weave", data_root=root)
     train, test = localization_splits(root, "weave", settings)
@@ -138,7 +137,7 @@ def test_the_script_writes_the_csv_and_table_of_every_category(root: str, tmp_pa
 def test_the_committed_localization_table_describes_the_cpu_profile() -> None:
     """bench/results/localization.csv is what notebook 06 and docs/results.md show: every default category at the CPU settings."""
     rows = from_csv(localization.COMMITTED_LOCALIZATION.read_text(), LocalizationRow)
-    geometry = localization_settings(get_profile("cpu")).geometry()
+    geometry = get_profile("cpu").localization.geometry()
     assert {r.category for r in rows} == set(CATEGORIES) and len(rows) == 12
     assert all((r.size, r.patch, r.stride) == (geometry.size, geometry.patch, geometry.stride) for r in rows)
     assert (localization.COMMITTED_LOCALIZATION.with_suffix(".md")).read_text() == localization_table(rows) + "\n"

@@ -14,8 +14,8 @@ from cplib.data import Split, load_split
 from cplib.errors import ConfigError
 from cplib.evaluate import evaluate_maps, localize_densities, summary_table
 from cplib.gradcam import GradCAM, anomaly_logit
-from cplib.metrics import image_auroc
 from cplib.localize import PER_LOCATION_BUDGET, PatchLocalizer, default_shared, image_scores, upsample
+from cplib.metrics import image_auroc
 from cplib.model import CutPasteNet
 from cplib.patches import Geometry, dense_features, extract_patches, grid_shape, grid_stride, patch_size
 from cplib.profiles import get_profile
@@ -175,13 +175,17 @@ def test_a_pasted_square_peaks_where_it_was_pasted(network: CutPasteNet) -> None
 @pytest.fixture(scope="module")
 def trained_patch_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[CutPasteNet, torch.Tensor]:
     """A 3-way patch model trained for a few seconds on a small default-style weave set, and its training images."""
-    root = write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=24, test_good=1, test_per_defect=1))
+    root = write_dataset(
+        tmp_path_factory.mktemp("data") / "default", counts=Counts(train=24, test_good=1, test_per_defect=1)
+    )
     config = get_profile("tiny").config("3way", "weave", data_root=str(root), size=64, patch=16, steps=30, batch=8)
     model, _ = train(config, progress=False)
     return model, load_split(root, "weave", "train", 64).images
 
 
-def test_a_tiny_trained_patch_model_peaks_on_a_planted_defect(trained_patch_model: tuple[CutPasteNet, torch.Tensor]) -> None:
+def test_a_tiny_trained_patch_model_peaks_on_a_planted_defect(
+    trained_patch_model: tuple[CutPasteNet, torch.Tensor],
+) -> None:
     model, images = trained_patch_model
     localizer = PatchLocalizer(model, Geometry(size=64, patch=16, stride=4), shared=True).fit(images[:20])
     test = images[20:21].repeat(2, 1, 1, 1)  # the same unseen normal image, clean and with a planted defect
@@ -238,7 +242,9 @@ def test_gradcam_on_the_cutpaste_network_gives_one_map_per_image(network: CutPas
 
 def test_anomaly_logit_is_the_log_odds_of_augmented() -> None:
     logits = torch.tensor([[0.0, 0.0, 0.0], [1.0, -1.0, -3.0]])
-    expected = torch.log(torch.tensor([2.0, torch.exp(torch.tensor(-1.0)) + torch.exp(torch.tensor(-3.0))])) - torch.tensor([0.0, 1.0])
+    expected = torch.log(
+        torch.tensor([2.0, torch.exp(torch.tensor(-1.0)) + torch.exp(torch.tensor(-3.0))])
+    ) - torch.tensor([0.0, 1.0])
     assert torch.allclose(anomaly_logit(logits), expected)
 
 

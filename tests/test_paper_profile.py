@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cplib import localize
-from cplib.localize import PatchLocalizer, localization_settings
+from cplib.localize import PatchLocalizer
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
 from cplib.train import train
@@ -38,7 +38,7 @@ def test_the_paper_patch_model_trains_and_scores_a_dense_stride_4_map(
     per-location Gaussian, reduced because the budget forces it (to 8 within-location components under a budget shrunk
     to fit them: the real budget's 203 take minutes on 2 cores), weave the shared one."""
     profile = get_profile("paper")
-    settings = localization_settings(profile)
+    settings = profile.localization
     config = settings.patch_config(profile, category, data_root=paper_root).with_(steps=STEPS)
     assert (config.size, config.patch) == (256, 32)
     model, _ = train(config, progress=False)

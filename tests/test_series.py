@@ -1,4 +1,5 @@
-"""The headless series runner: a stalled cell fails in one line naming notebook and cell; widget output never stalls it."""
+"""The headless series runner: a stalled cell fails in one line naming notebook and cell; widget output never stalls
+it."""
 
 from __future__ import annotations
 
@@ -14,15 +15,23 @@ SLEEPER = ["import time", "time.sleep(60)"]
 # Output-widget captures whose execute_reply lands while the client handles a 10 MB capture: before the fix, each such
 # cell stalled until its timeout (12 of 12 runs here); the sleeps spread the reply over machines of different speeds.
 WIDGET_CELLS = [
-    "import time\nimport ipywidgets as widgets\nfrom IPython.display import display\nout = widgets.Output()\ndisplay(out)",
-    *(f"with out:\n    out.clear_output(wait=True)\n    display({{'text/plain': '{n}' * 10_000_000}}, raw=True)\ntime.sleep({pause})" for n, pause in enumerate([0.01, 0.05, 0.2])),
+    "import time\nimport ipywidgets as widgets\nfrom IPython.display import display\n"
+    "out = widgets.Output()\ndisplay(out)",
+    *(
+        "with out:\n    out.clear_output(wait=True)\n"
+        f"    display({{'text/plain': '{n}' * 10_000_000}}, raw=True)\ntime.sleep({pause})"
+        for n, pause in enumerate([0.01, 0.05, 0.2])
+    ),
 ]
 
 
 def write_notebook(folder: Path, name: str, sources: list[str]) -> Path:
     """A notebook of a title cell and one code cell per source, saved as folder/name."""
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("# test"), *(nbformat.v4.new_code_cell(source) for source in sources)]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# test"),
+        *(nbformat.v4.new_code_cell(source) for source in sources),
+    ]
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, folder / name)
     return folder / name
@@ -38,26 +47,40 @@ def test_a_cell_past_its_timeout_fails_naming_notebook_and_cell(tmp_path: Path) 
 def test_cli_reports_a_timeout_in_one_line_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_notebook(tmp_path / "notebooks", "00_fine.ipynb", ["print('fine')"])
     write_notebook(tmp_path / "notebooks", "01_sleep.ipynb", ["\n".join(SLEEPER)])
-    status = main(["series", "--notebooks", str(tmp_path / "notebooks"), "--out", str(tmp_path / "build"), "--cell-timeout", "2"])
+    status = main(
+        ["series", "--notebooks", str(tmp_path / "notebooks"), "--out", str(tmp_path / "build"), "--cell-timeout", "2"]
+    )
     assert status == 2
     assert capsys.readouterr().err == "cplib: error: notebook 01_sleep.ipynb, cell 1: timed out after 2 s\n"
     assert (tmp_path / "build" / "00_fine.html").exists() and not (tmp_path / "build" / "01_sleep.html").exists()
 
 
-def test_a_failing_cell_ends_the_run_in_one_line_with_its_assertion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_failing_cell_ends_the_run_in_one_line_with_its_assertion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write_notebook(tmp_path / "notebooks", "00_fine.ipynb", ["print('fine')"])
-    write_notebook(tmp_path / "notebooks", "01_assert.ipynb", ["x = 2", "y = 3\nassert x > y, f'x={x} is not above y={y}'", "print('never')"])
-    status = main(["series", "--notebooks", str(tmp_path / "notebooks"), "--out", str(tmp_path / "build"), "--cell-timeout", "60"])
+    write_notebook(
+        tmp_path / "notebooks",
+        "01_assert.ipynb",
+        ["x = 2", "y = 3\nassert x > y, f'x={x} is not above y={y}'", "print('never')"],
+    )
+    status = main(
+        ["series", "--notebooks", str(tmp_path / "notebooks"), "--out", str(tmp_path / "build"), "--cell-timeout", "60"]
+    )
     err = capsys.readouterr().err
     assert status == 2 and err.count("\n") == 1 and "Traceback" not in err
-    assert err == "cplib: error: notebook 01_assert.ipynb, cell 2: AssertionError: x=2 is not above y=3 (at `assert x > y, f'x={x} is not above y={y}'`)\n"
+    expected = "notebook 01_assert.ipynb, cell 2: AssertionError: x=2 is not above y=3"
+    assert err == f"cplib: error: {expected} (at `assert x > y, f'x={{x}} is not above y={{y}}'`)\n"
     with pytest.raises(CellFailed, match=r"cell 1: ZeroDivisionError: division by zero \(at `1 / 0`\)$"):
         execute_notebook(write_notebook(tmp_path, "02_bare.ipynb", ["1 / 0"]))
 
 
 def test_widget_output_executes_headless_without_stalling(tmp_path: Path) -> None:
     notebook = execute_notebook(write_notebook(tmp_path, "00_widget.ipynb", WIDGET_CELLS), cell_timeout=20)
-    outputs = [state["state"].get("outputs") for state in notebook.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"].values()]
+    outputs = [
+        state["state"].get("outputs")
+        for state in notebook.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"].values()
+    ]
     captured = [output for output in outputs if output]
     assert len(captured) == 1 and captured[0][0]["data"]["text/plain"] == "2" * 10_000_000
 

@@ -134,7 +134,6 @@ def test_shuffled_labels_give_chance_auroc() -> None:
 def test_untrained_patch_auroc_is_the_random_network_of_notebook_06(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cplib.data import load_split
     from cplib.evaluate import localize_densities, per_defect_subset
-    from cplib.localize import localization_settings
     from cplib.profiles import get_profile
     from cplib.synthetic import Counts, write_dataset
     from cplib.train import build_model
@@ -142,7 +141,7 @@ def test_untrained_patch_auroc_is_the_random_network_of_notebook_06(tmp_path: Pa
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     root = str(write_dataset(tmp_path / "default", counts=Counts(train=6, test_good=3, test_per_defect=2)))
     tiny = get_profile("tiny")
-    settings = localization_settings(tiny)
+    settings = tiny.localization
     train = load_split(root, "weave", "train", settings.size)
     test = per_defect_subset(load_split(root, "weave", "test", settings.size), settings.test_per_defect)
     both = localize_densities(build_model(settings.patch_config(tiny, "weave", data_root=root)), train, test, settings.geometry(), settings.fit_images)

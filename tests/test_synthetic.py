@@ -108,7 +108,9 @@ def test_ensure_default_data_writes_once_with_a_stamp(tmp_path: Path, monkeypatc
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
 
 
-def test_ensure_default_data_rewrites_for_another_generator_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ensure_default_data_rewrites_for_another_generator_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = ensure_default_data(tmp_path / "default", counts=SMALL, verbose=False)
     (root / "left-over.txt").write_text("from the old generator")
     monkeypatch.setattr(synthetic, "GENERATOR_VERSION", synthetic.GENERATOR_VERSION + 1)
@@ -133,7 +135,10 @@ def test_interrupted_first_write_leaves_no_root_and_is_redone(tmp_path: Path, mo
     assert not root.exists()
     monkeypatch.undo()
     ensure_default_data(root, counts=SMALL, verbose=False)
-    assert files(root) == {**files(write_dataset(tmp_path / "reference", counts=SMALL)), STAMP: (root / STAMP).read_bytes()}
+    assert files(root) == {
+        **files(write_dataset(tmp_path / "reference", counts=SMALL)),
+        STAMP: (root / STAMP).read_bytes(),
+    }
 
 
 def test_interrupted_rewrite_keeps_the_old_complete_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,8 +149,6 @@ def test_interrupted_rewrite_keeps_the_old_complete_dataset(tmp_path: Path, monk
     with pytest.raises(KeyboardInterrupt):
         ensure_default_data(root, counts=SMALL, verbose=False)
     assert files(root) == before
-
-
 
 
 def test_interrupted_write_removes_its_staging_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,7 +163,7 @@ def _refuse(*args: object, **kwargs: object) -> Path:
     raise AssertionError("write_dataset was called although the dataset is up to date")
 
 
-def _write_then_fail(root: Path, seed: int = 0, counts: Counts = Counts()) -> Path:
+def _write_then_fail(root: Path, seed: int, counts: Counts) -> Path:
     """Write the training images of every category, then stop as a Ctrl-C would."""
     write_dataset(root, seed, Counts(train=counts.train, test_good=0, test_per_defect=0))
     raise KeyboardInterrupt

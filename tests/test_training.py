@@ -24,7 +24,11 @@ from cplib.train import TrainConfig, train
 @pytest.fixture(scope="module")
 def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A small default-style dataset: 8 training images per category."""
-    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=8, test_good=3, test_per_defect=2)))
+    return str(
+        write_dataset(
+            tmp_path_factory.mktemp("data") / "default", counts=Counts(train=8, test_good=3, test_per_defect=2)
+        )
+    )
 
 
 def tiny_config(root: str, **changes: object) -> TrainConfig:
@@ -149,7 +153,10 @@ def test_a_new_generator_version_misses_the_cache_of_the_default_dataset(
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"variant": "mixup"}, "unknown variant"), ({"steps": 0}, "steps"), ({"size": 16}, "size"), ({"batch": -1}, "batch"),
+        ({"variant": "mixup"}, "unknown variant"),
+        ({"steps": 0}, "steps"),
+        ({"size": 16}, "size"),
+        ({"batch": -1}, "batch"),
         ({"precision": "fp16"}, "precision='fp16'"),
     ],
 )
@@ -167,10 +174,14 @@ def test_profiles(monkeypatch: pytest.MonkeyPatch) -> None:
         get_profile()
 
 
-def test_bf16_training_computes_in_bfloat16_and_lowers_the_loss(tiny_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bf16_training_computes_in_bfloat16_and_lowers_the_loss(
+    tiny_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     dtypes = []
     monkeypatch.setattr(CutPasteNet, "forward", _recording_forward(CutPasteNet.forward, dtypes))
-    model, history = train(tiny_config(tiny_root, variant="cutout", steps=40, batch=8, lr=0.01, precision="bf16"), progress=False)
+    model, history = train(
+        tiny_config(tiny_root, variant="cutout", steps=40, batch=8, lr=0.01, precision="bf16"), progress=False
+    )
     assert set(dtypes) == {torch.bfloat16} and all(p.dtype == torch.float32 for p in model.parameters())
     assert np.mean(history.loss[-8:]) < np.mean(history.loss[:8]) - 0.1
 
@@ -219,7 +230,9 @@ def test_density_is_fitted_on_clean_pooled_512d_features(tiny_root: str) -> None
     density = GaussianDensity()
     evaluate(model, train_split, test_split, density)
     assert density.n_features_in_ == 512  # the pooled features, not the 128-d head output
-    np.testing.assert_allclose(density.mean_, extract_features(model, train_split.images).mean(axis=0))  # clean images only
+    np.testing.assert_allclose(
+        density.mean_, extract_features(model, train_split.images).mean(axis=0)
+    )  # clean images only
 
 
 def test_image_evaluation_scores_every_test_image_masks_or_not(tmp_path: Path, mvtec) -> None:
@@ -259,10 +272,11 @@ def test_no_anomalous_view_is_identical_to_its_source(variant: str, patch: int |
     """On the default data at the CPU size, image and patch models: every view labelled anomalous differs from
     the normal view it was made from (an unchanged view would teach the classifier a wrong label)."""
     from cplib.data import load_split
-    from cplib.train import data_root, proxy_batch
+    from cplib.profiles import ensure_dataset
+    from cplib.train import proxy_batch
 
     config = get_profile("cpu").config(variant, "capsule", size=128, patch=patch)
-    images = load_split(data_root(config), "capsule", "train", config.size).images
+    images = load_split(ensure_dataset(), "capsule", "train", config.size).images
     generator = torch.Generator().manual_seed(0)
     for _ in range(3):
         inputs, labels, masks = proxy_batch(images, config, generator)
@@ -322,3 +336,14 @@ def test_a_diverged_run_raises_instead_of_caching_a_nan_model(tiny_root: str, mo
     with pytest.raises(TrainingDiverged, match="step 1.*fp32"):
         get_or_train(config, progress=False)
     assert not cache_path(config).exists()
+
+
+def test_training_on_the_default_dataset_reads_it_and_never_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    config = get_profile("tiny").config("3way", "weave", data_root=None)
+    assert config.resolved_root() == str(tmp_path / "default")
+    with pytest.raises(DataError, match="python -m cplib data"):
+        train(config, progress=False)
+    assert not any(tmp_path.iterdir())  # the caller writes it: profiles.ensure_dataset, `python -m cplib data`

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from ..checkpoint import Trained, get_or_train
 from ..data import Split, load_split
-from ..evaluate import DENSITIES, Localization, localize_densities, per_defect_subset
-from ..localize import LocalizationSettings, default_shared, localization_settings
-from ..paths import REPO_ROOT
+from ..evaluate import GAUSSIAN_LAYOUTS, Localization, localize_densities, per_defect_subset
+from ..localize import LocalizationSettings, default_shared
+from ..paths import COMMITTED_RESULTS
 from ..profiles import Profile, resolve_device
 from ..train import build_model, final_accuracy
 from .machines import check_reproduction, committed_signature, cross_machine_spread, signature
@@ -19,7 +19,7 @@ from .measurements import RANDOM_INIT
 from .results import committed_rows
 
 TRAINED = "trained"
-COMMITTED_LOCALIZATION = REPO_ROOT / "bench" / "results" / "localization.csv"  # written by bench/localization_table.py
+COMMITTED_LOCALIZATION = COMMITTED_RESULTS / "localization.csv"  # written by bench/localization_table.py
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def compare_networks(
 ) -> tuple[Trained, dict[str, dict[str, Localization]]]:
     """The category's 3-way patch model (cached or trained) and {network: {density: Localization}} for it and its
     untrained self, both on `device` (resolve_device's rule with the profile)."""
-    settings = localization_settings(profile)
+    settings = profile.localization
     config = settings.patch_config(profile, category, data_root=root)
     device = resolve_device(device, profile)
     trained = get_or_train(config, device, progress=progress)
@@ -84,7 +84,7 @@ def measure_localization(
     root: str, categories: Sequence[str], profile: Profile, device: str | None = None
 ) -> list[LocalizationRow]:
     """Every category's trained-vs-untrained comparison (a patch model each: about a minute apiece on the CPU profile)."""
-    stride = localization_settings(profile).geometry().stride
+    stride = profile.localization.geometry().stride
     rows = []
     for category in categories:
         rows.extend(to_rows(*compare_networks(root, category, profile, progress=False, device=device), stride))
@@ -95,7 +95,7 @@ def localization_results(
     root: str, categories: Sequence[str], profile: Profile, device: str | None = None
 ) -> list[LocalizationRow]:
     """The committed rows where they describe this data at this profile's settings (the default data), else measured here."""
-    settings = localization_settings(profile)
+    settings = profile.localization
     scale = (settings.size, settings.geometry().patch, settings.geometry().stride, settings.steps)
     rows = committed_rows(COMMITTED_LOCALIZATION, root, categories, LocalizationRow)
     if rows and all((row.size, row.patch, row.stride, row.steps) == scale for row in rows):
@@ -115,7 +115,7 @@ def proxy_accuracy(rows: Sequence[LocalizationRow]) -> dict[str, float]:
 
 def localization_table(rows: Sequence[LocalizationRow]) -> str:
     """Markdown: pixel AUROC (AUPRO) per category of both networks with both densities, and the proxy accuracy."""
-    columns = [(network, density) for network in (TRAINED, RANDOM_INIT) for density in DENSITIES]
+    columns = [(network, density) for network in (TRAINED, RANDOM_INIT) for density in GAUSSIAN_LAYOUTS]
     cells = {(row.category, row.network, row.density): row for row in rows}
     lines = ["| category (default density) | proxy acc. | " + " | ".join(f"{n}, {d}" for n, d in columns) + " |", "|---" * (len(columns) + 2) + "|"]
     for category, accuracy in proxy_accuracy(rows).items():
@@ -133,7 +133,7 @@ def check_localization(committed: Sequence[LocalizationRow], measured: Sequence[
     pairs = [(row, reference[key(row)]) for row in measured if key(row) in reference]
     if not pairs:
         return f"this machine's {measured[0].category} rows: not comparable with the committed ones (another precision or setting)"
-    made_on, cross = committed_signature(COMMITTED_LOCALIZATION.stem), cross_machine_spread([f"pixel AUROC {d}" for d in DENSITIES])
+    made_on, cross = committed_signature(COMMITTED_LOCALIZATION.stem), cross_machine_spread([f"pixel AUROC {d}" for d in GAUSSIAN_LAYOUTS])
     command = "bench/localization_table.py (docs/results.md)"
     return "\n".join(
         check_reproduction(f"{row.category} {row.network}, {row.density}: pixel AUROC", row.pixel_auroc, [then], made_on,

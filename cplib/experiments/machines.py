@@ -20,14 +20,14 @@ import numpy as np
 import torch
 
 from ..errors import ResultDrift
-from ..paths import REPO_ROOT
+from ..paths import COMMITTED_RESULTS, REPO_ROOT
 from ..staging import write_text
 from .results import from_csv
 
 REPRODUCE_FLOOR = 0.03  # AUROC: how far a rerun on the machine that made a result may land from it before it counts as drift
 
-COMMITTED_SIGNATURES = REPO_ROOT / "bench" / "results" / "machines.json"  # result file stem -> the signature that made it
-COMMITTED_SPREAD = REPO_ROOT / "bench" / "results" / "machine_spread.csv"  # written by bench/machine_spread.py
+COMMITTED_SIGNATURES = COMMITTED_RESULTS / "machines.json"  # result file stem -> the signature that made it
+COMMITTED_SPREAD = COMMITTED_RESULTS / "machine_spread.csv"  # written by bench/machine_spread.py
 
 EMULATED: dict[str, dict[str, str]] = {
     "native": {},  # this machine as it is

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..paths import REPO_ROOT
+from ..paths import COMMITTED_RESULTS
 from ..profiles import Profile
 from .margins import gap_cells, seed_spreads, spread_cell
 from .measurements import RANDOM_INIT, Measurement
@@ -13,7 +13,7 @@ from .results import committed_rows
 from .table1 import CUTPASTE_FAMILY, seeded_ablation
 
 SCALE_SIZES = (64, 96, 128)
-COMMITTED_SCALE = REPO_ROOT / "bench" / "results" / "scale.csv"  # written by bench/scale_study.py
+COMMITTED_SCALE = COMMITTED_RESULTS / "scale.csv"  # written by bench/scale_study.py
 STEP_OVERHEAD_PIXELS = 4_400  # a step costs a fixed overhead plus its pixels; bench/train_throughput.py at 64/96/128 px: overhead ≈ 66²
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from ..checkpoint import get_or_train
 from ..evaluate import evaluate_model
 from ..paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
-from ..paths import REPO_ROOT
+from ..paths import COMMITTED_RESULTS
 from ..profiles import Profile, resolve_device
 from ..train import TrainConfig
 from .machines import check_reproduction, committed_signature, cross_machine_spread, signature
@@ -17,7 +17,7 @@ from .results import committed_rows
 
 TABLE1_VARIANTS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "3way")
 CUTPASTE_FAMILY = TABLE1_VARIANTS[2:]  # the variants the method is about: CutPaste, CutPaste-Scar and the 3-way
-COMMITTED_TABLE1 = REPO_ROOT / "bench" / "results" / "table1_seeds.csv"  # written by bench/table1_seeds.py
+COMMITTED_TABLE1 = COMMITTED_RESULTS / "table1_seeds.csv"  # written by bench/table1_seeds.py
 
 
 def run_ablation(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..paths import REPO_ROOT
+from ..paths import COMMITTED_RESULTS
 from ..profiles import Profile, resolve_device
 from .measurements import RANDOM_INIT, Measurement, measure, measure_random_init
 from .results import committed_rows
 
-COMMITTED_CURVE = REPO_ROOT / "bench" / "results" / "training_curve.csv"  # written by bench/training_curve.py
+COMMITTED_CURVE = COMMITTED_RESULTS / "training_curve.csv"  # written by bench/training_curve.py
 
 
 def training_curve(
