@@ -21,6 +21,7 @@ from .data import holdout_split
 from .density import FeatureDensity, GaussianDensity
 from .errors import ConfigError, DataError
 from .evaluate import extract_features
+from .inference import inference_precision, model_device
 from .metrics import best_f1_threshold
 from .model import CutPasteNet
 from .staging import remove, remove_stale, replace, temporary
@@ -77,7 +78,8 @@ class Detector:
     ``fit`` learns the density from normal images only and sets a threshold at a percentile of the scores of
     held-out normal images under that same density (no defects needed); with holdout 0 (the paper's protocol) the
     density takes every normal image and there is no threshold, only scores. ``calibrate_f1`` sets the F1-optimal
-    threshold when labelled images exist.
+    threshold when labelled images exist. The encoder runs at `precision` ("fp32", "bf16"; None: bf16 where this
+    machine computes it natively, `cplib.inference`), the same for the threshold's scores and every later score.
 
     Example:
         >>> import tempfile
@@ -96,9 +98,17 @@ class Detector:
         >>> folder.cleanup()
     """
 
-    def __init__(self, model: CutPasteNet, config: TrainConfig, history: History | None = None, density: FeatureDensity | None = None) -> None:
+    def __init__(
+        self,
+        model: CutPasteNet,
+        config: TrainConfig,
+        history: History | None = None,
+        density: FeatureDensity | None = None,
+        precision: str | None = None,
+    ) -> None:
         self.model = model.eval()
         self.config = config
+        self.precision = inference_precision(config.size, precision, model_device(model))
         self.history = history if history is not None else History()
         self.density = density if density is not None else GaussianDensity()
         self.threshold: float | None = None
@@ -107,9 +117,9 @@ class Detector:
         self.density_images: int | None = None
 
     @classmethod
-    def from_trained(cls, trained: Trained, density: FeatureDensity | None = None) -> Detector:
+    def from_trained(cls, trained: Trained, density: FeatureDensity | None = None, precision: str | None = None) -> Detector:
         """A detector around a model from get_or_train or load."""
-        return cls(trained.model, trained.config, trained.history, density)
+        return cls(trained.model, trained.config, trained.history, density, precision)
 
     def fit(self, normal_images: torch.Tensor, holdout: float | None = None, percentile: float = 99.0, seed: int | None = None) -> Detector:
         """Fit the density on normal images minus a held-out share; threshold at a percentile of their scores under it.
@@ -127,7 +137,7 @@ class Detector:
         if not 0 <= percentile <= 100:
             raise ConfigError(f"percentile={percentile}: must lie in [0, 100]")
         held, kept = holdout_split(len(normal_images), share, seed)
-        features = extract_features(self.model, normal_images)
+        features = extract_features(self.model, normal_images, precision=self.precision)
         self.density.fit(features[kept])
         self.density_images, self.held_out = len(kept), held
         if share == 0:
@@ -153,7 +163,7 @@ class Detector:
         """Anomaly scores of images, higher = more anomalous: a batch (N, 3, size, size) or one image (3, size, size),
         float in [0, 1] or uint8; numpy arrays channels last; paths and PIL images, read and resized like the
         training images (`cplib.validation.image_batch` says what is refused and why)."""
-        return self.density.score_samples(extract_features(self.model, image_batch(images, self.config.size)))
+        return self.density.score_samples(extract_features(self.model, image_batch(images, self.config.size), precision=self.precision))
 
     def score_files(self, paths: str | Path | Sequence[str | Path]) -> np.ndarray:
         """Anomaly scores of image files (one path or a list), read and resized like the training images."""
@@ -202,14 +212,15 @@ class Detector:
         return {**saved, "calibration": calibration, "note": self.calibration.describe()}
 
     @classmethod
-    def load(cls, folder: str | Path) -> Detector:
-        """Read a detector written by save (a folder you trust: the density is a pickle)."""
+    def load(cls, folder: str | Path, precision: str | None = None) -> Detector:
+        """Read a detector written by save (a folder you trust: the density is a pickle), to score at `precision`
+        (None: this machine's, as `Detector` says)."""
         folder = Path(folder)
         if not (folder / "detector.json").is_file():
             raise DataError(f"no saved detector in {folder}: pass a folder written by `python -m cplib train --out`")
         trained = load(folder / "model.pt")
         metadata = _read_saved(folder / "detector.json", _parse_metadata)
-        detector = cls.from_trained(trained, _read_saved(folder / "density.pkl", _parse_density))
+        detector = cls.from_trained(trained, _read_saved(folder / "density.pkl", _parse_density), precision)
         detector.threshold = metadata["threshold"]
         detector.density_images = metadata.get("density_images")
         detector.calibration = Calibration(**metadata["calibration"]) if "calibration" in metadata else None

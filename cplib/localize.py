@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from .density import GaussianDensity, PerLocationGaussian
 from .errors import ConfigError
 from .model import FEATURE_DIM, CutPasteNet
+from .inference import inference_precision, model_device
 from .patches import PAPER_PATCH, PAPER_STRIDE, Geometry, check_images, default_chunk, dense_features
 from .profiles import Profile
 from .train import TrainConfig
@@ -113,7 +114,8 @@ class PatchLocalizer:
     `pca_images` training images): what a per-location Gaussian models, where a global PCA would mostly keep the
     differences between locations. An explicit `components` always reduces with a PCA (global when shared).
     Images are embedded `chunk` patches per encoder call (default_chunk) and fitted and scored in groups of about
-    as many patches, so memory stays bounded for any number of images.
+    as many patches, so memory stays bounded for any number of images. `precision` ("fp32", "bf16"; None: bf16
+    where this machine computes it natively, `cplib.inference`) is the encoder's, for fitting and scoring alike.
 
     Example:
         >>> geometry = Geometry(size=32, patch=16, stride=8)  # a 3 x 3 grid of 16-px patches
@@ -131,8 +133,10 @@ class PatchLocalizer:
         chunk: int | None = None,
         pca_images: int = 16,
         seed: int = 0,
+        precision: str | None = None,
     ) -> None:
         self.model = model.eval()
+        self.precision = inference_precision(geometry.patch, precision, model_device(model))
         self.geometry = geometry
         self.shared = shared
         self.components = components if components is not None or shared else self.reduced_components(geometry)
@@ -173,7 +177,7 @@ class PatchLocalizer:
         """512-d dense features (B, 512, rows, cols) of images at the geometry's size."""
         check_images(images, self.geometry.size)
         g = self.geometry
-        return dense_features(self.model, images, g.patch, g.stride, self.chunk)
+        return dense_features(self.model, images, g.patch, g.stride, self.chunk, self.precision)
 
     def fit(self, images: Tensor) -> PatchLocalizer:
         """Fit the PCA (if any) and the Gaussian(s) on clean normal training images, streaming; returns self."""
