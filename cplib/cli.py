@@ -286,7 +286,7 @@ def _check_both_classes(counts: dict[str, int], category: str) -> None:
 def _print_table(result: dict) -> None:
     """The evaluation as a small table."""
     print(f"{result['variant']} on {result['category']}: image AUROC {result['image_auroc']:.3f}  (n_train {result['n_train']}, n_test {result['n_test']})")
-    print(f"  {result['protocol']}")
+    print(f"  {result['protocol']}; features in {result['scoring_precision']}")
     for defect, auroc in sorted(result["per_defect_auroc"].items()):
         print(f"  {defect:20s} {auroc:.3f}")
 

@@ -38,8 +38,9 @@ def model_device(model: CutPasteNet) -> torch.device:
 @torch.inference_mode()
 def encode(model: CutPasteNet, images: Tensor, precision: str, head: bool = False) -> Tensor:
     """Pooled 512-d features (or, with head=True, the projection head's output) of a batch of [0, 1] images, as
-    float32 on the CPU. The model is put in eval mode and channels-last (in place; both are what scoring needs)."""
-    model.eval().to(memory_format=torch.channels_last)
+    float32 on the CPU, the model in eval mode. Inputs go channels-last (so the convolutions run channels-last even
+    for a model whose weights are not, as `cplib.train.build_model`'s are)."""
+    model.eval()
     device = model_device(model)
     inputs = images.to(device).contiguous(memory_format=torch.channels_last)
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
@@ -47,3 +48,15 @@ def encode(model: CutPasteNet, images: Tensor, precision: str, head: bool = Fals
         if head:
             features = model.head(features)
     return features.float().cpu()
+
+
+def precision_note(side: int, requested: str | None = None, device: torch.device | str = "cpu") -> str:
+    """Which precision scores `side`-px inputs here, and why, in a few words (for the notebooks and the CLI)."""
+    precision = inference_precision(side, requested, device)
+    if requested is not None or forced_precision() is not None:
+        return f"{precision} (asked for)"
+    if precision == "bf16":
+        return "bf16 on this machine (native bfloat16)"
+    if side < BF16_MIN_INPUT:
+        return f"fp32: inputs under {BF16_MIN_INPUT} px score in fp32, as they train"
+    return "fp32: this machine has no native bfloat16"

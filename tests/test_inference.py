@@ -13,7 +13,7 @@ from cplib.density import GaussianDensity
 from cplib.detector import Detector
 from cplib.errors import ConfigError
 from cplib.evaluate import extract_features
-from cplib.inference import encode, inference_precision
+from cplib.inference import encode, inference_precision, precision_note
 from cplib.localize import PatchLocalizer
 from cplib.metrics import image_auroc
 from cplib.patches import Geometry
@@ -107,3 +107,22 @@ def test_bf16_anomaly_maps_rank_as_fp32(trained) -> None:
         for precision in ("fp32", "bf16")
     }
     assert spearmanr(maps["fp32"].ravel(), maps["bf16"].ravel()).statistic >= SPEARMAN_FLOOR
+
+
+@pytest.mark.parametrize(
+    ("native", "side", "requested", "expected"),
+    [("bf16", 64, None, "bf16 on this machine"), ("fp32", 64, None, "no native bfloat16"),
+     ("bf16", 16, None, "under 32 px"), ("bf16", 64, "fp32", "fp32 (asked for)")],
+)
+def test_the_note_says_which_precision_ran_and_why(native, side, requested, expected, monkeypatch) -> None:
+    monkeypatch.setattr(profiles, "native_precision", lambda: native)
+    monkeypatch.delenv("CPLIB_PRECISION", raising=False)
+    assert expected in precision_note(side, requested)
+
+
+def test_scoring_leaves_the_model_trainable() -> None:
+    model = build_model(TrainConfig(size=32, channels_last=False))
+    encode(model, torch.rand(2, 3, 32, 32), "bf16")
+    _, logits = model.train()(torch.rand(4, 3, 32, 32))
+    logits.sum().backward()  # an inference tensor among the weights would refuse this
+    assert all(p.grad is not None for p in model.classifier.parameters())
