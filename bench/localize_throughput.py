@@ -1,8 +1,12 @@
-"""Dense-scoring throughput at the paper's geometry (256 px, 32-px patches, stride 4: 57 x 57 patches per image).
+"""Dense-scoring throughput at the paper's geometry (256 px, 32-px patches, stride 4: 57 x 57 patches per image), in
+fp32 and bf16 side by side.
 
-Prints patches/s of end-to-end dense scoring (extraction, features, density, upsampling) and of the bare encoder
-forward on the same number of patch tensors in the same run, their ratio (last line, `ratio: X.XX`), seconds per
-256 x 256 image and the process's peak resident memory (resource.getrusage: tracemalloc does not see torch).
+For each precision, in a process of its own (so that each peak memory is its own): patches/s of end-to-end dense
+scoring (extraction, features, density, upsampling) and of the bare encoder forward on the same patch tensors at the
+same precision, their ratio, seconds per 256 x 256 image and the peak resident memory (resource.getrusage:
+tracemalloc does not see torch). Then the bf16/fp32 speed-up (last line, `speed-up: X.XX`). Where this CPU has no
+native bfloat16, bf16 is emulated and slower: the script says so and still measures it. The AUROCs of both
+precisions on trained models are `bench/precision_table.py`'s.
 
     PYTHONPATH=. .venv/bin/python bench/localize_throughput.py [--chunk 512] [--images 2] [--per-location] [--threads 1]
 """
@@ -10,7 +14,10 @@ forward on the same number of patch tensors in the same run, their ratio (last l
 from __future__ import annotations
 
 import argparse
+import json
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,10 +25,12 @@ from pathlib import Path
 import torch
 
 from cplib.data import read_image
+from cplib.inference import encode
 from cplib.localize import PatchLocalizer
 from cplib.patches import Geometry, patch_chunks
+from cplib.profiles import native_precision
 from cplib.synthetic import ensure_default_data
-from cplib.train import TrainConfig, build_model
+from cplib.train import PRECISIONS, TrainConfig, build_model
 
 
 def seconds(run: Callable[[], object]) -> float:
@@ -41,14 +50,14 @@ def best_seconds(runs: dict[str, Callable[[], object]], repeats: int) -> dict[st
 
 
 def bare_forward(localizer: PatchLocalizer, images: torch.Tensor) -> Callable[[], None]:
-    """The encoder alone on the same patch tensors, extracted beforehand in the same chunks."""
+    """The encoder alone, at the localiser's precision, on the same patch tensors extracted beforehand in the same
+    chunks."""
     g = localizer.geometry
-    chunks = [patches.contiguous(memory_format=torch.channels_last) for patches in patch_chunks(images, g.patch, g.stride, localizer.chunk)]
+    chunks = list(patch_chunks(images, g.patch, g.stride, localizer.chunk))
 
-    @torch.inference_mode()
     def run() -> None:
         for patches in chunks:
-            localizer.model.features(patches)
+            encode(localizer.model, patches, localizer.precision)
 
     return run
 
@@ -71,6 +80,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--per-location", action="store_true", help="one Gaussian per location (PCA 32) instead of shared")
     parser.add_argument("--repeats", type=int, default=3, help="timings of each path; the fastest counts")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--only", choices=PRECISIONS, help="measure one precision in this process and print JSON")
     return parser.parse_args()
 
 
@@ -82,30 +92,55 @@ def fitted_localizer(args: argparse.Namespace) -> tuple[PatchLocalizer, torch.Te
     root = ensure_default_data(verbose=False)
     train = read_images(sorted((root / "capsule" / "train" / "good").glob("*.png"))[: args.fit_images])
     test = read_images(sorted((root / "capsule" / "test").glob("*/*.png"))[-args.images :])
-    localizer = PatchLocalizer(model, geometry, shared=not args.per_location, chunk=args.chunk)
+    localizer = PatchLocalizer(model, geometry, shared=not args.per_location, chunk=args.chunk, precision=args.only)
     return localizer.fit(train), test
 
 
-def main() -> None:
-    args = arguments()
+def measure(args: argparse.Namespace) -> dict[str, float]:
+    """One precision's figures, measured in this process."""
     if args.threads:
         torch.set_num_threads(args.threads)
-    baseline_rss = peak_rss_gib()
     localizer, test = fitted_localizer(args)
-    fitted_rss = peak_rss_gib()
     g = localizer.geometry
     patches = len(test) * g.grid[0] * g.grid[1]
     bare = bare_forward(localizer, test)
     bare()  # warm-up: first calls of each shape pay one-time setup
     timings = best_seconds({"dense": lambda: localizer.anomaly_maps(test), "bare": bare}, args.repeats)
+    return {
+        "dense": patches / timings["dense"],
+        "bare": patches / timings["bare"],
+        "patches": patches,
+        "seconds_per_image": timings["dense"] / len(test),
+        "peak_gib": peak_rss_gib(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def measure_apart(precision: str) -> dict[str, float]:
+    """One precision's figures from a child process running this script with --only."""
+    command = [sys.executable, __file__, *sys.argv[1:], "--only", precision]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    args = arguments()
+    if args.only:
+        print(json.dumps(measure(args)))
+        return
+    g = Geometry.at(256)
     density = "per-location (PCA 32)" if args.per_location else "shared 512-d"
+    native = native_precision()
+    results = {precision: measure_apart(precision) for precision in PRECISIONS}
     print(f"geometry: {g.size} px, patch {g.patch}, stride {g.stride}, grid {g.grid}, chunk {args.chunk}, {density} Gaussian, "
-          f"torch threads {torch.get_num_threads()}")
-    print(f"dense scoring end to end: {patches / timings['dense']:8.0f} patches/s")
-    print(f"bare encoder forward:     {patches / timings['bare']:8.0f} patches/s ({patches} patches)")
-    print(f"seconds per 256x256 image at stride 4: {timings['dense'] / len(test):.2f}")
-    print(f"peak memory (ru_maxrss): {peak_rss_gib():.2f} GiB (after imports {baseline_rss:.2f}, after loading and fitting {fitted_rss:.2f})")
-    print(f"ratio: {timings['bare'] / timings['dense']:.2f}")
+          f"torch threads {results['fp32']['threads']}, {results['fp32']['patches']} patches")
+    print("bf16 on this CPU: native" if native == "bf16" else "bf16 on this CPU: emulated (no native bfloat16), so slower than fp32")
+    print("| precision | dense scoring, patches/s | bare forward, patches/s | dense / bare | s per 256² image | peak memory, GiB |")
+    print("|---|---|---|---|---|---|")
+    for precision, r in results.items():
+        print(f"| {precision} | {r['dense']:,.0f} | {r['bare']:,.0f} | {r['dense'] / r['bare']:.2f} | {r['seconds_per_image']:.2f} | "
+              f"{r['peak_gib']:.2f} |")
+    print(f"speed-up: {results['bf16']['dense'] / results['fp32']['dense']:.2f}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, help="image size in pixels (default: the profile's)")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the profile's)")
     parser.add_argument("--batch", type=int, help="source images per step (default: the profile's)")
-    parser.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast (default: the profile's)")
+    parser.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast, for training and scoring (default: the profile's; scoring: bf16 where native)")
     parser.add_argument("--seed", type=seed_option, default=0, help="a whole number from 0 to 2**32 - 1")
     parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
     parser.add_argument("--weights", default="none", choices=["none", "imagenet"], help="encoder initialisation")
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score image files with a trained model")
     score.add_argument("--model", required=True, help="a folder written by `train`")
     score.add_argument("images", nargs="+", help="image files")
+    score.add_argument("--precision", choices=PRECISIONS, help="the encoder's: fp32, or bf16 autocast (default: bf16 where native)")
 
     _table_parser(commands)
 
@@ -195,7 +196,8 @@ def _train_detector(args: argparse.Namespace, root: str):
     started = time.perf_counter()
     model, history = train(config, device)
     seconds = time.perf_counter() - started
-    return Detector(model, config, history).fit(normal.images, holdout=config.holdout), seconds
+    detector = Detector(model, config, history, precision=args.precision)
+    return detector.fit(normal.images, holdout=config.holdout), seconds
 
 
 def cmd_data(args: argparse.Namespace) -> None:
@@ -227,7 +229,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from .staging import write_text
 
     _check_json_path(args.json)
-    loaded = None if args.train else Detector.load(args.model)
+    loaded = None if args.train else Detector.load(args.model, args.precision)
     root = _announce_data(args, SPLITS)
     if loaded is not None:
         _check_model(loaded.config, args)
@@ -254,6 +256,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         "steps": config.steps,
         "seed": config.seed,
         "precision": config.precision,
+        "scoring_precision": detector.precision,
     }
     _print_table(result)
     if args.json:
@@ -306,7 +309,7 @@ def _print_table(result: dict) -> None:
         f"{result['variant']} on {result['category']}: image AUROC {result['image_auroc']:.3f}  "
         f"(n_train {result['n_train']}, n_test {result['n_test']})"
     )
-    print(f"  {result['protocol']}")
+    print(f"  {result['protocol']}; features in {result['scoring_precision']}")
     for defect, auroc in sorted(result["per_defect_auroc"].items()):
         print(f"  {defect:20s} {auroc:.3f}")
 
@@ -316,7 +319,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     said once on stderr)."""
     from .detector import Detector
 
-    detector = Detector.load(args.model)
+    detector = Detector.load(args.model, args.precision)
     scores = detector.score_files(args.images)
     if detector.threshold is None:
         print(f"cplib: {args.model}: {detector.protocol}; train with --holdout > 0 for verdicts", file=sys.stderr)

@@ -21,6 +21,7 @@ from .data import holdout_split
 from .density import FeatureDensity, GaussianDensity
 from .errors import ConfigError, DataError
 from .evaluate import extract_features
+from .inference import inference_precision, model_device
 from .metrics import best_f1_threshold
 from .model import CutPasteNet
 from .staging import remove, remove_stale, replace, temporary
@@ -79,7 +80,8 @@ class Detector:
     ``fit`` learns the density from normal images only and sets a threshold at a percentile of the scores of
     held-out normal images under that same density (no defects needed); with holdout 0 (the paper's protocol) the
     density takes every normal image and there is no threshold, only scores. ``calibrate_f1`` sets the F1-optimal
-    threshold when labelled images exist.
+    threshold when labelled images exist. The encoder runs at `precision` ("fp32", "bf16"; None: bf16 where this
+    machine computes it natively, `cplib.inference`), the same for the threshold's scores and every later score.
 
     Parameters
     ----------
@@ -91,6 +93,9 @@ class Detector:
         The training history, kept with a saved detector; None: empty.
     density : FeatureDensity or None, default None
         The density on encoder features; None: a Ledoit-Wolf `GaussianDensity`.
+    precision : {"fp32", "bf16"} or None, default None
+        The encoder's precision for the threshold's scores and every later score (`cplib.inference`); None: bf16
+        where this machine computes it natively, else fp32.
 
     Examples
     --------
@@ -116,9 +121,11 @@ class Detector:
         config: TrainConfig,
         history: History | None = None,
         density: FeatureDensity | None = None,
+        precision: str | None = None,
     ) -> None:
         self.model = model.eval()
         self.config = config
+        self.precision = inference_precision(config.size, precision, model_device(model))
         self.history = history if history is not None else History()
         self.density = density if density is not None else GaussianDensity()
         self.threshold: float | None = None
@@ -127,7 +134,7 @@ class Detector:
         self.density_images: int | None = None
 
     @classmethod
-    def from_trained(cls, trained: Trained, density: FeatureDensity | None = None) -> Detector:
+    def from_trained(cls, trained: Trained, density: FeatureDensity | None = None, precision: str | None = None) -> Detector:
         """A detector around a model from get_or_train or load.
 
         Parameters
@@ -136,8 +143,10 @@ class Detector:
             What `cplib.get_or_train` or `cplib.checkpoint.load` returns.
         density : FeatureDensity or None, default None
             The density on encoder features; None: a Ledoit-Wolf `GaussianDensity`.
+        precision : {"fp32", "bf16"} or None, default None
+            The encoder's precision when scoring; None: bf16 where this machine computes it natively, else fp32.
         """
-        return cls(trained.model, trained.config, trained.history, density)
+        return cls(trained.model, trained.config, trained.history, density, precision)
 
     def fit(
         self, normal_images: Images, holdout: float | None = None, percentile: float = 99.0, seed: int | None = None
@@ -173,7 +182,7 @@ class Detector:
         if not 0 <= percentile <= 100:
             raise ConfigError(f"percentile={percentile}: must lie in [0, 100]")
         held, kept = holdout_split(len(normal_images), share, seed)
-        features = extract_features(self.model, normal_images)
+        features = extract_features(self.model, normal_images, precision=self.precision)
         self.density.fit(features[kept])
         self.density_images, self.held_out = len(kept), held
         if share == 0:
@@ -212,7 +221,8 @@ class Detector:
         numpy.ndarray
             One float score per image.
         """
-        return self.density.score_samples(extract_features(self.model, image_batch(images, self.config.size)))
+        features = extract_features(self.model, image_batch(images, self.config.size), precision=self.precision)
+        return self.density.score_samples(features)
 
     def score_files(self, paths: str | Path | Sequence[str | Path]) -> np.ndarray:
         """Anomaly scores of image files, read and resized like the training images.
@@ -309,13 +319,15 @@ class Detector:
         return {**saved, "calibration": calibration, "note": self.calibration.describe()}
 
     @classmethod
-    def load(cls, folder: str | Path) -> Detector:
+    def load(cls, folder: str | Path, precision: str | None = None) -> Detector:
         """Read a detector written by save (a folder you trust: the density is a pickle).
 
         Parameters
         ----------
         folder : str or Path
             A folder written by `save` or ``python -m cplib train --out``.
+        precision : {"fp32", "bf16"} or None, default None
+            The encoder's precision when scoring; None: bf16 where this machine computes it natively, else fp32.
 
         Returns
         -------
@@ -327,7 +339,7 @@ class Detector:
             raise DataError(f"no saved detector in {folder}: pass a folder written by `python -m cplib train --out`")
         trained = load(folder / "model.pt")
         metadata = _read_saved(folder / "detector.json", _parse_metadata)
-        detector = cls.from_trained(trained, _read_saved(folder / "density.pkl", _parse_density))
+        detector = cls.from_trained(trained, _read_saved(folder / "density.pkl", _parse_density), precision)
         detector.threshold = metadata["threshold"]
         detector.density_images = metadata.get("density_images")
         detector.calibration = Calibration(**metadata["calibration"]) if "calibration" in metadata else None

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from .data import Split, load_split
 from .density import GaussianDensity
+from .inference import encode, inference_precision, model_device
 from .localize import PatchLocalizer, image_scores
 from .metrics import MasksMissing, aupro, image_auroc, per_defect_auroc, pixel_auroc
 from .model import CutPasteNet
@@ -27,16 +28,19 @@ from .train import TrainConfig, build_model, proxy_batch
 # ---------------------------------------------------------------- image level: the image model's pooled features
 
 
-@torch.no_grad()
 def extract_features(
-    model: CutPasteNet, images: torch.Tensor, batch_size: int = 128, progress: bool = False, head: bool = False
+    model: CutPasteNet,
+    images: torch.Tensor,
+    batch_size: int = 128,
+    progress: bool = False,
+    head: bool = False,
+    precision: str | None = None,
 ) -> np.ndarray:
-    """512-d pooled features of images (the paper's choice), or with head=True the projection head's output; float64."""
-    model.eval()
-    device = next(model.parameters()).device
-    embed = (lambda x: model.head(model.features(x))) if head else model.features
+    """512-d pooled features of images (the paper's choice), or with head=True the projection head's output; float64.
+    precision: "fp32", "bf16", or None for `cplib.inference.inference_precision`'s choice on this machine."""
+    precision = inference_precision(images.shape[-1], precision, model_device(model))
     chunks = torch.split(images, batch_size)
-    out = [embed(chunk.to(device)).cpu() for chunk in tqdm(chunks, desc="features", disable=not progress)]
+    out = [encode(model, chunk, precision, head) for chunk in tqdm(chunks, desc="features", disable=not progress)]
     return torch.cat(out).double().numpy()
 
 
@@ -218,16 +222,18 @@ def localize_densities(
     geometry: Geometry,
     fit_images: int | None = None,
     chunk: int | None = None,
+    precision: str | None = None,
 ) -> dict[str, Localization]:
-    """Shared and per-location Gaussians from one extraction of dense features, keyed "shared" and "per-location".
+    """Shared and per-location Gaussians from one extraction of dense features at `precision` (None: this machine's,
+    `cplib.inference`), keyed "shared" and "per-location".
 
     Holds the 512-d features of the fit and test images in memory (fine for small grids); PatchLocalizer.fit streams.
     """
     g = geometry
     check_images(train.images, g.size)
     check_images(test.images, g.size)
-    fit_maps = dense_features(model, train.images[:fit_images], g.patch, g.stride, chunk)
-    test_maps = dense_features(model, test.images, g.patch, g.stride, chunk)
+    fit_maps = dense_features(model, train.images[:fit_images], g.patch, g.stride, chunk, precision)
+    test_maps = dense_features(model, test.images, g.patch, g.stride, chunk, precision)
     return {
         name: evaluate_maps(
             PatchLocalizer(model, g, shared=shared, chunk=chunk).fit_features(fit_maps).score_features(test_maps), test

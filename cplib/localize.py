@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from .density import GaussianDensity, PerLocationGaussian
 from .errors import ConfigError
 from .model import FEATURE_DIM, CutPasteNet
+from .inference import inference_precision, model_device
 from .patches import PAPER_PATCH, PAPER_STRIDE, Geometry, check_images, default_chunk, dense_features
 from .train import TrainConfig
 
@@ -136,6 +137,9 @@ class PatchLocalizer:
         Training images the within-location PCA is fitted on.
     seed : int, default 0
         Seed of the random patches a shared Gaussian is fitted on.
+    precision : {"fp32", "bf16"} or None, default None
+        The encoder's precision for fitting and scoring alike (`cplib.inference`); None: bf16 where this machine
+        computes it natively and the patch is at least 32 px, else fp32.
 
     Examples
     --------
@@ -154,8 +158,10 @@ class PatchLocalizer:
         chunk: int | None = None,
         pca_images: int = 16,
         seed: int = 0,
+        precision: str | None = None,
     ) -> None:
         self.model = model.eval()
+        self.precision = inference_precision(geometry.patch, precision, model_device(model))
         self.geometry = geometry
         self.shared = shared
         self.components = components if components is not None or shared else self.reduced_components(geometry)
@@ -197,7 +203,7 @@ class PatchLocalizer:
         """512-d dense features (B, 512, rows, cols) of images at the geometry's size."""
         check_images(images, self.geometry.size)
         g = self.geometry
-        return dense_features(self.model, images, g.patch, g.stride, self.chunk)
+        return dense_features(self.model, images, g.patch, g.stride, self.chunk, self.precision)
 
     def fit(self, images: Tensor) -> PatchLocalizer:
         """Fit the PCA (if any) and the Gaussian(s) on clean normal training images, streaming; returns self."""

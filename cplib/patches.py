@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from .errors import ConfigError
+from .inference import encode, inference_precision, model_device
 from .model import CutPasteNet
 
 REFERENCE_SIZE = 256
@@ -121,19 +122,17 @@ def patch_chunks(images: Tensor, patch: int, stride: int, chunk: int) -> Iterato
             yield extract_patches(strip[None], patch, stride)
 
 
-@torch.inference_mode()
-def dense_features(model: CutPasteNet, images: Tensor, patch: int, stride: int, chunk: int | None = None) -> Tensor:
+def dense_features(
+    model: CutPasteNet, images: Tensor, patch: int, stride: int, chunk: int | None = None, precision: str | None = None
+) -> Tensor:
     """Pooled features of every grid patch of square images, (B, D, rows, cols) float32; `chunk` patches
-    (default_chunk) per encoder call."""
+    (default_chunk) per encoder call, at `precision` (None: `cplib.inference.inference_precision`'s choice)."""
     check_images(images)
     chunk = default_chunk(patch) if chunk is None else chunk
     if chunk < 1:
         raise ConfigError(f"chunk={chunk}: must be at least 1 patch")
-    model.eval()
-    device = next(model.parameters()).device
+    precision = inference_precision(patch, precision, model_device(model))
     rows, cols = grid_shape(images.shape[-1], patch, stride)
-    pieces = []
-    for patches in patch_chunks(images, patch, stride, chunk):
-        pieces.append(model.features(patches.to(device)).float().cpu())
+    pieces = [encode(model, patches, precision) for patches in patch_chunks(images, patch, stride, chunk)]
     flat = torch.cat(pieces)
     return flat.view(len(images), rows, cols, -1).permute(0, 3, 1, 2)

@@ -44,6 +44,12 @@ def forced_precision() -> str | None:
 BF16_MIN_INPUT = 32  # bf16 autocast diverges on 16-px crops (batch-norm over 1 x 1 maps: a NaN loss); fp32 trains them
 
 
+def auto_precision(side: int) -> str:
+    """The automatic precision for `side`-px inputs: fp32 under BF16_MIN_INPUT, else CPLIB_PRECISION if set, else bf16
+    where this CPU computes it natively."""
+    return "fp32" if side < BF16_MIN_INPUT else forced_precision() or native_precision()
+
+
 @dataclass(frozen=True)
 class Profile:
     """A named scale: image size, training length, source images per step, the localisation run's scale, precision
@@ -74,11 +80,7 @@ class Profile:
     def precision_for(self, side: int) -> str:
         """The profile's precision for inputs of `side` px: "auto" is CPLIB_PRECISION if set, else bf16 where native,
         but fp32 under BF16_MIN_INPUT."""
-        if self.precision != "auto":
-            return self.precision
-        if side < BF16_MIN_INPUT:
-            return "fp32"
-        return forced_precision() or native_precision()
+        return auto_precision(side) if self.precision == "auto" else self.precision
 
 
 def device_setting(requested: str | None = None, profile: Profile | None = None) -> str:
