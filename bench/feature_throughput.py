@@ -17,7 +17,7 @@ import torch
 
 from cplib.data import read_image
 from cplib.evaluate import extract_features
-from cplib.profiles import native_precision
+from cplib.precision import native_precision
 from cplib.synthetic import ensure_default_data
 from cplib.train import PRECISIONS, TrainConfig, build_model
 

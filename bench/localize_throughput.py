@@ -28,7 +28,7 @@ from cplib.data import read_image
 from cplib.inference import encode
 from cplib.localize import PatchLocalizer
 from cplib.patches import Geometry, patch_chunks
-from cplib.profiles import native_precision
+from cplib.precision import native_precision
 from cplib.synthetic import ensure_default_data
 from cplib.train import PRECISIONS, TrainConfig, build_model
 

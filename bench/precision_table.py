@@ -24,7 +24,8 @@ from cplib.experiments.localization import localization_splits
 from cplib.experiments.results import write_results
 from cplib.localize import default_shared
 from cplib.metrics import image_auroc
-from cplib.profiles import Profile, chosen_dataset, ensure_dataset, get_profile, native_precision
+from cplib.precision import native_precision
+from cplib.profiles import Profile, chosen_dataset, ensure_dataset, get_profile
 from cplib.train import TrainConfig
 
 

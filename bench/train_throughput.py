@@ -2,7 +2,7 @@
 
 Prints images/s of both, measured alternately in the same run, for fp32 and bfloat16 autocast, channels-last and contiguous,
 and ends with `ratio: X.XX` (full / bare; goal >= 0.85) for cplib's default setting: channels-last, with the CPU profile's
-precision (bf16 where the CPU computes it natively, else fp32; see cplib.profiles.native_precision).
+precision (bf16 where the CPU computes it natively, else fp32; see cplib.precision.native_precision).
 
     python bench/train_throughput.py [--size 64] [--batch 32] [--variant 3way] [--repeats 5]
 """

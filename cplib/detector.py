@@ -21,7 +21,8 @@ from .data import holdout_split
 from .density import FeatureDensity, GaussianDensity
 from .errors import ConfigError, DataError
 from .evaluate import extract_features
-from .inference import inference_precision, model_device
+from .inference import model_device
+from .precision import inference_precision
 from .metrics import best_f1_threshold
 from .model import CutPasteNet
 from .staging import remove, remove_stale, replace, temporary

@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 
 from .data import Split, load_split
 from .density import GaussianDensity
-from .inference import encode, inference_precision, model_device
+from .inference import encode, model_device
+from .precision import inference_precision
 from .localize import PatchLocalizer, image_scores
 from .metrics import MasksMissing, aupro, image_auroc, per_defect_auroc, pixel_auroc
 from .model import CutPasteNet

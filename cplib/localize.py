@@ -21,7 +21,8 @@ from torch.nn import functional as F
 from .density import GaussianDensity, PerLocationGaussian
 from .errors import ConfigError
 from .model import FEATURE_DIM, CutPasteNet
-from .inference import inference_precision, model_device
+from .inference import model_device
+from .precision import inference_precision
 from .patches import PAPER_PATCH, PAPER_STRIDE, Geometry, check_images, default_chunk, dense_features
 from .train import TrainConfig
 

@@ -15,7 +15,8 @@ import torch
 from torch import Tensor
 
 from .errors import ConfigError
-from .inference import encode, inference_precision, model_device
+from .inference import encode, model_device
+from .precision import inference_precision
 from .model import CutPasteNet
 
 REFERENCE_SIZE = 256

@@ -16,44 +16,14 @@ import torch
 
 from .errors import ConfigError, DataError
 from .localize import LocalizationSettings
+from .precision import auto_precision
 from .train import DEFAULT_CATEGORY, PRECISIONS, TrainConfig
-
-
-def native_precision() -> str:
-    """The CPU's native precision: "bf16" where it computes bfloat16 natively (AVX512-BF16, AMX), else "fp32"
-    (emulated bfloat16 is slower)."""
-    try:
-        return (
-            "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
-        )  # torch's own check; no public one yet
-    except (AttributeError, RuntimeError):
-        return "fp32"
-
-
-def forced_precision() -> str | None:
-    """The precision in CPLIB_PRECISION ("fp32" or "bf16"), which overrides a profile's "auto"; None when unset."""
-    forced = os.environ.get("CPLIB_PRECISION")
-    if forced is not None and forced not in PRECISIONS:
-        raise ConfigError(
-            f"CPLIB_PRECISION={forced!r}: use one of {', '.join(PRECISIONS)}, "
-            "or unset it for this CPU's native precision"
-        )
-    return forced
-
-
-BF16_MIN_INPUT = 32  # bf16 autocast diverges on 16-px crops (batch-norm over 1 x 1 maps: a NaN loss); fp32 trains them
-
-
-def auto_precision(side: int) -> str:
-    """The automatic precision for `side`-px inputs: fp32 under BF16_MIN_INPUT, else CPLIB_PRECISION if set, else bf16
-    where this CPU computes it natively."""
-    return "fp32" if side < BF16_MIN_INPUT else forced_precision() or native_precision()
 
 
 @dataclass(frozen=True)
 class Profile:
     """A named scale: image size, training length, source images per step, the localisation run's scale, precision
-    ("auto": native_precision) and device ("auto": resolve_device)."""
+    ("auto": `cplib.precision.auto_precision`) and device ("auto": resolve_device)."""
 
     name: str
     size: int

@@ -73,7 +73,7 @@ class TrainConfig:
         (`cplib.foreground`); a texture's foreground is the whole image.
     precision : {"fp32", "bf16"}, default "fp32"
         "bf16" runs the forward pass under bfloat16 autocast (weights and optimiser stay float32): faster where
-        bfloat16 is native, slower where it is emulated (`cplib.profiles.native_precision`).
+        bfloat16 is native, slower where it is emulated (`cplib.precision.native_precision`).
     holdout : float, default 0.0
         Share of the training images (drawn by seed, `cplib.data.holdout_split`) kept from the encoder, for a
         Detector's threshold, in [0, 1).

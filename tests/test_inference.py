@@ -7,28 +7,29 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from cplib import profiles
+from cplib import precision as precision_rules
 from cplib.data import load_split
 from cplib.density import GaussianDensity
 from cplib.detector import Detector
 from cplib.errors import ConfigError
 from cplib.evaluate import extract_features
-from cplib.inference import encode, inference_precision, precision_note
+from cplib.inference import encode
+from cplib.precision import BF16_MIN_INPUT, inference_precision, precision_note
 from cplib.localize import PatchLocalizer
 from cplib.metrics import image_auroc
 from cplib.patches import Geometry
-from cplib.profiles import BF16_MIN_INPUT, get_profile
+from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
 from cplib.train import TrainConfig, build_model, train
 
-NATIVE_BF16 = profiles.native_precision() == "bf16"
+NATIVE_BF16 = precision_rules.native_precision() == "bf16"
 AUROC_TOLERANCE = 0.03  # |bf16 - fp32| image AUROC, 30 test images: 0.014 measured (3 swapped pairs of near-ties)
 SPEARMAN_FLOOR = 0.98  # rank correlation of the two precisions' scores
 
 
 @pytest.mark.parametrize("native", ["bf16", "fp32"])
 def test_the_precision_follows_the_request_then_the_environment_then_the_cpu(native, monkeypatch) -> None:
-    monkeypatch.setattr(profiles, "native_precision", lambda: native)
+    monkeypatch.setattr(precision_rules, "native_precision", lambda: native)
     monkeypatch.delenv("CPLIB_PRECISION", raising=False)
     assert inference_precision(64) == native
     assert inference_precision(BF16_MIN_INPUT - 1) == "fp32"
@@ -115,7 +116,7 @@ def test_bf16_anomaly_maps_rank_as_fp32(trained) -> None:
      ("bf16", 16, None, "under 32 px"), ("bf16", 64, "fp32", "fp32 (asked for)")],
 )
 def test_the_note_says_which_precision_ran_and_why(native, side, requested, expected, monkeypatch) -> None:
-    monkeypatch.setattr(profiles, "native_precision", lambda: native)
+    monkeypatch.setattr(precision_rules, "native_precision", lambda: native)
     monkeypatch.delenv("CPLIB_PRECISION", raising=False)
     assert expected in precision_note(side, requested)
 

@@ -73,7 +73,7 @@ def test_emulated_machines_change_what_another_machine_changes() -> None:
 @pytest.mark.parametrize("bf16", [True, False])
 def test_an_emulation_that_changes_nothing_here_is_named(monkeypatch: pytest.MonkeyPatch, best: str, bf16: bool) -> None:
     monkeypatch.setattr(machines, "best_instruction_set", lambda: best)
-    monkeypatch.setattr("cplib.profiles.native_precision", lambda: "bf16" if bf16 else "fp32")
+    monkeypatch.setattr("cplib.precision.native_precision", lambda: "bf16" if bf16 else "fp32")
     for name, variables in EMULATED.items():
         cap = variables.get("ONEDNN_MAX_CPU_ISA", "").lower()
         below_best = bool(cap) and machines.ISA_ORDER.index(cap) < machines.ISA_ORDER.index(best)

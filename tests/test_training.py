@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from cplib import checkpoint, profiles
+from cplib import checkpoint, precision, profiles
 from cplib.augment import VARIANTS
 from cplib.checkpoint import Trained, cache_key, cache_path, get_or_train, load, save
 from cplib.errors import ConfigError, DataError
@@ -200,7 +200,7 @@ def _recording_forward(forward: Callable, dtypes: list[torch.dtype]) -> Callable
 def test_profile_precision_resolves_to_what_the_cpu_computes_natively(monkeypatch: pytest.MonkeyPatch) -> None:
     assert get_profile("paper").config().precision == "fp32"
     for native in ("bf16", "fp32"):
-        monkeypatch.setattr(profiles, "native_precision", lambda native=native: native)
+        monkeypatch.setattr(precision, "native_precision", lambda native=native: native)
         assert get_profile("cpu").config().precision == native
         assert get_profile("cpu").config(precision="fp32").precision == "fp32"
 
@@ -321,7 +321,7 @@ def test_auto_precision_trains_small_crops_in_fp32() -> None:
     """16-px crops diverged under bf16 autocast (NaN at step 44): the cpu profile keeps inputs under 32 px in fp32."""
     cpu = get_profile("cpu")
     assert cpu.config("3way", size=128, patch=16).precision == "fp32"
-    assert cpu.config("3way", size=128, patch=32).precision == profiles.native_precision()
+    assert cpu.config("3way", size=128, patch=32).precision == precision.native_precision()
     assert cpu.config("3way", size=128, patch=16, precision="bf16").precision == "bf16"
     assert get_profile("paper").config("3way", patch=16).precision == "fp32"
 

@@ -90,7 +90,7 @@ def best_instruction_set() -> str:
 def emulates_nothing(name: str) -> str | None:
     """Why emulated machine `name` would run exactly as this one does here (its cap at or above this CPU's best, or fp32 where
     bfloat16 is not native anyway); None when it really is another machine."""
-    from ..profiles import native_precision
+    from ..precision import native_precision
 
     cap = EMULATED[name].get("ONEDNN_MAX_CPU_ISA", "").lower()
     best = best_instruction_set()
