@@ -18,6 +18,7 @@ from pathlib import Path
 from .augment import VARIANTS
 from .errors import ConfigError, CplibError, DataError
 from .paths import NOTEBOOKS, require_checkout
+from .precision import IMAGE_PRECISION
 from .profiles import PROFILES, chosen_dataset, device_setting, ensure_dataset, get_profile, resolve_device
 from .train import PRECISIONS
 from .validation import seed_option, sha256_option
@@ -32,7 +33,7 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, help="image size in pixels (default: the profile's)")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the profile's)")
     parser.add_argument("--batch", type=int, help="source images per step (default: the profile's)")
-    parser.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast, for training and scoring (default: the profile's; scoring: bf16 where native)")
+    parser.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast, for training and scoring (default: the profile's; scoring: fp32)")
     parser.add_argument("--seed", type=seed_option, default=0, help="a whole number from 0 to 2**32 - 1")
     parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
     parser.add_argument("--weights", default="none", choices=["none", "imagenet"], help="encoder initialisation")
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score image files with a trained model")
     score.add_argument("--model", required=True, help="a folder written by `train`")
     score.add_argument("images", nargs="+", help="image files")
-    score.add_argument("--precision", choices=PRECISIONS, help="the encoder's: fp32, or bf16 autocast (default: bf16 where native)")
+    score.add_argument("--precision", choices=PRECISIONS, help="the encoder's: fp32 (default), or bf16 autocast")
 
     _table_parser(commands)
 
@@ -196,7 +197,7 @@ def _train_detector(args: argparse.Namespace, root: str):
     started = time.perf_counter()
     model, history = train(config, device)
     seconds = time.perf_counter() - started
-    detector = Detector(model, config, history, precision=args.precision)
+    detector = Detector(model, config, history, precision=args.precision or IMAGE_PRECISION)
     return detector.fit(normal.images, holdout=config.holdout), seconds
 
 
@@ -229,7 +230,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from .staging import write_text
 
     _check_json_path(args.json)
-    loaded = None if args.train else Detector.load(args.model, args.precision)
+    loaded = None if args.train else Detector.load(args.model, args.precision or IMAGE_PRECISION)
     root = _announce_data(args, SPLITS)
     if loaded is not None:
         _check_model(loaded.config, args)
@@ -319,7 +320,7 @@ def cmd_score(args: argparse.Namespace) -> None:
     said once on stderr)."""
     from .detector import Detector
 
-    detector = Detector.load(args.model, args.precision)
+    detector = Detector.load(args.model, args.precision or IMAGE_PRECISION)
     scores = detector.score_files(args.images)
     if detector.threshold is None:
         print(f"cplib: {args.model}: {detector.protocol}; train with --holdout > 0 for verdicts", file=sys.stderr)

@@ -22,7 +22,7 @@ from .density import FeatureDensity, GaussianDensity
 from .errors import ConfigError, DataError
 from .evaluate import extract_features
 from .inference import model_device
-from .precision import inference_precision
+from .precision import IMAGE_PRECISION, inference_precision
 from .metrics import best_f1_threshold
 from .model import CutPasteNet
 from .staging import remove, remove_stale, replace, temporary
@@ -81,7 +81,7 @@ class Detector:
     ``fit`` learns the density from normal images only and sets a threshold at a percentile of the scores of
     held-out normal images under that same density (no defects needed); with holdout 0 (the paper's protocol) the
     density takes every normal image and there is no threshold, only scores. ``calibrate_f1`` sets the F1-optimal
-    threshold when labelled images exist. The encoder runs at `precision` ("fp32", "bf16"; None: bf16 where this
+    threshold when labelled images exist. The encoder runs at `precision` ("fp32" by default, "bf16"; None: bf16 where this
     machine computes it natively, `cplib.inference`), the same for the threshold's scores and every later score.
 
     Parameters
@@ -94,9 +94,9 @@ class Detector:
         The training history, kept with a saved detector; None: empty.
     density : FeatureDensity or None, default None
         The density on encoder features; None: a Ledoit-Wolf `GaussianDensity`.
-    precision : {"fp32", "bf16"} or None, default None
+    precision : {"fp32", "bf16"} or None, default "fp32"
         The encoder's precision for the threshold's scores and every later score (`cplib.inference`); None: bf16
-        where this machine computes it natively, else fp32.
+        where this machine computes it natively, else fp32. fp32 by default: `cplib.precision.IMAGE_PRECISION`.
 
     Examples
     --------
@@ -122,7 +122,7 @@ class Detector:
         config: TrainConfig,
         history: History | None = None,
         density: FeatureDensity | None = None,
-        precision: str | None = None,
+        precision: str | None = IMAGE_PRECISION,
     ) -> None:
         self.model = model.eval()
         self.config = config
@@ -135,7 +135,7 @@ class Detector:
         self.density_images: int | None = None
 
     @classmethod
-    def from_trained(cls, trained: Trained, density: FeatureDensity | None = None, precision: str | None = None) -> Detector:
+    def from_trained(cls, trained: Trained, density: FeatureDensity | None = None, precision: str | None = IMAGE_PRECISION) -> Detector:
         """A detector around a model from get_or_train or load.
 
         Parameters
@@ -144,7 +144,7 @@ class Detector:
             What `cplib.get_or_train` or `cplib.checkpoint.load` returns.
         density : FeatureDensity or None, default None
             The density on encoder features; None: a Ledoit-Wolf `GaussianDensity`.
-        precision : {"fp32", "bf16"} or None, default None
+        precision : {"fp32", "bf16"} or None, default "fp32"
             The encoder's precision when scoring; None: bf16 where this machine computes it natively, else fp32.
         """
         return cls(trained.model, trained.config, trained.history, density, precision)
@@ -320,14 +320,14 @@ class Detector:
         return {**saved, "calibration": calibration, "note": self.calibration.describe()}
 
     @classmethod
-    def load(cls, folder: str | Path, precision: str | None = None) -> Detector:
+    def load(cls, folder: str | Path, precision: str | None = IMAGE_PRECISION) -> Detector:
         """Read a detector written by save (a folder you trust: the density is a pickle).
 
         Parameters
         ----------
         folder : str or Path
             A folder written by `save` or ``python -m cplib train --out``.
-        precision : {"fp32", "bf16"} or None, default None
+        precision : {"fp32", "bf16"} or None, default "fp32"
             The encoder's precision when scoring; None: bf16 where this machine computes it natively, else fp32.
 
         Returns

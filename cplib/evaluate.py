@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .data import Split, load_split
 from .density import GaussianDensity
 from .inference import encode, model_device
-from .precision import inference_precision
+from .precision import IMAGE_PRECISION, inference_precision
 from .localize import PatchLocalizer, image_scores
 from .metrics import MasksMissing, aupro, image_auroc, per_defect_auroc, pixel_auroc
 from .model import CutPasteNet
@@ -35,10 +35,10 @@ def extract_features(
     batch_size: int = 128,
     progress: bool = False,
     head: bool = False,
-    precision: str | None = None,
+    precision: str | None = IMAGE_PRECISION,
 ) -> np.ndarray:
     """512-d pooled features of images (the paper's choice), or with head=True the projection head's output; float64.
-    precision: "fp32", "bf16", or None for `cplib.inference.inference_precision`'s choice on this machine."""
+    precision: "fp32" (the default, `cplib.precision.IMAGE_PRECISION`), "bf16", or None for bf16 where native."""
     precision = inference_precision(images.shape[-1], precision, model_device(model))
     chunks = torch.split(images, batch_size)
     out = [encode(model, chunk, precision, head) for chunk in tqdm(chunks, desc="features", disable=not progress)]

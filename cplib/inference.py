@@ -1,9 +1,9 @@
 """The encoder at inference, one path for every scorer (image features, dense patch features, the Detector).
 
-Where this machine computes bfloat16 natively (`cplib.precision`: AVX512-BF16 or AMX CPUs, CUDA GPUs that support it),
-inputs run channels-last under bfloat16 autocast, about twice as fast as float32 (`bench/localize_throughput.py`,
-`bench/feature_throughput.py`); elsewhere, and under `BF16_MIN_INPUT` px as in training, float32. Features always
-leave the encoder as float32. Pass ``precision="fp32"`` to force float32, or set CPLIB_PRECISION.
+Inputs run channels-last, under bfloat16 autocast when asked (`bench/localize_throughput.py`,
+`bench/feature_throughput.py` measure the speed-up, `bench/precision_table.py` the AUROCs). Dense patch scoring picks
+bf16 where this machine computes it natively (`cplib.precision.inference_precision`); image features stay float32 unless
+asked (`cplib.precision.IMAGE_PRECISION`). Features always leave the encoder as float32.
 """
 
 from __future__ import annotations

@@ -74,7 +74,9 @@ def test_every_scorer_uses_the_precision_it_was_given(monkeypatch) -> None:
     config = TrainConfig(size=32)
     Detector(model, config, precision="bf16").fit(torch.rand(4, 3, 32, 32), holdout=0)
     PatchLocalizer(model, Geometry(size=32, patch=16, stride=8), precision="fp32").features(torch.rand(1, 3, 32, 32))
-    assert seen == ["bf16", "fp32"]
+    Detector(model, config).fit(torch.rand(4, 3, 32, 32), holdout=0)
+    PatchLocalizer(model, Geometry(size=32, patch=16, stride=8), precision=None).features(torch.rand(1, 3, 32, 32))
+    assert seen == ["bf16", "fp32", "fp32", precision_rules.inference_precision(16)]
 
 
 @pytest.fixture(scope="module")
