@@ -6,18 +6,21 @@ Prints images/s of both precisions at each size, interleaved best-of timings, an
 The AUROCs of both precisions on trained models are `bench/precision_table.py`'s.
 
     PYTHONPATH=. .venv/bin/python bench/feature_throughput.py [--sizes 256 64] [--images 128] [--threads 1]
+        [--out bench/results/feature_throughput.md]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 
 from cplib.data import read_image
 from cplib.evaluate import extract_features
 from cplib.precision import native_precision
+from cplib.staging import write_text
 from cplib.synthetic import ensure_default_data
 from cplib.train import PRECISIONS, TrainConfig, build_model
 
@@ -28,6 +31,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--images", type=int, default=128, help="images per timing (one extract_features batch)")
     parser.add_argument("--repeats", type=int, default=3, help="timings of each precision; the fastest counts")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     return parser.parse_args()
 
 
@@ -55,13 +59,15 @@ def main() -> None:
     native = native_precision()
     print(f"torch threads {torch.get_num_threads()}, {args.images} images per timing, best of {args.repeats}")
     print("bf16 on this CPU: native" if native == "bf16" else "bf16 on this CPU: emulated (no native bfloat16), so slower than fp32")
-    print("| size | fp32, images/s | bf16, images/s | bf16 / fp32 |")
-    print("|---|---|---|---|")
+    lines = ["| size | fp32, images/s | bf16, images/s | bf16 / fp32 |", "|---|---|---|---|"]
     speedups = []
     for size in args.sizes:
         rate = images_per_second(size, args.images, args.repeats)
         speedups.append(rate["bf16"] / rate["fp32"])
-        print(f"| {size} | {rate['fp32']:,.0f} | {rate['bf16']:,.0f} | {speedups[-1]:.2f} |")
+        lines.append(f"| {size} | {rate['fp32']:,.0f} | {rate['bf16']:,.0f} | {speedups[-1]:.2f} |")
+    print("\n".join(lines))
+    if args.out:
+        write_text(args.out, "\n".join(lines) + "\n")
     print(f"speed-up: {speedups[0]:.2f}")
 
 

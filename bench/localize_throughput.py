@@ -9,6 +9,7 @@ native bfloat16, bf16 is emulated and slower: the script says so and still measu
 precisions on trained models are `bench/precision_table.py`'s.
 
     PYTHONPATH=. .venv/bin/python bench/localize_throughput.py [--chunk 512] [--images 2] [--per-location] [--threads 1]
+        [--out bench/results/localize_throughput.md]
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cplib.inference import encode
 from cplib.localize import PatchLocalizer
 from cplib.patches import Geometry, patch_chunks
 from cplib.precision import native_precision
+from cplib.staging import write_text
 from cplib.synthetic import ensure_default_data
 from cplib.train import PRECISIONS, TrainConfig, build_model
 
@@ -81,6 +83,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="timings of each path; the fastest counts")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--only", choices=PRECISIONS, help="measure one precision in this process and print JSON")
+    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     return parser.parse_args()
 
 
@@ -118,9 +121,19 @@ def measure(args: argparse.Namespace) -> dict[str, float]:
 
 def measure_apart(precision: str) -> dict[str, float]:
     """One precision's figures from a child process running this script with --only."""
-    command = [sys.executable, __file__, *sys.argv[1:], "--only", precision]
+    command = [sys.executable, __file__, *without_out(sys.argv[1:]), "--only", precision]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.splitlines()[-1])
+
+
+def without_out(options: list[str]) -> list[str]:
+    """The command line's options minus --out and its value (a child process writes nothing)."""
+    kept, skip = [], False
+    for option in options:
+        if not skip and option != "--out" and not option.startswith("--out="):
+            kept.append(option)
+        skip = option == "--out"
+    return kept
 
 
 def main() -> None:
@@ -135,11 +148,14 @@ def main() -> None:
     print(f"geometry: {g.size} px, patch {g.patch}, stride {g.stride}, grid {g.grid}, chunk {args.chunk}, {density} Gaussian, "
           f"torch threads {results['fp32']['threads']}, {results['fp32']['patches']} patches")
     print("bf16 on this CPU: native" if native == "bf16" else "bf16 on this CPU: emulated (no native bfloat16), so slower than fp32")
-    print("| precision | dense scoring, patches/s | bare forward, patches/s | dense / bare | s per 256² image | peak memory, GiB |")
-    print("|---|---|---|---|---|---|")
+    lines = ["| precision | dense scoring, patches/s | bare forward, patches/s | dense / bare | s per 256² image | peak memory, GiB |",
+             "|---|---|---|---|---|---|"]
     for precision, r in results.items():
-        print(f"| {precision} | {r['dense']:,.0f} | {r['bare']:,.0f} | {r['dense'] / r['bare']:.2f} | {r['seconds_per_image']:.2f} | "
-              f"{r['peak_gib']:.2f} |")
+        lines.append(f"| {precision} | {r['dense']:,.0f} | {r['bare']:,.0f} | {r['dense'] / r['bare']:.2f} | "
+                     f"{r['seconds_per_image']:.2f} | {r['peak_gib']:.2f} |")
+    print("\n".join(lines))
+    if args.out:
+        write_text(args.out, "\n".join(lines) + "\n")
     print(f"speed-up: {results['bf16']['dense'] / results['fp32']['dense']:.2f}")
 
 
