@@ -31,9 +31,10 @@ def test_score_histogram_draws_each_class_and_the_threshold() -> None:
     assert sum(bar.get_height() for bar in good) == 40 and sum(bar.get_height() for bar in defective) == 20
     assert axis.lines[0].get_xdata()[0] == 1.5
     assert f"{image_auroc(labels, scores):.3f}" in axis.get_title()
-    legend = [text.get_text() for text in axis.get_legend().get_texts()]
-    assert legend[1] == f"good: {(scores[:40] >= 1.5).sum()} of 40 above"
-    assert legend[2] == f"defective: {(scores[40:] >= 1.5).sum()} of 20 above"
+    legend = {text.get_text() for text in axis.get_legend().get_texts()}
+    assert legend == {
+        "threshold 1.5", f"good: {(scores[:40] >= 1.5).sum()} of 40 above", f"defective: {(scores[40:] >= 1.5).sum()} of 20 above"
+    }
 
 
 def test_confusion_figure_shows_row_shares_and_counts() -> None:
