@@ -41,13 +41,12 @@ def compare_variants(rows: Sequence[Measurement], variant: str, other: str) -> d
 
 
 def describe_comparison(margin: Margin, other: str, seeds: Sequence[int]) -> str:
-    """One verdict line: both means ± sd, the per-seed gap ± its sd, the seeds, and ▲ / ▼ / inside the noise."""
+    """One verdict line in Margin.describe's form: both means ± sd, the per-seed gap ± its sd, the seeds, and the verdict."""
     mark = MARKS.get(margin.verdict, "").strip()
     wins = sum(d > 0 for d in margin.differences)
-    return (f"{margin.category:8s} {margin.variant} {100 * margin.mean:.1f} ± {100 * margin.sd:.1f} vs {other} "
-            f"{100 * margin.random_mean:.1f} ± {100 * margin.random_sd:.1f} · gap {100 * margin.gap:+.1f} ± "
-            f"{100 * margin.gap_sd:.1f} points, ahead on {wins} of {len(margin.differences)} seeds {list(seeds)}: "
-            f"{margin.verdict}{' ' + mark if mark else ''}")
+    return (f"{margin.category:8s} {margin.variant} {margin.mean:.3f} ± {margin.sd:.3f} · {other} {margin.random_mean:.3f} ± "
+            f"{margin.random_sd:.3f} · gap {margin.gap:+.3f} ± {margin.gap_sd:.3f} (ahead on {wins} of {len(margin.differences)} "
+            f"seeds {list(seeds)}): {margin.verdict}{' ' + mark if mark else ''}")
 
 
 def _mean_sd(values: Sequence[float]) -> tuple[float, float]:

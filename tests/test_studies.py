@@ -45,7 +45,7 @@ def test_compare_variants_pairs_seeds_under_the_one_rule() -> None:
     found = compare_variants(rows, "scar", "cutpaste")["weave"]
     assert found.differences == pytest.approx((0.19, 0.08, 0.15)) and found.random_mean == pytest.approx(0.85)
     assert found.verdict == "above" == verdict(found.differences)
-    assert describe_comparison(found, "cutpaste", [0, 1, 2]).endswith("ahead on 3 of 3 seeds [0, 1, 2]: above ▲")
+    assert describe_comparison(found, "cutpaste", [0, 1, 2]).endswith("gap +0.140 ± 0.056 (ahead on 3 of 3 seeds [0, 1, 2]): above ▲")
     assert compare_variants(rows, "cutpaste", "scar")["weave"].verdict == "below"
     assert verdict([0.1, -0.1, 0.05]) == "inside the noise" and verdict([0.3]) == "one seed: no spread"
 
