@@ -415,6 +415,13 @@ def pro_curve_figure(results: Mapping[str, Localization], max_fpr: float = 0.3) 
     return figure
 
 
+def source_note(figure: Figure, text: str) -> Figure:
+    """Write where a figure's numbers come from ("this machine's run", or the committed file) in its bottom-left
+    corner, small and grey, clear of the panels' titles; returns the figure."""
+    figure.text(0.005, 0.005, text, fontsize=7, color="#555555", ha="left", va="bottom")
+    return figure
+
+
 def save_figure(figure: Figure, path: str | Path) -> None:
     """Save a figure as PNG atomically (a temporary beside it, then a rename), as cplib writes every file."""
     target = Path(path)

@@ -59,3 +59,12 @@ def test_pro_curve_figure_draws_the_curve_aupro_integrates() -> None:
     area = np.trapezoid(pro, fpr) / 0.3
     assert area == pytest.approx(aupro(masks.numpy(), maps.numpy()), abs=0.02)
     assert axis.get_legend().get_texts()[0].get_text() == f"patch model: AUPRO {result.aupro:.3f}"
+
+
+def test_source_note_writes_where_the_numbers_come_from() -> None:
+    from matplotlib import pyplot as plt
+
+    from cplib.plots import source_note
+
+    figure = source_note(plt.figure(), "this machine's run")
+    assert [text.get_text() for text in figure.texts] == ["this machine's run"]
