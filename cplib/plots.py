@@ -25,6 +25,7 @@ from .experiments.recipes import RecipeRow
 from .experiments.scale import by_size
 from .foreground import ForegroundSteps
 from .localize import gaussian_kernel, kernel_sigma, upsample
+from .metrics import _pro_curve, aupro, image_auroc, roc_points
 from .patches import Geometry
 from .staging import replace, temporary
 from .train import History
@@ -353,6 +354,73 @@ def recipe_figure(rows: Sequence[RecipeRow]) -> Figure:
     axis.set_xticklabels(recipes, rotation=20, ha="right", fontsize=8)
     axis.legend(fontsize=7)
     figure.tight_layout()
+    return figure
+
+
+# ---------------------------------------------------------------- what a detector's numbers look like
+
+
+def oracle_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
+    """The score that best splits a labelled set (largest true-positive minus false-positive rate): it reads the test
+    labels, so it is an oracle for figures, never a detector's threshold."""
+    fpr, tpr, thresholds = roc_points(labels, scores)
+    return float(thresholds[int(np.argmax(tpr - fpr))])
+
+
+def score_histogram(scores: np.ndarray, labels: np.ndarray, title: str = "", threshold: float | None = None) -> Figure:
+    """Anomaly scores of the good and the defective test images as two histograms on shared bins, the image AUROC in the
+    title and a threshold (the oracle's unless given) as a dashed line, with how many images of each kind lie above it."""
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels).astype(bool)
+    threshold = oracle_threshold(labels, scores) if threshold is None else threshold
+    bins = np.histogram_bin_edges(scores, bins=24)
+    figure, axis = plt.subplots(figsize=(6, 3))
+    for name, chosen, colour in (("good", ~labels, "#4477AA"), ("defective", labels, "#EE6677")):
+        above = int((scores[chosen] >= threshold).sum())
+        axis.hist(scores[chosen], bins=bins, alpha=0.6, color=colour, label=f"{name}: {above} of {int(chosen.sum())} above")
+    axis.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.1f}")
+    axis.set(xlabel="anomaly score", ylabel="test images", title=f"{title} · image AUROC {image_auroc(labels, scores):.3f}".strip(" ·"))
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def confusion_figure(matrix: np.ndarray, classes: Sequence[str], title: str = "") -> Figure:
+    """A confusion matrix (rows: true class, columns: predicted) as shares of each true class, counts written in."""
+    matrix = np.asarray(matrix)
+    shares = matrix / matrix.sum(axis=1, keepdims=True)
+    figure, axis = plt.subplots(figsize=(1.6 + 1.2 * len(classes), 1.2 + 1.1 * len(classes)))
+    axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (row, column), count in np.ndenumerate(matrix):
+        colour = "white" if shares[row, column] > 0.6 else "black"
+        axis.text(column, row, f"{shares[row, column]:.2f}\n({count})", ha="center", va="center", fontsize=8, color=colour)
+    ticks = range(len(classes))
+    axis.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true", title=title)
+    axis.set_xticklabels(classes, fontsize=8)
+    axis.set_yticklabels(classes, fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def pro_curve_figure(results: Mapping[str, Localization], max_fpr: float = 0.3) -> Figure:
+    """Per result, the per-region overlap (PRO) against the false-positive rate on its annotated test images, up to
+    `max_fpr`: AUPRO is the area under each curve there, divided by `max_fpr` (given in the legend)."""
+    figure, axis = plt.subplots(figsize=(5, 3.4))
+    for name, result in results.items():
+        where = result.test.pixel_positions()
+        masks, maps = result.test.masks[where].numpy().astype(bool), result.maps[where].numpy()
+        fpr, pro = _pro_curve(masks, maps, None)
+        kept = fpr <= max_fpr
+        axis.plot(fpr[kept], pro[kept], label=f"{name}: AUPRO {aupro(masks, maps, max_fpr):.3f}")
+    axis.set(xlabel="false-positive rate (normal pixels)", ylabel="per-region overlap", xlim=(0, max_fpr), ylim=(0, 1.02))
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def source_note(figure: Figure, text: str) -> Figure:
+    """Write where a figure's numbers come from ("this machine's run", or the committed file) in its bottom-left
+    corner, small and grey, clear of the panels' titles; returns the figure."""
+    figure.text(0.005, 0.005, text, fontsize=7, color="#555555", ha="left", va="bottom")
     return figure
 
 

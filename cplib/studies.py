@@ -1,15 +1,73 @@
-"""Notebook 08's study: plain against foreground-aware training over several seeds, one `Run` per trained model,
-summarised as a table (mean ± standard deviation) and a figure of every seed."""
+"""Seeded comparisons behind the notebooks' verdicts, under the course's one rule for an effect (`EFFECT_RULE`, the
+rule of `cplib.ablation.Margin`): one variant against another over the committed seeds, the 3-way task's confusion on
+held-out views, and notebook 08's study of plain against foreground-aware training (one `Run` per trained model,
+summarised as a table of mean ± standard deviation and a figure of every seed)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from matplotlib.figure import Figure
+from torch import Tensor
 
-from .train import final_accuracy  # noqa: F401  (notebook 08 imports it from here, with the study)
+from .ablation import MARKS, Margin, Measurement
+from .augment import num_classes
+from .model import CutPasteNet
+from .train import TrainConfig, final_accuracy, proxy_batch  # noqa: F401  (notebook 08 imports final_accuracy from here)
+
+EFFECT_RULE = "an effect counts when the mean of the per-seed gaps lies beyond two standard deviations of those gaps"
+
+
+def verdict(differences: Sequence[float]) -> str:
+    """"above", "below" or "inside the noise" for paired per-seed differences, by `EFFECT_RULE` (Margin's verdict)."""
+    return Margin("", "", 0.0, 0.0, 0.0, 0.0, tuple(float(d) for d in differences)).verdict
+
+
+def compare_variants(rows: Sequence[Measurement], variant: str, other: str) -> dict[str, Margin]:
+    """Per category, `variant` against `other` seed by seed (both trained from the same seed): a Margin whose
+    random_* fields hold `other`'s mean and sd, and whose differences are variant − other per seed."""
+    auroc = {(row.variant, row.category, row.seed): row.auroc for row in rows}
+    found = {}
+    for category in dict.fromkeys(row.category for row in rows if row.variant == variant):
+        seeds = sorted(s for (v, c, s) in auroc if (v, c) == (variant, category) and (other, c, s) in auroc)
+        mine, theirs = [auroc[variant, category, s] for s in seeds], [auroc[other, category, s] for s in seeds]
+        if seeds:
+            found[category] = Margin(variant, category, *_mean_sd(mine), *_mean_sd(theirs), tuple(np.subtract(mine, theirs)))
+    return found
+
+
+def describe_comparison(margin: Margin, other: str, seeds: Sequence[int]) -> str:
+    """One verdict line in Margin.describe's form: both means ± sd, the per-seed gap ± its sd, the seeds, and the verdict."""
+    mark = MARKS.get(margin.verdict, "").strip()
+    wins = sum(d > 0 for d in margin.differences)
+    return (f"{margin.category:8s} {margin.variant} {margin.mean:.3f} ± {margin.sd:.3f} · {other} {margin.random_mean:.3f} ± "
+            f"{margin.random_sd:.3f} · gap {margin.gap:+.3f} ± {margin.gap_sd:.3f} (ahead on {wins} of {len(margin.differences)} "
+            f"seeds {list(seeds)}): {margin.verdict}{' ' + mark if mark else ''}")
+
+
+def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+@torch.no_grad()
+def proxy_confusion(model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4) -> np.ndarray:
+    """The proxy task's confusion matrix (rows: true class, columns: predicted) on views of normal images, drawn as
+    training draws them (`proxy_batch`), in eval mode, `rounds` draws per image: which class the network confuses."""
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    classes = num_classes(config.variant)
+    matrix = np.zeros((classes, classes), dtype=int)
+    for _ in range(rounds):
+        for chunk in torch.split(images, config.batch):
+            inputs, labels, _ = proxy_batch(chunk, config, generator)
+            _, logits = model(inputs.to(device))
+            np.add.at(matrix, (labels.numpy(), logits.argmax(1).cpu().numpy()), 1)
+    return matrix
 
 
 @dataclass(frozen=True)

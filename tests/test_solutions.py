@@ -147,3 +147,22 @@ def test_untrained_patch_auroc_is_the_random_network_of_notebook_06(tmp_path: Pa
     both = localize_densities(build_model(settings.patch_config(tiny, "weave", data_root=root)), train, test, settings.geometry(), settings.fit_images)
     assert solutions.untrained_patch_auroc(root, tiny, "weave", settings.patch_at_256) == pytest.approx(both["shared"].pixel_auroc)
     assert not list(tmp_path.glob("models/*.pt"))  # nothing trained
+
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)
+def test_every_solution_cell_stays_collapsed_until_asked_for(notebook: Path) -> None:
+    import json
+
+    cells = json.loads(notebook.read_text())["cells"]
+    solutions_found = [cell for cell in cells if cell["cell_type"] == "code" and "".join(cell["source"]).startswith("# SOLUTION")]
+    assert solutions_found, f"{notebook.name} has no SOLUTION cell"
+    for cell in solutions_found:
+        hidden = cell["metadata"].get("jupyter", {})
+        first = "".join(cell["source"]).splitlines()[0]
+        assert hidden.get("source_hidden") and hidden.get("outputs_hidden"), (
+            f"{notebook.name}: '{first}' shows its answer before the learner asks: set its metadata "
+            '"jupyter": {"source_hidden": true, "outputs_hidden": true}'
+        )

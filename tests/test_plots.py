@@ -1,0 +1,70 @@
+"""The learner's figures draw the data they are given: histogram heights, the threshold line, confusion shares, PRO curves."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from cplib.data import Split
+from cplib.evaluate import evaluate_maps
+from cplib.metrics import aupro, image_auroc
+from cplib.plots import confusion_figure, oracle_threshold, pro_curve_figure, score_histogram
+
+matplotlib.use("Agg")
+
+
+def test_oracle_threshold_splits_separable_scores() -> None:
+    labels = np.array([0, 0, 0, 1, 1])
+    scores = np.array([0.1, 0.2, 0.3, 0.8, 0.9])
+    threshold = oracle_threshold(labels, scores)
+    assert np.array_equal(scores >= threshold, labels.astype(bool))
+
+
+def test_score_histogram_draws_each_class_and_the_threshold() -> None:
+    generator = np.random.default_rng(0)
+    scores = np.concatenate([generator.normal(0, 1, 40), generator.normal(3, 1, 20)])
+    labels = np.array([0] * 40 + [1] * 20)
+    axis = score_histogram(scores, labels, title="capsule", threshold=1.5).axes[0]
+    good, defective = axis.containers
+    assert sum(bar.get_height() for bar in good) == 40 and sum(bar.get_height() for bar in defective) == 20
+    assert axis.lines[0].get_xdata()[0] == 1.5
+    assert f"{image_auroc(labels, scores):.3f}" in axis.get_title()
+    legend = {text.get_text() for text in axis.get_legend().get_texts()}
+    assert legend == {
+        "threshold 1.5", f"good: {(scores[:40] >= 1.5).sum()} of 40 above", f"defective: {(scores[40:] >= 1.5).sum()} of 20 above"
+    }
+
+
+def test_confusion_figure_shows_row_shares_and_counts() -> None:
+    matrix = np.array([[8, 2, 0], [1, 5, 4], [0, 6, 4]])
+    axis = confusion_figure(matrix, ["normal", "CutPaste", "CutPaste-Scar"]).axes[0]
+    shown = axis.images[0].get_array()
+    assert np.allclose(shown, matrix / matrix.sum(axis=1, keepdims=True))
+    assert [text.get_text() for text in axis.texts][:3] == ["0.80\n(8)", "0.20\n(2)", "0.00\n(0)"]
+    assert [label.get_text() for label in axis.get_yticklabels()] == ["normal", "CutPaste", "CutPaste-Scar"]
+
+
+def test_pro_curve_figure_draws_the_curve_aupro_integrates() -> None:
+    masks = torch.zeros(2, 16, 16, dtype=torch.bool)
+    masks[0, 2:6, 2:6] = True
+    maps = torch.rand(2, 16, 16, generator=torch.Generator().manual_seed(0))
+    maps[0, 2:6, 2:6] += 0.5  # the defect scores higher: PRO rises early
+    test = Split(torch.zeros(2, 3, 16, 16), torch.tensor([1, 0]), ["hole", "good"], masks, [])
+    result = evaluate_maps(maps, test)
+    axis = pro_curve_figure({"patch model": result}).axes[0]
+    fpr, pro = axis.lines[0].get_data()
+    assert fpr.max() <= 0.3 and np.all(np.diff(fpr) >= 0) and np.all(np.diff(pro) >= 0)
+    area = np.trapezoid(pro, fpr) / 0.3
+    assert area == pytest.approx(aupro(masks.numpy(), maps.numpy()), abs=0.02)
+    assert axis.get_legend().get_texts()[0].get_text() == f"patch model: AUPRO {result.aupro:.3f}"
+
+
+def test_source_note_writes_where_the_numbers_come_from() -> None:
+    from matplotlib import pyplot as plt
+
+    from cplib.plots import source_note
+
+    figure = source_note(plt.figure(), "this machine's run")
+    assert [text.get_text() for text in figure.texts] == ["this machine's run"]
