@@ -1,12 +1,13 @@
-"""Worked solutions to the exercises at the end of notebooks 00-08, one small function per exercise.
+"""Worked solutions to the exercises at the end of notebooks 00-09, one small function per exercise.
 
-The notebooks call these when a learner reveals a solution; tests/test_solutions.py runs every one, so none rots.
-Each returns the numbers the exercise asks the learner to predict. Only method modules are imported.
+The notebooks call these when a learner reveals a solution; tests/test_solutions.py and tests/test_solutions_evidence.py
+run every one, so none rots. Each returns the numbers the exercise asks the learner to predict. Only method modules are imported.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -307,3 +308,40 @@ def foreground_on_texture_is_plain(count: int = 8, size: int = 32, seed: int = 0
     everywhere = torch.ones(size, size, dtype=torch.bool)
     aware, aware_mask = cutpaste(images, torch.Generator().manual_seed(seed), foreground=everywhere)
     return torch.equal(plain, aware) and torch.equal(plain_mask, aware_mask)
+
+
+# ---------------------------------------------------------------- 09 the evidence
+
+Gaps = Mapping[tuple[str, str], Sequence[float]]
+
+
+def _mean_sd(gaps: Sequence[float]) -> tuple[float, float]:
+    return float(np.mean(gaps)), float(np.std(gaps, ddof=1))
+
+
+def trusted_gaps(gaps: Gaps, cross_machine: float) -> list[tuple[str, str]]:
+    """The (variant, category) cells whose per-seed gaps to the random network pass the course's rule (mean beyond two
+    sample sds of the gaps) and whose mean also exceeds `cross_machine`, how far another machine moves one model."""
+    trusted = []
+    for key, values in gaps.items():
+        mean, sd = _mean_sd(values)
+        if abs(mean) > 2 * sd and abs(mean) > cross_machine:
+            trusted.append(key)
+    return trusted
+
+
+def verdicts_by_rule(gaps: Gaps) -> dict[tuple[str, str], tuple[bool, bool]]:
+    """Per cell: (an effect by two sds of the per-seed gaps, an effect by two standard errors of their mean, sd / √n)."""
+    found = {}
+    for key, values in gaps.items():
+        mean, sd = _mean_sd(values)
+        found[key] = (abs(mean) > 2 * sd, abs(mean) > 2 * sd / math.sqrt(len(values)))
+    return found
+
+
+def accuracy_gap_correlation(accuracy: Mapping[tuple[str, str], float], gaps: Gaps, variants: Sequence[str]) -> float:
+    """Spearman rank correlation between the final proxy accuracy and the mean gap to the random network over the
+    (variant, category) cells of `variants`: ranks by argsort, ties broken by order (none in the committed table)."""
+    keys = [key for key in gaps if key[0] in variants]
+    ranks = [np.argsort(np.argsort(values)) for values in ([accuracy[k] for k in keys], [np.mean(gaps[k]) for k in keys])]
+    return float(np.corrcoef(*ranks)[0, 1])
