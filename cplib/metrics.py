@@ -170,11 +170,11 @@ def aupro(masks: Any, maps: Any, max_fpr: float = 0.3, num_thresholds: int | Non
         raise ValueError(f"max_fpr must be in (0, 1]; got {max_fpr}")
     if num_thresholds is not None and num_thresholds < 2:
         raise ValueError(f"num_thresholds must be >= 2 or None (exact); got {num_thresholds}")
-    fpr, pro = _pro_curve(m, a, num_thresholds)
+    fpr, pro = pro_curve(m, a, num_thresholds)
     return _partial_area(fpr, pro, max_fpr) / max_fpr
 
 
-def _pro_curve(masks: np.ndarray, maps: np.ndarray, num_thresholds: int | None) -> tuple[np.ndarray, np.ndarray]:
+def pro_curve(masks: np.ndarray, maps: np.ndarray, num_thresholds: int | None) -> tuple[np.ndarray, np.ndarray]:
     """FPR and PRO at descending thresholds, from one sort and cumulative per-pixel weights."""
     regions, n_regions = ndimage.label(masks, structure=_REGION_STRUCTURE)
     if n_regions == 0:

@@ -25,7 +25,7 @@ from .experiments.recipes import RecipeRow
 from .experiments.scale import by_size
 from .foreground import ForegroundSteps
 from .localize import gaussian_kernel, kernel_sigma, upsample
-from .metrics import _pro_curve, aupro, image_auroc, roc_points
+from .metrics import pro_curve, aupro, image_auroc, roc_points
 from .patches import Geometry
 from .staging import replace, temporary
 from .train import History
@@ -408,7 +408,7 @@ def pro_curve_figure(results: Mapping[str, Localization], max_fpr: float = 0.3) 
     for name, result in results.items():
         where = result.test.pixel_positions()
         masks, maps = result.test.masks[where].numpy().astype(bool), result.maps[where].numpy()
-        fpr, pro = _pro_curve(masks, maps, None)
+        fpr, pro = pro_curve(masks, maps, None)
         kept = fpr <= max_fpr
         axis.plot(fpr[kept], pro[kept], label=f"{name}: AUPRO {aupro(masks, maps, max_fpr):.3f}")
     axis.set(xlabel="false-positive rate (normal pixels)", ylabel="per-region overlap", xlim=(0, max_fpr), ylim=(0, 1.02))

@@ -1,5 +1,5 @@
 """Seeded comparisons behind the notebooks' verdicts, under the course's one rule for an effect (`EFFECT_RULE`, the
-rule of `cplib.ablation.Margin`): one variant against another over the committed seeds, the 3-way task's confusion on
+rule of `cplib.experiments.margins.Margin`): one variant against another over the committed seeds, the 3-way task's confusion on
 held-out views, and notebook 08's study of plain against foreground-aware training (one `Run` per trained model,
 summarised as a table of mean ± standard deviation and a figure of every seed)."""
 
@@ -14,7 +14,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from .ablation import MARKS, Margin, Measurement
+from .experiments.margins import MARKS, Margin
+from .experiments.measurements import Measurement
 from .augment import num_classes
 from .model import CutPasteNet
 from .train import TrainConfig, final_accuracy, proxy_batch  # noqa: F401  (notebook 08 imports final_accuracy from here)

@@ -35,7 +35,7 @@ def test_comparison_figure_has_one_panel_per_measure() -> None:
 
 
 def test_compare_variants_pairs_seeds_under_the_one_rule() -> None:
-    from cplib.ablation import Measurement
+    from cplib.experiments.measurements import Measurement
     from cplib.studies import compare_variants, describe_comparison, verdict
 
     def row(variant: str, seed: int, auroc: float) -> Measurement:
