@@ -58,7 +58,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     native = native_precision()
     print(f"torch threads {torch.get_num_threads()}, {args.images} images per timing, best of {args.repeats}")
-    print("bf16 on this CPU: native" if native == "bf16" else "bf16 on this CPU: emulated (no native bfloat16), so slower than fp32")
+    print(
+        "bf16 on this CPU: native"
+        if native == "bf16"
+        else "bf16 on this CPU: emulated (no native bfloat16), so slower than fp32"
+    )
     lines = ["| size | fp32, images/s | bf16, images/s | bf16 / fp32 |", "|---|---|---|---|"]
     speedups = []
     for size in args.sizes:

@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         config = check_config(64, 4, 2) if args.tiny else check_config(256, 32, args.steps)
         root = str(ensure_default_data())
         name = torch.cuda.get_device_name() if device.startswith("cuda") else "CPU"
-        print(f"torch {torch.__version__} on {device} ({name}); 3-way at {config.size} px, {config.batch} sources a step")
+        print(
+            f"torch {torch.__version__} on {device} ({name}); 3-way at {config.size} px, {config.batch} sources a step"
+        )
         seconds, rate = training_rate(config.with_(data_root=root), device)
         print(f"training: {config.steps} steps in {seconds:.1f} s, {rate:.0f} img/s")
         full, bare = step_rates(config, device, 2 if args.tiny else 10)

@@ -79,7 +79,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--chunk", type=int, default=512, help="patches per encoder call (the memory bound)")
     parser.add_argument("--images", type=int, default=2, help="test images scored")
     parser.add_argument("--fit-images", type=int, default=8, help="clean images the density is fitted on")
-    parser.add_argument("--per-location", action="store_true", help="one Gaussian per location (PCA 32) instead of shared")
+    parser.add_argument(
+        "--per-location", action="store_true", help="one Gaussian per location (PCA 32) instead of shared"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timings of each path; the fastest counts")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--only", choices=PRECISIONS, help="measure one precision in this process and print JSON")
@@ -145,14 +147,24 @@ def main() -> None:
     density = "per-location (PCA 32)" if args.per_location else "shared 512-d"
     native = native_precision()
     results = {precision: measure_apart(precision) for precision in PRECISIONS}
-    print(f"geometry: {g.size} px, patch {g.patch}, stride {g.stride}, grid {g.grid}, chunk {args.chunk}, {density} Gaussian, "
-          f"torch threads {results['fp32']['threads']}, {results['fp32']['patches']} patches")
-    print("bf16 on this CPU: native" if native == "bf16" else "bf16 on this CPU: emulated (no native bfloat16), so slower than fp32")
-    lines = ["| precision | dense scoring, patches/s | bare forward, patches/s | dense / bare | s per 256² image | peak memory, GiB |",
-             "|---|---|---|---|---|---|"]
+    print(
+        f"geometry: {g.size} px, patch {g.patch}, stride {g.stride}, grid {g.grid}, chunk {args.chunk}, {density} Gaussian, "
+        f"torch threads {results['fp32']['threads']}, {results['fp32']['patches']} patches"
+    )
+    print(
+        "bf16 on this CPU: native"
+        if native == "bf16"
+        else "bf16 on this CPU: emulated (no native bfloat16), so slower than fp32"
+    )
+    lines = [
+        "| precision | dense scoring, patches/s | bare forward, patches/s | dense / bare | s per 256² image | peak memory, GiB |",
+        "|---|---|---|---|---|---|",
+    ]
     for precision, r in results.items():
-        lines.append(f"| {precision} | {r['dense']:,.0f} | {r['bare']:,.0f} | {r['dense'] / r['bare']:.2f} | "
-                     f"{r['seconds_per_image']:.2f} | {r['peak_gib']:.2f} |")
+        lines.append(
+            f"| {precision} | {r['dense']:,.0f} | {r['bare']:,.0f} | {r['dense'] / r['bare']:.2f} | "
+            f"{r['seconds_per_image']:.2f} | {r['peak_gib']:.2f} |"
+        )
     print("\n".join(lines))
     if args.out:
         write_text(args.out, "\n".join(lines) + "\n")

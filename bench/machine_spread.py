@@ -46,10 +46,19 @@ from cplib.profiles import ensure_dataset, get_profile, series_category
 from cplib.staging import write_text
 from cplib.train import final_accuracy
 
-IMAGE_MODELS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "3way")  # notebooks 01-05 train these on the series category
+IMAGE_MODELS = (
+    "cutout",
+    "scar",
+    "cutpaste",
+    "cutpaste-scar",
+    "3way",
+)  # notebooks 01-05 train these on the series category
 PATCH_MODEL = "3way patch"
 EARLY_STEPS = 100  # notebook 02 compares the first 100 steps' accuracy of Scar and Cutout
-KNN_MEASURES = ("normal_vs_synthetic", "defect_to_synthetic")  # notebook 07 asserts on these (k = 5, 50 images per group)
+KNN_MEASURES = (
+    "normal_vs_synthetic",
+    "defect_to_synthetic",
+)  # notebook 07 asserts on these (k = 5, 50 images per group)
 
 
 def measure_here(machine: str) -> list[SpreadRow]:
@@ -57,16 +66,33 @@ def measure_here(machine: str) -> list[SpreadRow]:
     profile, root, category = get_profile(), ensure_dataset(), series_category()
     made = signature(profile.precision_for(profile.size))
     label = machine_label(machine)
-    row = lambda model, measure, value, at=category: SpreadRow(label, model, at, measure, float(value), made.cpu,  # noqa: E731
-                                                               made.isa, made.threads, made.precision)
+    row = lambda model, measure, value, at=category: SpreadRow(
+        label,
+        model,
+        at,
+        measure,
+        float(value),
+        made.cpu,  # noqa: E731
+        made.isa,
+        made.threads,
+        made.precision,
+    )
     rows = []
     for variant in IMAGE_MODELS:
         config = profile.config(variant, category, data_root=root)
         trained = get_or_train(config, "cpu", progress=False)
-        rows += [row(variant, "image AUROC", evaluate_model(trained.model, config, root).auroc),
-                 row(variant, "proxy accuracy", final_accuracy(trained.history.accuracy)),
-                 row(variant, "early accuracy", final_accuracy(trained.history.accuracy[:EARLY_STEPS], EARLY_STEPS))]
-    rows.append(row(RANDOM_INIT, "image AUROC", measure_random_init(profile.config("3way", category, data_root=root), root).auroc))
+        rows += [
+            row(variant, "image AUROC", evaluate_model(trained.model, config, root).auroc),
+            row(variant, "proxy accuracy", final_accuracy(trained.history.accuracy)),
+            row(variant, "early accuracy", final_accuracy(trained.history.accuracy[:EARLY_STEPS], EARLY_STEPS)),
+        ]
+    rows.append(
+        row(
+            RANDOM_INIT,
+            "image AUROC",
+            measure_random_init(profile.config("3way", category, data_root=root), root).auroc,
+        )
+    )
     patch_model, compared = compare_networks(root, category, profile, progress=False, device="cpu")
     for found in to_rows(patch_model, compared, 0):
         model = PATCH_MODEL if found.network != RANDOM_INIT else f"{RANDOM_INIT} patch"
@@ -93,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--machines", nargs="+", default=list(EMULATED), choices=list(EMULATED))
     parser.add_argument("--out", default="build/machine_spread", help="prefix of the .csv and .md written")
-    parser.add_argument("--add", action="store_true", help="keep the rows of other CPUs already in --out's CSV, replace this CPU's")
+    parser.add_argument(
+        "--add", action="store_true", help="keep the rows of other CPUs already in --out's CSV, replace this CPU's"
+    )
     parser.add_argument("--worker", choices=list(EMULATED), help=argparse.SUPPRESS)
     parser.add_argument("--rows", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

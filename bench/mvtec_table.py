@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
-        table = markdown_table(run_ablation(root, list_categories(root), profile, args.variants, args.device), title=profile.name)
+        table = markdown_table(
+            run_ablation(root, list_categories(root), profile, args.variants, args.device), title=profile.name
+        )
     except CplibError as error:
         print(f"mvtec_table: error: {error}", file=sys.stderr)
         return 2

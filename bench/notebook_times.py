@@ -1,7 +1,7 @@
 """Per-notebook wall time of an nbval run, from its JUnit XML: the README's runtime column.
 
-    PYTEST_ADDOPTS=--junitxml=build/junit.xml make test
-    .venv/bin/python bench/notebook_times.py build/junit.xml
+PYTEST_ADDOPTS=--junitxml=build/junit.xml make test
+.venv/bin/python bench/notebook_times.py build/junit.xml
 """
 
 from __future__ import annotations

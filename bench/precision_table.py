@@ -63,7 +63,9 @@ def pixel_results(profile: Profile, root: str, category: str) -> dict[str, tuple
     density = "shared" if default_shared(category) else "per-location"
     results = {}
     for precision in ("fp32", "bf16"):
-        localization = localize_densities(model, train, test, settings.geometry(), settings.fit_images, precision=precision)[density]
+        localization = localize_densities(
+            model, train, test, settings.geometry(), settings.fit_images, precision=precision
+        )[density]
         results[precision] = (localization.pixel_auroc, localization.maps.numpy().ravel())
     return results
 
@@ -77,9 +79,16 @@ def measure(data: str | None, root: str, category: str) -> PrecisionRow:
     pixels = pixel_results(profile, root, category)
     patch = profile.localization.geometry().patch
     return PrecisionRow(
-        category, image_auroc(labels, fp32), image_auroc(labels, bf16), float(spearmanr(fp32, bf16).statistic),
-        pixels["fp32"][0], pixels["bf16"][0], float(spearmanr(pixels["fp32"][1], pixels["bf16"][1]).statistic),
-        config.size, patch, "native" if native_precision() == "bf16" else "emulated",
+        category,
+        image_auroc(labels, fp32),
+        image_auroc(labels, bf16),
+        float(spearmanr(fp32, bf16).statistic),
+        pixels["fp32"][0],
+        pixels["bf16"][0],
+        float(spearmanr(pixels["fp32"][1], pixels["bf16"][1]).statistic),
+        config.size,
+        patch,
+        "native" if native_precision() == "bf16" else "emulated",
     )
 
 

@@ -39,9 +39,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"recipe_study: error: {error}", file=sys.stderr)
         return 2
     table = recipe_table(rows)
-    write_results(args.out, rows, f"3-way, {profile.name} profile, seeds {args.seeds}, {HOLDOUT:.0%} of train/good held out; "
-                  f"held-out proxy accuracy (mean ± sd; chance 0.33) chooses **{chosen_recipe(rows)}**; AUROC gap to the random "
-                  f"network in points, reported only\n\n{table}")
+    write_results(
+        args.out,
+        rows,
+        f"3-way, {profile.name} profile, seeds {args.seeds}, {HOLDOUT:.0%} of train/good held out; "
+        f"held-out proxy accuracy (mean ± sd; chance 0.33) chooses **{chosen_recipe(rows)}**; AUROC gap to the random "
+        f"network in points, reported only\n\n{table}",
+    )
     save_figure(recipe_figure(rows), f"{args.out}.png")
     print(table)
     return 0

@@ -38,8 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scale_study: error: {error}", file=sys.stderr)
         return 2
     table = scale_table(rows)
-    write_results(args.out, rows, f"Image size at equal training time ({profile.name} profile, seeds {args.seeds}): the random network's image AUROC (%, mean ± sd), "
-                  f"then each variant's gap to it, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{table}")
+    write_results(
+        args.out,
+        rows,
+        f"Image size at equal training time ({profile.name} profile, seeds {args.seeds}): the random network's image AUROC (%, mean ± sd), "
+        f"then each variant's gap to it, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{table}",
+    )
     save_figure(scale_figure(rows), f"{args.out}.png")
     print(table)
     return 0

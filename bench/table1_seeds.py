@@ -42,8 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     table, gaps = spread_table(rows), margin_table(rows)
     scale = f"{profile.name} profile" + "".join(f", {name} {value}" for name, value in changes.items())
-    write_results(args.out, rows, f"Image AUROC (%), {scale}, mean ± sd over seeds {args.seeds}; ↓ mean below random init\n\n{table}\n\n"
-                  f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{gaps}")
+    write_results(
+        args.out,
+        rows,
+        f"Image AUROC (%), {scale}, mean ± sd over seeds {args.seeds}; ↓ mean below random init\n\n{table}\n\n"
+        f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{gaps}",
+    )
     save_figure(spread_figure(rows), f"{args.out}.png")
     print(table, gaps, sep="\n\n")
     return 0

@@ -31,7 +31,9 @@ def timed(step, repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def measure(size: int, batch: int, variant: str, repeats: int, channels_last: bool, precision: str) -> tuple[float, float]:
+def measure(
+    size: int, batch: int, variant: str, repeats: int, channels_last: bool, precision: str
+) -> tuple[float, float]:
     """(full-step images/s, bare-step images/s) for one setting."""
     config = get_profile().config(variant, size=size, batch=batch, channels_last=channels_last, precision=precision)
     model = build_model(config)
@@ -69,14 +71,18 @@ def main() -> None:
     parser.add_argument("--variant", default="3way")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.variant} at {args.size} px, {args.batch} source images per step")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.variant} at {args.size} px, {args.batch} source images per step"
+    )
     results = {}
     for precision in PRECISIONS:
         for channels_last in (True, False):
             full, bare = measure(args.size, args.batch, args.variant, args.repeats, channels_last, precision)
             results[precision, channels_last] = (full, bare)
             name = f"{precision}, {'channels-last' if channels_last else 'contiguous'}"
-            print(f"{name:20s} full step {full:7.1f} img/s   bare ResNet-18 step {bare:7.1f} img/s   ratio {full / bare:.2f}")
+            print(
+                f"{name:20s} full step {full:7.1f} img/s   bare ResNet-18 step {bare:7.1f} img/s   ratio {full / bare:.2f}"
+            )
     default = get_profile("cpu").config().precision
     full, bare = results[default, True]
     speedup = full / results["fp32", True][0]

@@ -43,9 +43,7 @@ def check_range(name: str, value: object, low: float, high: float, brackets: str
         and value[0] <= value[1]
     )
     if not valid:
-        raise ValueError(
-            f"{name}={value!r}: each bound must lie in {_interval(low, high, brackets)} with low <= high"
-        )
+        raise ValueError(f"{name}={value!r}: each bound must lie in {_interval(low, high, brackets)} with low <= high")
     return float(value[0]), float(value[1])
 
 
@@ -63,9 +61,7 @@ def check_images(images: object) -> None:
         and images.shape[1] in (1, 3)
         and images.is_floating_point()
     ):
-        found = (
-            f"{images.dtype} {tuple(images.shape)}" if isinstance(images, Tensor) else type(images).__name__
-        )
+        found = f"{images.dtype} {tuple(images.shape)}" if isinstance(images, Tensor) else type(images).__name__
         raise ValueError(f"images: expected a float tensor (B, C, H, W) with B >= 1 and C = 1 or 3, got {found}")
     low, high = torch.aminmax(images)
     if not 0 <= low <= high <= 1:  # False for NaN too
@@ -79,7 +75,11 @@ def check_foreground(foreground: object, images: Tensor) -> Tensor | None:
     batch, _, height, width = images.shape
     shapes = ((height, width), (batch, 1, height, width), (1, 1, height, width))
     if not (isinstance(foreground, Tensor) and foreground.dtype == torch.bool and tuple(foreground.shape) in shapes):
-        found = f"{foreground.dtype} {tuple(foreground.shape)}" if isinstance(foreground, Tensor) else type(foreground).__name__
+        found = (
+            f"{foreground.dtype} {tuple(foreground.shape)}"
+            if isinstance(foreground, Tensor)
+            else type(foreground).__name__
+        )
         raise ValueError(
             f"foreground: expected a bool tensor ({height}, {width}) or ({batch}, 1, {height}, {width}) matching the "
             f"images, got {found}"

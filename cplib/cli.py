@@ -33,7 +33,11 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, help="image size in pixels (default: the profile's)")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the profile's)")
     parser.add_argument("--batch", type=int, help="source images per step (default: the profile's)")
-    parser.add_argument("--precision", choices=PRECISIONS, help="fp32, or bf16 autocast, for training and scoring (default: the profile's; scoring: fp32)")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="fp32, or bf16 autocast, for training and scoring (default: the profile's; scoring: fp32)",
+    )
     parser.add_argument("--seed", type=seed_option, default=0, help="a whole number from 0 to 2**32 - 1")
     parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
     parser.add_argument("--weights", default="none", choices=["none", "imagenet"], help="encoder initialisation")

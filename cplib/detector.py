@@ -22,9 +22,9 @@ from .density import FeatureDensity, GaussianDensity
 from .errors import ConfigError, DataError
 from .evaluate import extract_features
 from .inference import model_device
-from .precision import IMAGE_PRECISION, inference_precision
 from .metrics import best_f1_threshold
 from .model import CutPasteNet
+from .precision import IMAGE_PRECISION, inference_precision
 from .staging import remove, remove_stale, replace, temporary
 from .train import History, TrainConfig
 from .validation import image_batch
@@ -135,7 +135,9 @@ class Detector:
         self.density_images: int | None = None
 
     @classmethod
-    def from_trained(cls, trained: Trained, density: FeatureDensity | None = None, precision: str | None = IMAGE_PRECISION) -> Detector:
+    def from_trained(
+        cls, trained: Trained, density: FeatureDensity | None = None, precision: str | None = IMAGE_PRECISION
+    ) -> Detector:
         """A detector around a model from get_or_train or load.
 
         Parameters

@@ -46,9 +46,13 @@ def group_images(train: Split, test: Split, count: int = 50, seed: int = 0) -> t
     synthetic point would have its own source as nearest neighbour, and kNN would call the groups mixed.
     """
     if not 1 <= 3 * count <= len(train):
-        raise ValueError(f"count={count}: must lie in [1, {len(train) // 3}] (three disjoint thirds of the training images)")
+        raise ValueError(
+            f"count={count}: must lie in [1, {len(train) // 3}] (three disjoint thirds of the training images)"
+        )
     generator = torch.Generator().manual_seed(seed)
-    normals, cut_sources, scar_sources = train.images[torch.randperm(len(train), generator=generator)[: 3 * count]].split(count)
+    normals, cut_sources, scar_sources = train.images[
+        torch.randperm(len(train), generator=generator)[: 3 * count]
+    ].split(count)
     members = [
         normals,
         test.images[test.labels == 0],

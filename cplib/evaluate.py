@@ -18,12 +18,12 @@ from tqdm.auto import tqdm
 from .data import Split, load_split
 from .density import GaussianDensity
 from .inference import encode, model_device
-from .precision import IMAGE_PRECISION, inference_precision
 from .localize import PatchLocalizer, image_scores
 from .metrics import MasksMissing, aupro, image_auroc, per_defect_auroc, pixel_auroc
 from .model import CutPasteNet
 from .paper import PIXEL_AUROC_MEAN, PIXEL_AUROC_PATCH_3WAY
 from .patches import Geometry, check_images, dense_features
+from .precision import IMAGE_PRECISION, inference_precision
 from .train import TrainConfig, build_model, proxy_batch
 
 # ---------------------------------------------------------------- image level: the image model's pooled features

@@ -161,7 +161,9 @@ def waste(found: Changes, off_object: float = OFF_OBJECT, invisible: float = INV
     """Shares of draws below the off-object and invisibility thresholds (module constants by default)."""
     off = found.on_foreground < off_object
     unseen = found.mean_change < invisible
-    return Waste(off.float().mean().item(), unseen.float().mean().item(), (off | unseen).float().mean().item(), len(off))
+    return Waste(
+        off.float().mean().item(), unseen.float().mean().item(), (off | unseen).float().mean().item(), len(off)
+    )
 
 
 def measure_waste(

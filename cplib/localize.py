@@ -20,10 +20,10 @@ from torch.nn import functional as F
 
 from .density import GaussianDensity, PerLocationGaussian
 from .errors import ConfigError
-from .model import FEATURE_DIM, CutPasteNet
 from .inference import model_device
-from .precision import inference_precision
+from .model import FEATURE_DIM, CutPasteNet
 from .patches import PAPER_PATCH, PAPER_STRIDE, Geometry, check_images, default_chunk, dense_features
+from .precision import inference_precision
 from .train import TrainConfig
 
 if TYPE_CHECKING:

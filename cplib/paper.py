@@ -15,13 +15,39 @@ IMAGE_AUROC_TABLE1 = {
 UNION_IMAGE_AUROC = 94.3
 
 IMAGE_AUROC_3WAY = {
-    "carpet": 93.1, "grid": 99.9, "leather": 100.0, "tile": 93.4, "wood": 98.6, "bottle": 98.3, "cable": 80.6, "capsule": 96.2,
-    "hazelnut": 97.3, "metal_nut": 99.3, "pill": 92.4, "screw": 86.3, "toothbrush": 98.3, "transistor": 95.5, "zipper": 99.4,
+    "carpet": 93.1,
+    "grid": 99.9,
+    "leather": 100.0,
+    "tile": 93.4,
+    "wood": 98.6,
+    "bottle": 98.3,
+    "cable": 80.6,
+    "capsule": 96.2,
+    "hazelnut": 97.3,
+    "metal_nut": 99.3,
+    "pill": 92.4,
+    "screw": 86.3,
+    "toothbrush": 98.3,
+    "transistor": 95.5,
+    "zipper": 99.4,
 }
 
 PIXEL_AUROC_PATCH_3WAY = {
-    "carpet": 98.3, "grid": 97.5, "leather": 99.5, "tile": 90.5, "wood": 95.5, "bottle": 97.6, "cable": 90.0, "capsule": 97.4,
-    "hazelnut": 97.3, "metal_nut": 93.1, "pill": 95.7, "screw": 96.7, "toothbrush": 98.1, "transistor": 93.0, "zipper": 99.3,
+    "carpet": 98.3,
+    "grid": 97.5,
+    "leather": 99.5,
+    "tile": 90.5,
+    "wood": 95.5,
+    "bottle": 97.6,
+    "cable": 90.0,
+    "capsule": 97.4,
+    "hazelnut": 97.3,
+    "metal_nut": 93.1,
+    "pill": 95.7,
+    "screw": 96.7,
+    "toothbrush": 98.1,
+    "transistor": 93.0,
+    "zipper": 99.3,
 }
 PIXEL_AUROC_MEAN = {"all": 96.0, "texture": 96.3, "object": 95.8}
 GRADCAM_PIXEL_AUROC = 88.3

@@ -16,8 +16,8 @@ from torch import Tensor
 
 from .errors import ConfigError
 from .inference import encode, model_device
-from .precision import inference_precision
 from .model import CutPasteNet
+from .precision import inference_precision
 
 REFERENCE_SIZE = 256
 PAPER_PATCH = 32

@@ -131,7 +131,9 @@ def scars_on_foreground(
         rows, cols, found = _uniform_pixel(generator, allowed)
         return (rows.double(), cols.double()), found
 
-    centres = _onto_foreground((scars.centre_rows, scars.centre_cols), redraw, anchored, footprint, foreground, min_overlap)
+    centres = _onto_foreground(
+        (scars.centre_rows, scars.centre_cols), redraw, anchored, footprint, foreground, min_overlap
+    )
     return scars._replace(centre_rows=centres[0], centre_cols=centres[1])
 
 

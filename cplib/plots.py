@@ -25,7 +25,7 @@ from .experiments.recipes import RecipeRow
 from .experiments.scale import by_size
 from .foreground import ForegroundSteps
 from .localize import gaussian_kernel, kernel_sigma, upsample
-from .metrics import pro_curve, aupro, image_auroc, roc_points
+from .metrics import aupro, image_auroc, pro_curve, roc_points
 from .patches import Geometry
 from .staging import replace, temporary
 from .train import History
@@ -37,7 +37,9 @@ def to_display(image: torch.Tensor) -> np.ndarray:
     return np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
 
 
-def overlay(image: torch.Tensor, mask: torch.Tensor, colour: tuple[float, float, float] = (1.0, 0.1, 0.6), alpha: float = 0.55) -> np.ndarray:
+def overlay(
+    image: torch.Tensor, mask: torch.Tensor, colour: tuple[float, float, float] = (1.0, 0.1, 0.6), alpha: float = 0.55
+) -> np.ndarray:
     """An image with a boolean mask (H, W) tinted on top, for showing where something is."""
     array = to_display(image).copy()
     where = mask.detach().cpu().numpy().astype(bool)
@@ -53,7 +55,11 @@ def hide_ticks(axes: Iterable[Axes]) -> None:
 
 
 def augmentation_figure(
-    original: torch.Tensor, augmented: torch.Tensor, mask: torch.Tensor, title: str = "", seen: torch.Tensor | None = None
+    original: torch.Tensor,
+    augmented: torch.Tensor,
+    mask: torch.Tensor,
+    title: str = "",
+    seen: torch.Tensor | None = None,
 ) -> Figure:
     """Rows of original / augmented / changed-pixel mask for a batch (B, C, H, W) and its mask (B, 1, H, W); with `seen`,
     a fourth row: the same draw made at the training size, drawn pixel for pixel, which is what the network is given."""
@@ -97,7 +103,9 @@ def _smooth(values: Sequence[float], window: int) -> np.ndarray:
     return (cumulative[index] - cumulative[start]) / (index - start)
 
 
-def auroc_bars(results: Mapping[str, Mapping[str, float]], title: str = "image AUROC", reference: float | None = 0.5) -> Figure:
+def auroc_bars(
+    results: Mapping[str, Mapping[str, float]], title: str = "image AUROC", reference: float | None = 0.5
+) -> Figure:
     """Grouped bars: results[model][group] = AUROC (groups e.g. 'all' and each defect type)."""
     models = list(results)
     groups = list(dict.fromkeys(g for scores in results.values() for g in scores))
@@ -144,7 +152,12 @@ def foreground_figure(steps: ForegroundSteps, title: str = "") -> Figure:
     axes[2].set(xlabel="distance to the border colour", ylabel="pixels", yscale="log")
     axes[2].legend(fontsize=8)
     axes[3].imshow(steps.mask.numpy(), cmap="gray", vmin=0, vmax=1)
-    titles = ("per-pixel median", "distance to border colour", "histogram", "whole image" if steps.whole_image else "foreground mask")
+    titles = (
+        "per-pixel median",
+        "distance to border colour",
+        "histogram",
+        "whole image" if steps.whole_image else "foreground mask",
+    )
     for axis, name in zip(axes, titles):
         axis.set_title(name, fontsize=9)
     for axis in (axes[0], axes[1], axes[3]):
@@ -178,7 +191,9 @@ def upsampling_figure(scores: Tensor, geometry: Geometry) -> Figure:
     """Receptive-field upsampling in four panels: grid scores, the Gaussian kernel, the overlap count, the pixel map."""
     g = geometry
     kernel = gaussian_kernel(g.patch, g.sigma)
-    weights = F.conv_transpose2d(torch.ones(1, 1, *scores.shape, dtype=torch.float64), kernel[None, None], stride=g.stride)
+    weights = F.conv_transpose2d(
+        torch.ones(1, 1, *scores.shape, dtype=torch.float64), kernel[None, None], stride=g.stride
+    )
     panels = [
         (scores, f"grid scores {tuple(scores.shape)}"),
         (kernel, f"kernel {g.patch} px, sigma {kernel_sigma(g.patch) if g.sigma is None else g.sigma:.1f}"),
@@ -250,14 +265,25 @@ def plot_embedding(axis: Axes, embedding: Embedding, title: str = "") -> None:
     for index, name in enumerate(GROUPS):
         points = embedding.points[embedding.groups == index]
         colour, marker = STYLE[name]
-        axis.scatter(points[:, 0], points[:, 1], s=18, c=colour, marker=marker, edgecolors="#333333", linewidths=0.3, alpha=0.85)
+        axis.scatter(
+            points[:, 0], points[:, 1], s=18, c=colour, marker=marker, edgecolors="#333333", linewidths=0.3, alpha=0.85
+        )
     axis.set(title=title, xticks=[], yticks=[])
 
 
 def legend_handles() -> list[Line2D]:
     """Legend entries for the groups, with the same colours and markers as the panels."""
     return [
-        Line2D([], [], linestyle="", marker=marker, markerfacecolor=colour, markeredgecolor="#333333", markersize=7, label=name)
+        Line2D(
+            [],
+            [],
+            linestyle="",
+            marker=marker,
+            markerfacecolor=colour,
+            markeredgecolor="#333333",
+            markersize=7,
+            label=name,
+        )
         for name, (colour, marker) in STYLE.items()
     ]
 
@@ -266,7 +292,9 @@ def embedding_figure(panels: Mapping[str, Mapping[str, Embedding]], size: float 
     """A grid of t-SNE panels, panels[row][column] (e.g. model → category), in the style of the paper's Figure 3."""
     rows = list(panels)
     columns = list(dict.fromkeys(column for row in panels.values() for column in row))
-    figure, axes = plt.subplots(len(rows), len(columns), figsize=(size * len(columns), size * len(rows) + 0.6), squeeze=False)
+    figure, axes = plt.subplots(
+        len(rows), len(columns), figsize=(size * len(columns), size * len(rows) + 0.6), squeeze=False
+    )
     for i, row in enumerate(rows):
         for j, column in enumerate(columns):
             if column in panels[row]:
@@ -287,7 +315,14 @@ def spread_figure(rows: Sequence[Measurement]) -> Figure:
     for k, variant in enumerate(variants):
         values = [[row.auroc for row in rows if (row.variant, row.category) == (variant, c)] for c in categories]
         positions = np.arange(len(categories)) + (k - (len(variants) - 1) / 2) * width
-        axis.bar(positions, [np.mean(v) for v in values], width, yerr=[np.std(v, ddof=1) if len(v) > 1 else 0 for v in values], label=variant, capsize=2)
+        axis.bar(
+            positions,
+            [np.mean(v) for v in values],
+            width,
+            yerr=[np.std(v, ddof=1) if len(v) > 1 else 0 for v in values],
+            label=variant,
+            capsize=2,
+        )
     for i, category in enumerate(categories):
         level = np.mean([row.auroc for row in rows if (row.variant, row.category) == (RANDOM_INIT, category)])
         axis.hlines(level, i - 0.45, i + 0.45, colors="black", linestyles="--", label=RANDOM_INIT if i == 0 else None)
@@ -302,14 +337,20 @@ def curve_figure(rows: Sequence[Measurement]) -> Figure:
     categories = list(dict.fromkeys(row.category for row in rows))
     figure, (auroc, accuracy) = plt.subplots(1, 2, figsize=(10, 3.4))
     for category in categories:
-        trained = sorted((row for row in rows if row.category == category and row.variant != RANDOM_INIT), key=lambda row: row.steps)
-        line, = auroc.plot([row.steps for row in trained], [row.auroc for row in trained], marker="o", label=category)
+        trained = sorted(
+            (row for row in rows if row.category == category and row.variant != RANDOM_INIT), key=lambda row: row.steps
+        )
+        (line,) = auroc.plot([row.steps for row in trained], [row.auroc for row in trained], marker="o", label=category)
         random = [row.auroc for row in rows if row.category == category and row.variant == RANDOM_INIT]
         auroc.axhline(np.mean(random), color=line.get_color(), linestyle="--")
-        accuracy.plot([row.steps for row in trained], [row.proxy_accuracy for row in trained], marker="o", label=category)
+        accuracy.plot(
+            [row.steps for row in trained], [row.proxy_accuracy for row in trained], marker="o", label=category
+        )
     auroc.set(xscale="log", xlabel="optimiser steps", ylabel="image AUROC", title="3-way (dashed: random init)")
     accuracy.axhline(1 / 3, color="grey", linestyle=":")
-    accuracy.set(xscale="log", xlabel="optimiser steps", ylabel="proxy accuracy (last 20 steps)", title="chance ⅓ dotted")
+    accuracy.set(
+        xscale="log", xlabel="optimiser steps", ylabel="proxy accuracy (last 20 steps)", title="chance ⅓ dotted"
+    )
     auroc.legend(fontsize=8)
     figure.tight_layout()
     return figure
@@ -326,11 +367,25 @@ def scale_figure(rows: Sequence[Measurement]) -> Figure:
         gap_axis, accuracy_axis = axes[0, column], axes[1, column]
         for variant in variants:
             found = [margins(at, variant)[category] for at in groups.values()]
-            gap_axis.errorbar(sizes, [100 * m.gap for m in found], yerr=[100 * m.gap_sd for m in found], marker="o", capsize=3, label=variant)
-            accuracy_axis.plot(sizes, [proxy_accuracies(at, variant)[category] for at in groups.values()], marker="o", label=variant)
+            gap_axis.errorbar(
+                sizes,
+                [100 * m.gap for m in found],
+                yerr=[100 * m.gap_sd for m in found],
+                marker="o",
+                capsize=3,
+                label=variant,
+            )
+            accuracy_axis.plot(
+                sizes, [proxy_accuracies(at, variant)[category] for at in groups.values()], marker="o", label=variant
+            )
         gap_axis.axhline(0, color="black", linestyle="--")
         gap_axis.set(title=category, ylabel="gap to random init (AUROC points)" if column == 0 else None)
-        accuracy_axis.set(xticks=sizes, xlabel="image size (px), same training time", ylabel="proxy accuracy" if column == 0 else None, ylim=(0.3, 1.02))
+        accuracy_axis.set(
+            xticks=sizes,
+            xlabel="image size (px), same training time",
+            ylabel="proxy accuracy" if column == 0 else None,
+            ylim=(0.3, 1.02),
+        )
         for chance in (1 / 3, 1 / 2):
             accuracy_axis.axhline(chance, color="grey", linestyle=":")
     axes[0, 0].legend(fontsize=7)
@@ -345,7 +400,9 @@ def recipe_figure(rows: Sequence[RecipeRow]) -> Figure:
     figure, axis = plt.subplots(figsize=(2 + 1.1 * len(recipes), 3.4))
     width = 0.8 / len(categories)
     for k, category in enumerate(categories):
-        values = [[row.heldout_accuracy for row in rows if (row.recipe, row.category) == (r, category)] for r in recipes]
+        values = [
+            [row.heldout_accuracy for row in rows if (row.recipe, row.category) == (r, category)] for r in recipes
+        ]
         positions = np.arange(len(recipes)) + (k - (len(categories) - 1) / 2) * width
         errors = [np.std(v, ddof=1) if len(v) > 1 else 0 for v in values]
         axis.bar(positions, [np.mean(v) for v in values], width, yerr=errors, label=category, capsize=2)
@@ -376,9 +433,15 @@ def score_histogram(scores: np.ndarray, labels: np.ndarray, title: str = "", thr
     figure, axis = plt.subplots(figsize=(6, 3))
     for name, chosen, colour in (("good", ~labels, "#4477AA"), ("defective", labels, "#EE6677")):
         above = int((scores[chosen] >= threshold).sum())
-        axis.hist(scores[chosen], bins=bins, alpha=0.6, color=colour, label=f"{name}: {above} of {int(chosen.sum())} above")
+        axis.hist(
+            scores[chosen], bins=bins, alpha=0.6, color=colour, label=f"{name}: {above} of {int(chosen.sum())} above"
+        )
     axis.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:.1f}")
-    axis.set(xlabel="anomaly score", ylabel="test images", title=f"{title} · image AUROC {image_auroc(labels, scores):.3f}".strip(" ·"))
+    axis.set(
+        xlabel="anomaly score",
+        ylabel="test images",
+        title=f"{title} · image AUROC {image_auroc(labels, scores):.3f}".strip(" ·"),
+    )
     axis.legend(fontsize=8)
     figure.tight_layout()
     return figure
@@ -392,7 +455,9 @@ def confusion_figure(matrix: np.ndarray, classes: Sequence[str], title: str = ""
     axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (row, column), count in np.ndenumerate(matrix):
         colour = "white" if shares[row, column] > 0.6 else "black"
-        axis.text(column, row, f"{shares[row, column]:.2f}\n({count})", ha="center", va="center", fontsize=8, color=colour)
+        axis.text(
+            column, row, f"{shares[row, column]:.2f}\n({count})", ha="center", va="center", fontsize=8, color=colour
+        )
     ticks = range(len(classes))
     axis.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true", title=title)
     axis.set_xticklabels(classes, fontsize=8)
@@ -411,7 +476,9 @@ def pro_curve_figure(results: Mapping[str, Localization], max_fpr: float = 0.3) 
         fpr, pro = pro_curve(masks, maps, None)
         kept = fpr <= max_fpr
         axis.plot(fpr[kept], pro[kept], label=f"{name}: AUPRO {aupro(masks, maps, max_fpr):.3f}")
-    axis.set(xlabel="false-positive rate (normal pixels)", ylabel="per-region overlap", xlim=(0, max_fpr), ylim=(0, 1.02))
+    axis.set(
+        xlabel="false-positive rate (normal pixels)", ylabel="per-region overlap", xlim=(0, max_fpr), ylim=(0, 1.02)
+    )
     axis.legend(fontsize=8)
     figure.tight_layout()
     return figure

@@ -50,7 +50,9 @@ def inference_precision(side: int, requested: str | None = None, device: torch.d
     rule (CPLIB_PRECISION, else bf16 where native, fp32 under BF16_MIN_INPUT px)."""
     if requested is not None:
         if requested not in PRECISIONS:
-            raise ConfigError(f"precision={requested!r}: use one of {', '.join(PRECISIONS)}, or None for this machine's")
+            raise ConfigError(
+                f"precision={requested!r}: use one of {', '.join(PRECISIONS)}, or None for this machine's"
+            )
         return requested
     if torch.device(device).type != "cuda":
         return auto_precision(side)

@@ -17,7 +17,7 @@ import torch
 from .errors import ConfigError, DataError
 from .localize import LocalizationSettings
 from .precision import auto_precision
-from .train import DEFAULT_CATEGORY, PRECISIONS, TrainConfig
+from .train import DEFAULT_CATEGORY, TrainConfig
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,7 @@ from .draws import randint, uniform
 Size = tuple[int, int]
 
 
-def box_corners(
-    generator: torch.Generator, size: Size, heights: Tensor, widths: Tensor
-) -> tuple[Tensor, Tensor]:
+def box_corners(generator: torch.Generator, size: Size, heights: Tensor, widths: Tensor) -> tuple[Tensor, Tensor]:
     """Uniform (top, left) per sample such that a heights x widths box lies fully inside the image."""
     return randint(generator, size[0] - heights + 1), randint(generator, size[1] - widths + 1)
 
@@ -158,9 +156,7 @@ def _whole_pixels(generator: torch.Generator, extents: Tensor, side: int) -> Ten
     return low + randint(generator, count.long()).double()
 
 
-def _check_scar_fits(
-    size: Size, width: Range, length: Range, angle: Range, scale: float, keep_source: bool
-) -> None:
+def _check_scar_fits(size: Size, width: Range, length: Range, angle: Range, scale: float, keep_source: bool) -> None:
     """Raise unless the largest scar fits inside the image at every angle in range (and unrotated if kept)."""
     longest, widest = max(1, round(length[1] * scale)), max(1, round(width[1] * scale))
     ranges = (angle, (0.0, 0.0)) if keep_source else (angle,)

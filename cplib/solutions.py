@@ -31,7 +31,9 @@ Range = tuple[float, float]
 # ---------------------------------------------------------------- 00 data
 
 
-def resized_block(size: int = 64, source: int = 256, rows: tuple[int, int] = (61, 125), exact: bool = True) -> tuple[int, int]:
+def resized_block(
+    size: int = 64, source: int = 256, rows: tuple[int, int] = (61, 125), exact: bool = True
+) -> tuple[int, int]:
     """First and last+1 row of a mask block `rows` of a `source`-px mask after resizing to `size` px, with
     NEAREST_EXACT (pixel centres, what cplib.data uses) or legacy NEAREST (top-left corners, ~half a pixel off)."""
     mask = torch.zeros(1, 1, source, source, dtype=torch.uint8)
@@ -41,7 +43,9 @@ def resized_block(size: int = 64, source: int = 256, rows: tuple[int, int] = (61
     return int(kept.min()), int(kept.max()) + 1
 
 
-def shuffled_label_auroc(scores: np.ndarray, labels: np.ndarray, shuffles: int = 200, seed: int = 0) -> tuple[float, float]:
+def shuffled_label_auroc(
+    scores: np.ndarray, labels: np.ndarray, shuffles: int = 200, seed: int = 0
+) -> tuple[float, float]:
     """Mean and spread of the AUROC of `scores` against randomly permuted `labels`: the chance level an AUROC must beat."""
     generator = np.random.default_rng(seed)
     values = [image_auroc(generator.permutation(labels), scores) for _ in range(shuffles)]
@@ -61,7 +65,9 @@ def confetti_cutout(
     top = (torch.rand(batch, generator=generator) * (height - heights + 1)).long().view(-1, 1, 1)
     left = (torch.rand(batch, generator=generator) * (width - widths + 1)).long().view(-1, 1, 1)
     rows, cols = torch.arange(height).view(1, -1, 1), torch.arange(width).view(1, 1, -1)
-    inside = (rows >= top) & (rows < top + heights.view(-1, 1, 1)) & (cols >= left) & (cols < left + widths.view(-1, 1, 1))
+    inside = (
+        (rows >= top) & (rows < top + heights.view(-1, 1, 1)) & (cols >= left) & (cols < left + widths.view(-1, 1, 1))
+    )
     noise = torch.rand(images.shape, generator=generator).to(images)
     augmented = torch.where(inside.unsqueeze(1).to(images.device), noise, images)
     return augmented, (augmented != images).any(dim=1, keepdim=True)
@@ -250,7 +256,9 @@ def untrained_patch_auroc(root: str, profile: Profile, category: str, at_256: in
     train = load_split(root, category, "train", settings.size)
     test = per_defect_subset(load_split(root, category, "test", settings.size), settings.test_per_defect)
     network = build_model(settings.patch_config(profile, category, patch_at_256=at_256, data_root=root))
-    return evaluate_localization(network, train, test, settings.geometry(at_256), default_shared(category), settings.fit_images).pixel_auroc
+    return evaluate_localization(
+        network, train, test, settings.geometry(at_256), default_shared(category), settings.fit_images
+    ).pixel_auroc
 
 
 # ---------------------------------------------------------------- 07 t-SNE and kNN separability
@@ -343,5 +351,7 @@ def accuracy_gap_correlation(accuracy: Mapping[tuple[str, str], float], gaps: Ga
     """Spearman rank correlation between the final proxy accuracy and the mean gap to the random network over the
     (variant, category) cells of `variants`: ranks by argsort, ties broken by order (none in the committed table)."""
     keys = [key for key in gaps if key[0] in variants]
-    ranks = [np.argsort(np.argsort(values)) for values in ([accuracy[k] for k in keys], [np.mean(gaps[k]) for k in keys])]
+    ranks = [
+        np.argsort(np.argsort(values)) for values in ([accuracy[k] for k in keys], [np.mean(gaps[k]) for k in keys])
+    ]
     return float(np.corrcoef(*ranks)[0, 1])

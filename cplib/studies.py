@@ -14,9 +14,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from .augment import num_classes
 from .experiments.margins import MARKS, Margin
 from .experiments.measurements import Measurement
-from .augment import num_classes
 from .model import CutPasteNet
 from .train import TrainConfig, final_accuracy, proxy_batch  # noqa: F401  (notebook 08 imports final_accuracy from here)
 
@@ -24,7 +24,7 @@ EFFECT_RULE = "an effect counts when the mean of the per-seed gaps lies beyond t
 
 
 def verdict(differences: Sequence[float]) -> str:
-    """"above", "below" or "inside the noise" for paired per-seed differences, by `EFFECT_RULE` (Margin's verdict)."""
+    """ "above", "below" or "inside the noise" for paired per-seed differences, by `EFFECT_RULE` (Margin's verdict)."""
     return Margin("", "", 0.0, 0.0, 0.0, 0.0, tuple(float(d) for d in differences)).verdict
 
 
@@ -37,7 +37,9 @@ def compare_variants(rows: Sequence[Measurement], variant: str, other: str) -> d
         seeds = sorted(s for (v, c, s) in auroc if (v, c) == (variant, category) and (other, c, s) in auroc)
         mine, theirs = [auroc[variant, category, s] for s in seeds], [auroc[other, category, s] for s in seeds]
         if seeds:
-            found[category] = Margin(variant, category, *_mean_sd(mine), *_mean_sd(theirs), tuple(np.subtract(mine, theirs)))
+            found[category] = Margin(
+                variant, category, *_mean_sd(mine), *_mean_sd(theirs), tuple(np.subtract(mine, theirs))
+            )
     return found
 
 
@@ -45,9 +47,11 @@ def describe_comparison(margin: Margin, other: str, seeds: Sequence[int]) -> str
     """One verdict line in Margin.describe's form: both means ± sd, the per-seed gap ± its sd, the seeds, and the verdict."""
     mark = MARKS.get(margin.verdict, "").strip()
     wins = sum(d > 0 for d in margin.differences)
-    return (f"{margin.category:8s} {margin.variant} {margin.mean:.3f} ± {margin.sd:.3f} · {other} {margin.random_mean:.3f} ± "
-            f"{margin.random_sd:.3f} · gap {margin.gap:+.3f} ± {margin.gap_sd:.3f} (ahead on {wins} of {len(margin.differences)} "
-            f"seeds {list(seeds)}): {margin.verdict}{' ' + mark if mark else ''}")
+    return (
+        f"{margin.category:8s} {margin.variant} {margin.mean:.3f} ± {margin.sd:.3f} · {other} {margin.random_mean:.3f} ± "
+        f"{margin.random_sd:.3f} · gap {margin.gap:+.3f} ± {margin.gap_sd:.3f} (ahead on {wins} of {len(margin.differences)} "
+        f"seeds {list(seeds)}): {margin.verdict}{' ' + mark if mark else ''}"
+    )
 
 
 def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
@@ -55,7 +59,9 @@ def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
 
 
 @torch.no_grad()
-def proxy_confusion(model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4) -> np.ndarray:
+def proxy_confusion(
+    model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4
+) -> np.ndarray:
     """The proxy task's confusion matrix (rows: true class, columns: predicted) on views of normal images, drawn as
     training draws them (`proxy_batch`), in eval mode, `rounds` draws per image: which class the network confuses."""
     model.eval()
@@ -89,7 +95,9 @@ class Run:
 
 MEASURES = ("waste", "proxy_accuracy", "image_auroc", "pixel_auroc")
 LABELS = {
-    "waste": "wasted draws (share)", "proxy_accuracy": "proxy accuracy (final)", "image_auroc": "image AUROC",
+    "waste": "wasted draws (share)",
+    "proxy_accuracy": "proxy accuracy (final)",
+    "image_auroc": "image AUROC",
     "pixel_auroc": "pixel AUROC (GradCAM)",
 }
 
@@ -99,7 +107,10 @@ def summarize_runs(runs: list[Run]) -> dict[tuple[str, bool], dict[str, tuple[fl
     groups: dict[tuple[str, bool], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.category, run.foreground), []).append(run)
-    return {key: {name: _spread([getattr(run, name) for run in members]) for name in MEASURES} for key, members in groups.items()}
+    return {
+        key: {name: _spread([getattr(run, name) for run in members]) for name in MEASURES}
+        for key, members in groups.items()
+    }
 
 
 def _spread(values: list[float]) -> tuple[float, float, int]:
@@ -115,7 +126,9 @@ def runs_table(runs: list[Run]) -> str:
     for (category, aware), measures in summarize_runs(runs).items():
         cells = [f"{mean:.3f} ± {std:.3f}" for mean, std, _ in (measures[name] for name in MEASURES)]
         seeds = measures["image_auroc"][2]
-        lines.append(f"| {category} | {'foreground-aware' if aware else 'plain'} | {seeds} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| {category} | {'foreground-aware' if aware else 'plain'} | {seeds} | " + " | ".join(cells) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -132,8 +145,14 @@ def comparison_figure(runs: list[Run]) -> Figure:
                 mean, std, _ = _spread(values)
                 axis.errorbar(position + offset, mean, yerr=std, fmt="_", color="black", capsize=4, markersize=14)
                 axis.scatter(
-                    np.full(len(values), position + offset), values, c=colour, marker=marker,
-                    edgecolors="#333333", linewidths=0.5, label=label if position == 0 else None, zorder=3,
+                    np.full(len(values), position + offset),
+                    values,
+                    c=colour,
+                    marker=marker,
+                    edgecolors="#333333",
+                    linewidths=0.5,
+                    label=label if position == 0 else None,
+                    zorder=3,
                 )
         axis.set_xticks(range(len(categories)), categories)
         axis.set_title(LABELS[name], fontsize=10)

@@ -29,7 +29,13 @@ SLIDER = {"continuous_update": False, "style": {"description_width": "90px"}, "l
 
 
 def augment_examples(
-    variant: str, category: str, seed: int = 0, root: str | None = None, size: int = 256, count: int = 4, **params: object
+    variant: str,
+    category: str,
+    seed: int = 0,
+    root: str | None = None,
+    size: int = 256,
+    count: int = 4,
+    **params: object,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The first `count` training images of a category, augmented with one seeded draw: (original, augmented, mask)."""
     original = _first_images(root or str(ensure_default_data()), category, size, count)
@@ -38,7 +44,13 @@ def augment_examples(
 
 
 def training_view(
-    variant: str, category: str, seed: int = 0, root: str | None = None, training_size: int = 64, count: int = 4, **params: object
+    variant: str,
+    category: str,
+    seed: int = 0,
+    root: str | None = None,
+    training_size: int = 64,
+    count: int = 4,
+    **params: object,
 ) -> torch.Tensor:
     """The same seeded draw made on the images at the training size (sizes scale with the image): what the network gets."""
     return augment_examples(variant, category, seed, root, training_size, count, **params)[1]
@@ -58,7 +70,9 @@ def parameter_controls(variant: str) -> dict[str, widgets.ValueWidget]:
     width = widgets.IntRangeSlider(value=(2, 16), min=1, max=40, description="width px", **SLIDER)
     length = widgets.IntRangeSlider(value=(10, 25), min=2, max=80, description="length px", **SLIDER)
     angle = widgets.IntRangeSlider(value=(-45, 45), min=-90, max=90, description="angle °", **SLIDER)
-    fill = widgets.Dropdown(options=FILLS, value="grey", description="fill", **{k: v for k, v in SLIDER.items() if k != "continuous_update"})
+    fill = widgets.Dropdown(
+        options=FILLS, value="grey", description="fill", **{k: v for k, v in SLIDER.items() if k != "continuous_update"}
+    )
     return {
         "cutout": {"fill": fill, "area": area, "aspect": aspect},
         "scar": {"width": width, "length": length, "angle": angle},
@@ -80,7 +94,12 @@ class AugmentationExplorer:
     `training_size` other than `size`, also the same draw at the size the network trains on."""
 
     def __init__(
-        self, variants: Sequence[str] = ("cutpaste",), root: str | None = None, size: int = 256, count: int = 4, training_size: int | None = None
+        self,
+        variants: Sequence[str] = ("cutpaste",),
+        root: str | None = None,
+        size: int = 256,
+        count: int = 4,
+        training_size: int | None = None,
     ) -> None:
         self.root, self.size, self.count = root or str(ensure_default_data()), size, count
         self.training_size = training_size if training_size != size else None
@@ -93,26 +112,43 @@ class AugmentationExplorer:
         self.parameters = widgets.VBox(list(self.controls[self.variant.value].values()))
         for control in self._all_controls():
             control.observe(self.update, names="value")
-        self.widget = widgets.VBox([widgets.HBox([self.variant, self.category]), self.seed, self.parameters, self.message, self.output])
+        self.widget = widgets.VBox(
+            [widgets.HBox([self.variant, self.category]), self.seed, self.parameters, self.message, self.output]
+        )
         self.result: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
         self.seen: torch.Tensor | None = None
         self.update()
 
     def _all_controls(self) -> list[widgets.ValueWidget]:
         """The pickers, the seed and every variant's parameter controls."""
-        return [self.variant, self.category, self.seed, *(c for controls in self.controls.values() for c in controls.values())]
+        return [
+            self.variant,
+            self.category,
+            self.seed,
+            *(c for controls in self.controls.values() for c in controls.values()),
+        ]
 
     def compute(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The current (original, augmented, mask) for the controls' values."""
         params = control_values(self.controls[self.variant.value])
-        return augment_examples(self.variant.value, self.category.value, self.seed.value, self.root, self.size, self.count, **params)
+        return augment_examples(
+            self.variant.value, self.category.value, self.seed.value, self.root, self.size, self.count, **params
+        )
 
     def compute_seen(self) -> torch.Tensor | None:
         """The same draw at the training size (None when the explorer draws at the training size already)."""
         if self.training_size is None:
             return None
         params = control_values(self.controls[self.variant.value])
-        return training_view(self.variant.value, self.category.value, self.seed.value, self.root, self.training_size, self.count, **params)
+        return training_view(
+            self.variant.value,
+            self.category.value,
+            self.seed.value,
+            self.root,
+            self.training_size,
+            self.count,
+            **params,
+        )
 
     def update(self, change: object = None) -> None:
         """Recompute and redraw inside the output, so any error shows there; a refused parameter becomes a message."""
@@ -126,7 +162,9 @@ class AugmentationExplorer:
             self.result, self.seen, self.message.value = result, seen, ""
             changed = result[2].float().mean().item()
             self.output.clear_output(wait=True)
-            figure = augmentation_figure(*result, title=f"{self.variant.value}: {changed:.1%} of pixels changed", seen=seen)
+            figure = augmentation_figure(
+                *result, title=f"{self.variant.value}: {changed:.1%} of pixels changed", seen=seen
+            )
             display(figure)
             plt.close(figure)
 
@@ -187,7 +225,9 @@ class LocalizationBrowser:
         slider = {"continuous_update": False, "layout": widgets.Layout(width="420px")}
         self.index = widgets.IntSlider(value=0, min=0, max=len(result.maps) - 1, description="test image", **slider)
         low, high = float(result.maps.min()), float(result.maps.max())
-        self.threshold = widgets.FloatSlider(value=start, min=low, max=high, step=(high - low) / 200, description="threshold", **slider)
+        self.threshold = widgets.FloatSlider(
+            value=start, min=low, max=high, step=(high - low) / 200, description="threshold", **slider
+        )
         self.output = widgets.Output()
         self.index.observe(self.update, names="value")
         self.threshold.observe(self.update, names="value")

@@ -22,13 +22,23 @@ JUNIT = """<testsuites><testsuite>
 def test_notebook_times_sums_cells_per_notebook_and_ignores_unit_tests(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     junit.write_text(JUNIT)
-    done = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "notebook_times.py"), str(junit)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "notebook_times.py"), str(junit)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["| `00_data.ipynb` | 4 s |", "| `01_cutout.ipynb` | 1.5 min |", "| all notebooks | 1.6 min |"]
+    assert done.stdout.splitlines() == [
+        "| `00_data.ipynb` | 4 s |",
+        "| `01_cutout.ipynb` | 1.5 min |",
+        "| all notebooks | 1.6 min |",
+    ]
 
 
 def test_notebook_times_names_a_missing_file(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "notebook_times.py"), str(tmp_path / "none.xml")], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "notebook_times.py"), str(tmp_path / "none.xml")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "usage" in done.stderr
 
 

@@ -15,7 +15,6 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
-
 from e2e.skips import CHROMIUM, CHROMIUM_MISSING, PLAYWRIGHT_MISSING
 
 pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING)
@@ -51,7 +50,9 @@ def opened_notebook(browser: Browser, home: Path, env: dict[str, str], shots: Pa
     """A copy of explorers.ipynb in a fresh JupyterLab whose kernel sees `env`, opened with every cell run; the page saved last."""
     (home / "root").mkdir()
     shots.mkdir(parents=True, exist_ok=True)
-    notebook = Path(shutil.copy(NOTEBOOK, home / "root"))  # a copy: JupyterLab's autosave must not write outputs into the repo
+    notebook = Path(
+        shutil.copy(NOTEBOOK, home / "root")
+    )  # a copy: JupyterLab's autosave must not write outputs into the repo
     pythonpath = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     with running_lab(home / "root", home / "lab", {"PYTHONPATH": pythonpath, **env}) as lab:
         page = browser.new_page(viewport=VIEWPORT)

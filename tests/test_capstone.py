@@ -35,13 +35,17 @@ def test_the_capstone_runs_on_another_folder_and_saves_the_cli_s_model(
     monkeypatch.setenv("CPLIB_PROFILE", "tiny")
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("CPLIB_DEVICE", "cpu")
-    copy = tmp_path / "notebooks" / CAPSTONE.name  # executed in a folder of its own, so nothing is written beside the original
+    copy = (
+        tmp_path / "notebooks" / CAPSTONE.name
+    )  # executed in a folder of its own, so nothing is written beside the original
     copy.parent.mkdir()
     shutil.copy(CAPSTONE, copy)
 
     notebook = execute_notebook(copy, cell_timeout=600)
 
-    printed = "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs)
+    printed = "".join(
+        output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    )
     assert f"dataset: {own_folder}" in printed and "this notebook: tablets" in printed
     assert "anomalous" in printed or "normal" in printed  # the command line's verdict on one image
     cli = _config(build_parser().parse_args(["train", "--category", "tablets", "--out", str(tmp_path / "unused")]))

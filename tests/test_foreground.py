@@ -16,8 +16,8 @@ from cplib.foreground import (
     foreground_steps,
     iou,
     measure_waste,
-    views_waste,
     otsu_threshold,
+    views_waste,
     waste,
 )
 from cplib.profiles import get_profile
@@ -61,7 +61,9 @@ def generator(seed: int = 0) -> torch.Generator:
 
 
 def test_otsu_splits_two_modes() -> None:
-    values = np.concatenate([np.random.default_rng(0).normal(0.1, 0.02, 500), np.random.default_rng(1).normal(0.7, 0.05, 200)])
+    values = np.concatenate(
+        [np.random.default_rng(0).normal(0.1, 0.02, 500), np.random.default_rng(1).normal(0.7, 0.05, 200)]
+    )
     assert 0.2 < otsu_threshold(values) < 0.55
 
 
@@ -90,9 +92,7 @@ def test_capsule_foreground_is_the_object(tiny_root: str) -> None:
     assert mask[32, 32] and not mask[:4].any() and not mask[:, :4].any()
 
 
-@pytest.mark.parametrize(
-    "kwargs, name", [({"border": 0.7}, "border"), ({"min_contrast": -0.1}, "min_contrast")]
-)
+@pytest.mark.parametrize("kwargs, name", [({"border": 0.7}, "border"), ({"min_contrast": -0.1}, "min_contrast")])
 def test_estimate_rejects_bad_parameters(kwargs: dict, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         estimate_foreground(discs_on_grey(3), **kwargs)
@@ -176,7 +176,12 @@ def test_bad_foreground_is_a_value_error(foreground: torch.Tensor, message: str)
 @pytest.mark.parametrize("min_overlap", [0, 1.5, -0.2])
 def test_min_overlap_outside_its_range_is_a_value_error(min_overlap: float) -> None:
     with pytest.raises(ValueError, match="min_overlap"):
-        A.scar(torch.rand(2, 3, 32, 32), generator(), foreground=torch.ones(32, 32, dtype=torch.bool), min_overlap=min_overlap)
+        A.scar(
+            torch.rand(2, 3, 32, 32),
+            generator(),
+            foreground=torch.ones(32, 32, dtype=torch.bool),
+            min_overlap=min_overlap,
+        )
 
 
 # ---------------------------------------------------------------- wasted draws

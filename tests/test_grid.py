@@ -47,8 +47,22 @@ def jobs(root: str, categories=("weave", "capsule"), seeds=(0, 1), variants=("cu
 def test_the_table_command_writes_one_row_per_job_and_a_rerun_runs_none(
     root: str, trainings: list[str], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    command = ["table", "--data", root, "--profile", "tiny", "--seeds", "0", "1", "--variants", "scar",
-               "--categories", "weave", "--out", str(tmp_path / "out")]
+    command = [
+        "table",
+        "--data",
+        root,
+        "--profile",
+        "tiny",
+        "--seeds",
+        "0",
+        "1",
+        "--variants",
+        "scar",
+        "--categories",
+        "weave",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert main(command) == 0
     rows = grid.read_rows(tmp_path / "out" / grid.RESULTS)
     expected = [(RANDOM_INIT, 0), (RANDOM_INIT, 1), ("scar", 0), ("scar", 1)]
@@ -77,7 +91,7 @@ def test_an_interrupted_grid_reruns_only_the_jobs_without_rows(root: str, traini
     run = run_grid(grid_jobs, root, tmp_path / "out")
     assert (run.ran, run.skipped, run.failures) == (len(grid_jobs) - 4, 4, ())
     missing = [job.name for job in grid_jobs[4:] if not job.random_init]
-    assert trainings[len(trained_before):] == missing
+    assert trainings[len(trained_before) :] == missing
     assert len(grid.read_rows(tmp_path / "out" / grid.RESULTS)) == len(grid_jobs)
 
 
@@ -88,8 +102,19 @@ def test_a_job_with_broken_data_is_named_and_the_others_finish(
     mvtec.category(data, "tiles", shape=(32, 32), train=4)
     mvtec.category(data, "broken", shape=(32, 32), train=4)
     (data / "broken" / "train" / "good" / "000.png").write_bytes(b"not a png")
-    command = ["table", "--data", str(data), "--profile", "tiny", "--seeds", "0", "--variants", "3way",
-               "--out", str(tmp_path / "out")]
+    command = [
+        "table",
+        "--data",
+        str(data),
+        "--profile",
+        "tiny",
+        "--seeds",
+        "0",
+        "--variants",
+        "3way",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert main(command) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("cplib: error: 2 of 4 jobs failed (broken random init seed 0: DataError: ")
@@ -107,8 +132,19 @@ def test_the_ray_launcher_without_ray_says_how_to_install_it(
     root: str, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
-    command = ["table", "--data", root, "--profile", "tiny", "--categories", "weave", "--launcher", "ray",
-               "--out", str(tmp_path)]
+    command = [
+        "table",
+        "--data",
+        root,
+        "--profile",
+        "tiny",
+        "--categories",
+        "weave",
+        "--launcher",
+        "ray",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(command) == 2
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and "pip install 'cplib[cluster]'" in error
@@ -124,9 +160,11 @@ def test_task_options_take_a_gpu_per_job_where_the_cluster_has_gpus() -> None:
 
 
 def test_grid_table_adds_the_papers_mean_and_its_per_category_3way_column() -> None:
-    rows = [Measurement(variant, "capsule", seed, 4, 32, auroc, 0.5, "fp32")
-            for variant, auroc in ((RANDOM_INIT, 0.6), ("3way", 0.9)) for seed in (0, 1)]
+    rows = [
+        Measurement(variant, "capsule", seed, 4, 32, auroc, 0.5, "fp32")
+        for variant, auroc in ((RANDOM_INIT, 0.6), ("3way", 0.9))
+        for seed in (0, 1)
+    ]
     lines = grid.grid_table(rows).splitlines()
     assert lines[0] == "| variant (2 seeds) | capsule | paper MVTec mean |"
-    assert lines[2:] == ["| random init | 60.0 ± 0.0 | — |", "| 3way | 90.0 ± 0.0 | 95.2 |",
-                         "| paper 3-way | 96.2 | |"]
+    assert lines[2:] == ["| random init | 60.0 ± 0.0 | — |", "| 3way | 90.0 ± 0.0 | 95.2 |", "| paper 3-way | 96.2 | |"]

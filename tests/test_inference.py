@@ -14,10 +14,10 @@ from cplib.detector import Detector
 from cplib.errors import ConfigError
 from cplib.evaluate import extract_features
 from cplib.inference import encode
-from cplib.precision import BF16_MIN_INPUT, inference_precision, precision_note
 from cplib.localize import PatchLocalizer
 from cplib.metrics import image_auroc
 from cplib.patches import Geometry
+from cplib.precision import BF16_MIN_INPUT, inference_precision, precision_note
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
 from cplib.train import TrainConfig, build_model, train
@@ -82,8 +82,12 @@ def test_every_scorer_uses_the_precision_it_was_given(monkeypatch) -> None:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> tuple[torch.nn.Module, object, object]:
     """A 3-way model trained briefly at 64 px on a small synthetic capsule folder, with its splits."""
-    root = write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=24, test_good=12, test_per_defect=6))
-    config = get_profile("tiny").config("3way", "capsule", data_root=str(root), size=64, steps=40, batch=8, precision="fp32")
+    root = write_dataset(
+        tmp_path_factory.mktemp("data") / "default", counts=Counts(train=24, test_good=12, test_per_defect=6)
+    )
+    config = get_profile("tiny").config(
+        "3way", "capsule", data_root=str(root), size=64, steps=40, batch=8, precision="fp32"
+    )
     model, _ = train(config, progress=False)
     splits = [load_split(root, "capsule", split, 64) for split in ("train", "test")]
     return model, *splits
@@ -106,7 +110,9 @@ def test_bf16_anomaly_maps_rank_as_fp32(trained) -> None:
     model, train_split, test = trained
     geometry = Geometry(size=64, patch=32, stride=8)
     maps = {
-        precision: PatchLocalizer(model, geometry, precision=precision).fit(train_split.images).anomaly_maps(test.images)
+        precision: PatchLocalizer(model, geometry, precision=precision)
+        .fit(train_split.images)
+        .anomaly_maps(test.images)
         for precision in ("fp32", "bf16")
     }
     assert spearmanr(maps["fp32"].ravel(), maps["bf16"].ravel()).statistic >= SPEARMAN_FLOOR
@@ -114,8 +120,12 @@ def test_bf16_anomaly_maps_rank_as_fp32(trained) -> None:
 
 @pytest.mark.parametrize(
     ("native", "side", "requested", "expected"),
-    [("bf16", 64, None, "bf16 on this machine"), ("fp32", 64, None, "no native bfloat16"),
-     ("bf16", 16, None, "under 32 px"), ("bf16", 64, "fp32", "fp32 (asked for)")],
+    [
+        ("bf16", 64, None, "bf16 on this machine"),
+        ("fp32", 64, None, "no native bfloat16"),
+        ("bf16", 16, None, "under 32 px"),
+        ("bf16", 64, "fp32", "fp32 (asked for)"),
+    ],
 )
 def test_the_note_says_which_precision_ran_and_why(native, side, requested, expected, monkeypatch) -> None:
     monkeypatch.setattr(precision_rules, "native_precision", lambda: native)

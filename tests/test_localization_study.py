@@ -17,8 +17,18 @@ from cplib.checkpoint import get_or_train
 from cplib.errors import ResultDrift
 from cplib.evaluate import localize_densities
 from cplib.experiments import localization
-from cplib.experiments.localization import (TRAINED, LocalizationRow, check_localization, compare_networks, localization_results,
-                                            localization_splits, localization_table, pixel_aurocs, proxy_accuracy, to_rows)
+from cplib.experiments.localization import (
+    TRAINED,
+    LocalizationRow,
+    check_localization,
+    compare_networks,
+    localization_results,
+    localization_splits,
+    localization_table,
+    pixel_aurocs,
+    proxy_accuracy,
+    to_rows,
+)
 from cplib.experiments.measurements import RANDOM_INIT
 from cplib.experiments.results import from_csv, to_csv
 from cplib.paths import REPO_ROOT
@@ -31,7 +41,11 @@ CATEGORIES = ("capsule", "granite", "weave")
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=6, test_good=2, test_per_defect=2)))
+    return str(
+        write_dataset(
+            tmp_path_factory.mktemp("data") / "default", counts=Counts(train=6, test_good=2, test_per_defect=2)
+        )
+    )
 
 
 def _rows(draws: np.random.Generator, categories: tuple[str, ...] = CATEGORIES) -> list[LocalizationRow]:
@@ -42,7 +56,11 @@ def _rows(draws: np.random.Generator, categories: tuple[str, ...] = CATEGORIES) 
         for network in (TRAINED, RANDOM_INIT):
             for density in ("shared", "per-location"):
                 metrics = draws.uniform(0.3, 1.0, 3)
-                rows.append(LocalizationRow(category, network, density, *map(float, metrics), accuracy, 128, 32, 8, 300, "bf16", 0))
+                rows.append(
+                    LocalizationRow(
+                        category, network, density, *map(float, metrics), accuracy, 128, 32, 8, 300, "bf16", 0
+                    )
+                )
     return rows
 
 
@@ -65,11 +83,19 @@ def test_localization_table_and_lookups_hold_every_row() -> None:
         for line, category in zip(lines[2:], CATEGORIES):
             cells = [cell.strip() for cell in line.strip("|").split("|")]
             assert cells[0].startswith(category) and cells[1] == f"{accuracy[category]:.2f}"
-            by_hand = [r for n in (TRAINED, RANDOM_INIT) for d in ("shared", "per-location") for r in rows if (r.category, r.network, r.density) == (category, n, d)]
+            by_hand = [
+                r
+                for n in (TRAINED, RANDOM_INIT)
+                for d in ("shared", "per-location")
+                for r in rows
+                if (r.category, r.network, r.density) == (category, n, d)
+            ]
             assert cells[2:] == [f"{pixel[r.category, r.network, r.density]:.3f} ({r.aupro:.3f})" for r in by_hand]
 
 
-def test_check_localization_is_strict_where_the_table_was_made_and_reports_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_localization_is_strict_where_the_table_was_made_and_reports_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from cplib.experiments.machines import signature
 
     draws = np.random.default_rng(2)
@@ -80,20 +106,31 @@ def test_check_localization_is_strict_where_the_table_was_made_and_reports_elsew
         moved = [replace(r, pixel_auroc=r.pixel_auroc + (0.031 if i == one else 0)) for i, r in enumerate(mine)]
         shift = float(draws.uniform(-0.029, 0.029))
         monkeypatch.setattr(localization, "committed_signature", lambda stem: signature(mine[0].precision))
-        lines = check_localization(committed, [replace(r, pixel_auroc=r.pixel_auroc + shift) for r in mine]).splitlines()
+        lines = check_localization(
+            committed, [replace(r, pixel_auroc=r.pixel_auroc + shift) for r in mine]
+        ).splitlines()
         assert len(lines) == len(mine) and all("reproduced" in line for line in lines)
         with pytest.raises(ResultDrift, match="bench/localization_table.py"):
             check_localization(committed, moved)
         monkeypatch.setattr(localization, "committed_signature", lambda stem: None)
         monkeypatch.setattr(localization, "cross_machine_spread", lambda measures: 0.0)
-        assert check_localization(committed, moved).count("DRIFT") == 1  # another machine: reported in its line, not raised
-        assert "not comparable" in check_localization(committed, [replace(r, precision="fp32", pixel_auroc=0.0) for r in mine])
+        assert (
+            check_localization(committed, moved).count("DRIFT") == 1
+        )  # another machine: reported in its line, not raised
+        assert "not comparable" in check_localization(
+            committed, [replace(r, precision="fp32", pixel_auroc=0.0) for r in mine]
+        )
 
 
-def test_committed_rows_are_read_only_for_the_default_data_at_the_same_settings(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_committed_rows_are_read_only_for_the_default_data_at_the_same_settings(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     tiny = get_profile("tiny")
     geometry = tiny.localization.geometry()
-    committed = [replace(r, size=geometry.size, patch=geometry.patch, stride=geometry.stride, steps=tiny.steps) for r in _rows(np.random.default_rng(3))]
+    committed = [
+        replace(r, size=geometry.size, patch=geometry.patch, stride=geometry.stride, steps=tiny.steps)
+        for r in _rows(np.random.default_rng(3))
+    ]
     table = tmp_path / "localization.csv"
     table.write_text(to_csv(committed))
     monkeypatch.setattr(localization, "COMMITTED_LOCALIZATION", table)
@@ -101,13 +138,22 @@ def test_committed_rows_are_read_only_for_the_default_data_at_the_same_settings(
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     (tmp_path / "default").symlink_to(root)
     assert localization_results(str(tmp_path / "default"), list(CATEGORIES), tiny) == committed
-    assert localization_results(str(tmp_path / "default"), list(CATEGORIES), replace(tiny, localization=replace(tiny.localization, steps=tiny.localization.steps + 1))) == "measured here"
+    assert (
+        localization_results(
+            str(tmp_path / "default"),
+            list(CATEGORIES),
+            replace(tiny, localization=replace(tiny.localization, steps=tiny.localization.steps + 1)),
+        )
+        == "measured here"
+    )
     assert localization_results(str(tmp_path / "default"), ["capsule"], tiny) == "measured here"
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "elsewhere"))  # the same images, no longer the default dataset
     assert localization_results(str(tmp_path / "default"), list(CATEGORIES), tiny) == "measured here"
 
 
-def test_compare_networks_scores_the_cached_model_and_its_untrained_self(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compare_networks_scores_the_cached_model_and_its_untrained_self(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     tiny = get_profile("tiny")
     settings = tiny.localization
@@ -120,13 +166,24 @@ def test_compare_networks_scores_the_cached_model_and_its_untrained_self(root: s
         for density, result in compared[network].items():
             assert result.pixel_auroc == expected[density].pixel_auroc and result.aupro == expected[density].aupro
     rows = to_rows(trained, compared, settings.geometry().stride)
-    assert {(r.network, r.density) for r in rows} == {(n, d) for n in (TRAINED, RANDOM_INIT) for d in ("shared", "per-location")}
+    assert {(r.network, r.density) for r in rows} == {
+        (n, d) for n in (TRAINED, RANDOM_INIT) for d in ("shared", "per-location")
+    }
     assert all(r.patch == config.patch and r.steps == config.steps and not math.isnan(r.pixel_auroc) for r in rows)
 
 
 def test_the_script_writes_the_csv_and_table_of_every_category(root: str, tmp_path: Path) -> None:
     env = {**os.environ, "CPLIB_DATA_DIR": str(tmp_path)}
-    command = [sys.executable, str(REPO_ROOT / "bench" / "localization_table.py"), "--data", root, "--profile", "tiny", "--out", str(tmp_path / "loc")]
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "bench" / "localization_table.py"),
+        "--data",
+        root,
+        "--profile",
+        "tiny",
+        "--out",
+        str(tmp_path / "loc"),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr
     rows = from_csv((tmp_path / "loc.csv").read_text(), LocalizationRow)

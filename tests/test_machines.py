@@ -39,7 +39,9 @@ ELSEWHERE = replace(HERE, threads=8)
 
 def _in_a_new_process(code: str, **environment: str) -> str:
     """What `code` prints in a fresh interpreter with these variables set (they take effect when torch starts)."""
-    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **environment}, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, **environment}, capture_output=True, text=True, check=True
+    )
     return done.stdout.strip()
 
 
@@ -57,21 +59,27 @@ def test_the_signature_follows_threads_and_the_instruction_set_cap(monkeypatch: 
 
 
 def test_emulated_machines_change_what_another_machine_changes() -> None:
-    code = ("from cplib.experiments.machines import signature; from cplib.profiles import get_profile; "
-            "print(signature(get_profile('cpu').precision_for(64)))")
+    code = (
+        "from cplib.experiments.machines import signature; from cplib.profiles import get_profile; "
+        "print(signature(get_profile('cpu').precision_for(64)))"
+    )
     two_threads = _in_a_new_process(code, OMP_NUM_THREADS="2")  # set, not inherited: the shell may run one thread
     one_thread = _in_a_new_process(code, **EMULATED["threads-1"])
     assert "threads=2" in two_threads and "threads=1" in one_thread
     assert "precision='fp32'" in _in_a_new_process(code, **EMULATED["fp32"])
     avx2 = _in_a_new_process(code, **EMULATED["avx2"])
-    assert "isa='capped at AVX2'" in avx2 and "precision='fp32'" in avx2  # no native bfloat16 under oneDNN's AVX2 kernels
+    assert (
+        "isa='capped at AVX2'" in avx2 and "precision='fp32'" in avx2
+    )  # no native bfloat16 under oneDNN's AVX2 kernels
     avx = _in_a_new_process(code, **EMULATED["avx"])
     assert "isa='capped at AVX'" in avx and "precision='fp32'" in avx
 
 
 @pytest.mark.parametrize("best", machines.ISA_ORDER)
 @pytest.mark.parametrize("bf16", [True, False])
-def test_an_emulation_that_changes_nothing_here_is_named(monkeypatch: pytest.MonkeyPatch, best: str, bf16: bool) -> None:
+def test_an_emulation_that_changes_nothing_here_is_named(
+    monkeypatch: pytest.MonkeyPatch, best: str, bf16: bool
+) -> None:
     monkeypatch.setattr(machines, "best_instruction_set", lambda: best)
     monkeypatch.setattr("cplib.precision.native_precision", lambda: "bf16" if bf16 else "fp32")
     for name, variables in EMULATED.items():
@@ -79,14 +87,19 @@ def test_an_emulation_that_changes_nothing_here_is_named(monkeypatch: pytest.Mon
         below_best = bool(cap) and machines.ISA_ORDER.index(cap) < machines.ISA_ORDER.index(best)
         changes = below_best or "OMP_NUM_THREADS" in variables or (name == "fp32" and bf16)
         assert (machines.emulates_nothing(name) is None) == (changes or name == "native"), (name, best, bf16)
-    assert machines.emulates_nothing("threads-1") is None and (machines.emulates_nothing("avx") is None) == (best != "avx")
+    assert machines.emulates_nothing("threads-1") is None and (machines.emulates_nothing("avx") is None) == (
+        best != "avx"
+    )
 
 
 def test_machine_labels_name_the_cpu_and_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
     for best in machines.ISA_ORDER:
         monkeypatch.setattr(machines, "best_instruction_set", lambda best=best: best)
         for name in EMULATED:
-            assert machines.machine_label(name) == f"{name} on {best}" and machines.emulation_of(machines.machine_label(name)) == name
+            assert (
+                machines.machine_label(name) == f"{name} on {best}"
+                and machines.emulation_of(machines.machine_label(name)) == name
+            )
 
 
 def test_emulation_environments_keep_their_models_apart() -> None:
@@ -104,7 +117,9 @@ def test_cplib_precision_overrides_auto_and_is_checked(monkeypatch: pytest.Monke
     assert cpu.config("3way").precision == "fp32"
     assert get_profile("paper").config("3way").precision == "fp32"  # a profile with a fixed precision keeps it
     monkeypatch.setenv("CPLIB_PRECISION", "bf16")
-    assert cpu.config("3way").precision == "bf16" and cpu.config("3way", size=32, patch=16).precision == "fp32"  # under BF16_MIN_INPUT
+    assert (
+        cpu.config("3way").precision == "bf16" and cpu.config("3way", size=32, patch=16).precision == "fp32"
+    )  # under BF16_MIN_INPUT
     monkeypatch.setenv("CPLIB_PRECISION", "half")
     with pytest.raises(ConfigError, match="CPLIB_PRECISION='half'"):
         cpu.config("3way")
@@ -117,13 +132,19 @@ def test_signatures_round_trip_beside_each_other(tmp_path: Path) -> None:
     record_signature("localization", ELSEWHERE, path)
     assert committed_signature("table1_seeds", path) == HERE and committed_signature("localization", path) == ELSEWHERE
     assert sorted(json.loads(path.read_text())) == ["localization", "table1_seeds"]
-    assert [p.name for p in tmp_path.iterdir()] == ["machines.json"]  # written through a temporary, nothing left beside it
+    assert [p.name for p in tmp_path.iterdir()] == [
+        "machines.json"
+    ]  # written through a temporary, nothing left beside it
 
 
 def _spread_rows(draws: np.random.Generator) -> list[SpreadRow]:
     models = ["cutout", "3way", "random init", "3way patch"]
-    return [SpreadRow(machine, model, "capsule", measure, float(draws.uniform(0.5, 1.0)), "Some CPU", "avx2", 2, "fp32")
-            for machine in ("native", "threads-1", "avx2") for model in models for measure in ("image AUROC", "proxy accuracy")]
+    return [
+        SpreadRow(machine, model, "capsule", measure, float(draws.uniform(0.5, 1.0)), "Some CPU", "avx2", 2, "fp32")
+        for machine in ("native", "threads-1", "avx2")
+        for model in models
+        for measure in ("image AUROC", "proxy accuracy")
+    ]
 
 
 def test_spreads_are_the_range_over_machines_and_skip_the_random_network_in_the_largest() -> None:
@@ -141,7 +162,9 @@ def test_spreads_are_the_range_over_machines_and_skip_the_random_network_in_the_
     with pytest.raises(ValueError, match="pixel AUROC"):
         largest_spread(rows, ["pixel AUROC shared"])
     alone = [replace(rows[0], measure="kNN", value=0.7)]
-    assert spreads(rows + alone) == spreads(rows) and spread_table(rows + alone).endswith("| 0.700 | — | — | one machine |")
+    assert spreads(rows + alone) == spreads(rows) and spread_table(rows + alone).endswith(
+        "| 0.700 | — | — | one machine |"
+    )
 
 
 def test_the_drift_check_is_strict_where_the_results_were_made() -> None:
@@ -153,7 +176,15 @@ def test_the_drift_check_is_strict_where_the_results_were_made() -> None:
         inside = mean + float(draws.uniform(-0.99, 0.99)) * strict
         assert "reproduced" in check_reproduction("capsule 3way", inside, committed, HERE, HERE, 0.2, "bench/x.py")
         with pytest.raises(ResultDrift, match="regenerate them with bench/x.py"):
-            check_reproduction("capsule 3way", mean + float(draws.choice([-1, 1])) * 1.01 * strict, committed, HERE, HERE, 0.2, "bench/x.py")
+            check_reproduction(
+                "capsule 3way",
+                mean + float(draws.choice([-1, 1])) * 1.01 * strict,
+                committed,
+                HERE,
+                HERE,
+                0.2,
+                "bench/x.py",
+            )
 
 
 def test_the_drift_check_never_fails_on_another_machine_and_widens_by_the_cross_machine_spread() -> None:
@@ -164,8 +195,12 @@ def test_the_drift_check_never_fails_on_another_machine_and_widens_by_the_cross_
         mean = float(np.mean(committed))
         tolerance = max(3 * float(np.std(committed, ddof=1)) if len(committed) > 1 else 0.0, REPRODUCE_FLOOR) + cross
         for made_on in (ELSEWHERE, None):
-            near = check_reproduction("c v", mean + float(draws.uniform(-0.99, 0.99)) * tolerance, committed, made_on, HERE, cross, "cmd")
-            far = check_reproduction("c v", mean + float(draws.choice([-1, 1])) * 1.01 * tolerance, committed, made_on, HERE, cross, "cmd")
+            near = check_reproduction(
+                "c v", mean + float(draws.uniform(-0.99, 0.99)) * tolerance, committed, made_on, HERE, cross, "cmd"
+            )
+            far = check_reproduction(
+                "c v", mean + float(draws.choice([-1, 1])) * 1.01 * tolerance, committed, made_on, HERE, cross, "cmd"
+            )
             assert "this machine's run" in near and "inside" in near and "DRIFT" not in near
             assert "DRIFT" in far and far.endswith("regenerate them with cmd")
             assert ("a machine not recorded" in near) == (made_on is None)
@@ -173,7 +208,9 @@ def test_the_drift_check_never_fails_on_another_machine_and_widens_by_the_cross_
 
 def test_the_committed_spread_covers_every_model_the_notebooks_assert_on() -> None:
     rows = machines.committed_spread()
-    assert rows is not None, "bench/results/machine_spread.csv is missing: run bench/machine_spread.py (docs/results.md)"
+    assert rows is not None, (
+        "bench/results/machine_spread.csv is missing: run bench/machine_spread.py (docs/results.md)"
+    )
     labels = {row.machine for row in rows}
     assert {machines.emulation_of(label) for label in labels} <= set(EMULATED)
     assert {row.threads for row in rows} >= {1, 2} and {row.precision for row in rows} == {"bf16", "fp32"}
@@ -185,7 +222,12 @@ def test_the_committed_spread_covers_every_model_the_notebooks_assert_on() -> No
     assert committed_signature("machine_spread") is not None
     for cpu in cpus:
         native = next(row for row in rows if row.machine == f"native on {cpu}")
-        assert all((row.isa, row.threads, row.precision) != (native.isa, native.threads, native.precision)
-                   for row in rows if row.machine.endswith(f" on {cpu}") and row.machine != native.machine)  # each really differs
+        assert all(
+            (row.isa, row.threads, row.precision) != (native.isa, native.threads, native.precision)
+            for row in rows
+            if row.machine.endswith(f" on {cpu}") and row.machine != native.machine
+        )  # each really differs
     knn = {(row.category, row.measure) for row in rows if row.model == "3way" and row.measure.startswith("kNN")}
-    assert knn == {(c, f"kNN {m}") for c in ("capsule", "granite", "weave") for m in ("normal_vs_synthetic", "defect_to_synthetic")}
+    assert knn == {
+        (c, f"kNN {m}") for c in ("capsule", "granite", "weave") for m in ("normal_vs_synthetic", "defect_to_synthetic")
+    }

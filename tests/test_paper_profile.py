@@ -17,7 +17,11 @@ STEPS = 2
 @pytest.fixture(scope="module")
 def paper_root(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A default-style dataset with a few training images of each category."""
-    return str(write_dataset(tmp_path_factory.mktemp("paper") / "default", counts=Counts(train=4, test_good=1, test_per_defect=1)))
+    return str(
+        write_dataset(
+            tmp_path_factory.mktemp("paper") / "default", counts=Counts(train=4, test_good=1, test_per_defect=1)
+        )
+    )
 
 
 def test_the_paper_image_model_trains_at_256_px(paper_root: str) -> None:

@@ -33,7 +33,9 @@ def test_score_histogram_draws_each_class_and_the_threshold() -> None:
     assert f"{image_auroc(labels, scores):.3f}" in axis.get_title()
     legend = {text.get_text() for text in axis.get_legend().get_texts()}
     assert legend == {
-        "threshold 1.5", f"good: {(scores[:40] >= 1.5).sum()} of 40 above", f"defective: {(scores[40:] >= 1.5).sum()} of 20 above"
+        "threshold 1.5",
+        f"good: {(scores[:40] >= 1.5).sum()} of 40 above",
+        f"defective: {(scores[40:] >= 1.5).sum()} of 20 above",
     }
 
 

@@ -48,12 +48,18 @@ def constraints() -> dict[str, str]:
 
 def conda_requirements(environment: dict) -> dict[str, str]:
     """The conda packages of environment.yml other than python and pip, in pip spelling."""
-    return requirements([d for d in environment["dependencies"] if isinstance(d, str) and d != "pip" and not d.startswith("python=")])
+    return requirements(
+        [d for d in environment["dependencies"] if isinstance(d, str) and d != "pip" and not d.startswith("python=")]
+    )
 
 
 def unmet_bounds(wanted: dict[str, str], pinned: dict[str, str]) -> dict[str, str | None]:
     """The wanted packages that the pins leave out or pin outside their specifier: name → pin (None when missing)."""
-    return {name: pinned.get(name) for name, spec in wanted.items() if name not in pinned or pinned[name].removeprefix("==") not in SpecifierSet(spec)}
+    return {
+        name: pinned.get(name)
+        for name, spec in wanted.items()
+        if name not in pinned or pinned[name].removeprefix("==") not in SpecifierSet(spec)
+    }
 
 
 def unstripped_cells(notebook: dict) -> list[str]:
@@ -111,7 +117,9 @@ def test_requirements_parser_maps_conda_names() -> None:
 
 def test_committed_notebooks_are_stripped() -> None:
     dirty = {path.name: unstripped_cells(json.loads(path.read_text())) for path in NOTEBOOKS}
-    assert {name: cells for name, cells in dirty.items() if cells} == {}, "strip outputs: jupyter nbconvert --clear-output --inplace"
+    assert {name: cells for name, cells in dirty.items() if cells} == {}, (
+        "strip outputs: jupyter nbconvert --clear-output --inplace"
+    )
 
 
 def test_stripped_check_catches_outputs_and_execution_counts(tmp_path: Path) -> None:
@@ -163,14 +171,26 @@ def named_modules(opening: str) -> set[str]:
 
 
 def test_imported_and_named_modules_read_dotted_names_and_packages() -> None:
-    cells = ["from cplib import data, paper\nfrom cplib.experiments.table1 import seeded_results\n",
-             "from cplib.experiments import margins\nfrom cplib.plots import (auroc_bars,\n    save_figure)\n"]
+    cells = [
+        "from cplib import data, paper\nfrom cplib.experiments.table1 import seeded_results\n",
+        "from cplib.experiments import margins\nfrom cplib.plots import (auroc_bars,\n    save_figure)\n",
+    ]
     notebook = {"cells": [{"cell_type": "code", "source": [cell]} for cell in cells]}
-    assert imported_cplib_modules(notebook) == {"cplib.data", "cplib.paper", "cplib.experiments.table1",
-                                                "cplib.experiments.margins", "cplib.plots"}
+    assert imported_cplib_modules(notebook) == {
+        "cplib.data",
+        "cplib.paper",
+        "cplib.experiments.table1",
+        "cplib.experiments.margins",
+        "cplib.plots",
+    }
     opening = "What you learn. Uses: `cplib.data`, `cplib.experiments.table1.seeded_results`, `cplib.plots`."
-    assert named_modules(opening) == {"cplib.data", "cplib.experiments", "cplib.experiments.table1",
-                                      "cplib.experiments.table1.seeded_results", "cplib.plots"}
+    assert named_modules(opening) == {
+        "cplib.data",
+        "cplib.experiments",
+        "cplib.experiments.table1",
+        "cplib.experiments.table1.seeded_results",
+        "cplib.plots",
+    }
 
 
 def test_each_notebook_opening_names_the_cplib_modules_it_imports() -> None:
@@ -194,7 +214,9 @@ def test_the_results_page_pastes_each_committed_result_table_unchanged(result: P
 def test_the_readme_holds_the_headline_of_the_committed_studies() -> None:
     from cplib.experiments.headline import committed_headline
 
-    assert committed_headline() in README.read_text(), "paste `python -m cplib.experiments.headline` into README.md again"
+    assert committed_headline() in README.read_text(), (
+        "paste `python -m cplib.experiments.headline` into README.md again"
+    )
 
 
 def test_the_readme_fits_on_one_screen() -> None:
@@ -234,6 +256,8 @@ def test_every_relative_link_resolves(page: Path) -> None:
 def test_broken_links_finds_missing_files_and_anchors_only(tmp_path: Path) -> None:
     (tmp_path / "other.md").write_text("# Other page\n\n## A lesson's model\n")
     page = tmp_path / "page.md"
-    page.write_text("# Page\n[ok](other.md) [anchor](other.md#a-lessons-model) [here](#page) [web](https://x.org/y)\n"
-                    "![missing](figure.png) [no file](gone.md) [no anchor](other.md#nowhere) [no heading](#nothing)\n")
+    page.write_text(
+        "# Page\n[ok](other.md) [anchor](other.md#a-lessons-model) [here](#page) [web](https://x.org/y)\n"
+        "![missing](figure.png) [no file](gone.md) [no anchor](other.md#nowhere) [no heading](#nothing)\n"
+    )
     assert broken_links(page) == ["figure.png", "gone.md", "other.md#nowhere", "#nothing"]

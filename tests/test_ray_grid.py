@@ -55,7 +55,9 @@ def test_a_ray_grid_gives_the_rows_of_the_local_launcher(
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "ray-cache"))
     assert run_grid(jobs, root, tmp_path / "ray", "ray", "cpu", cpus_per_job=1).failures == ()
     local, on_ray = (grid.grid_rows(jobs, grid.read_rows(tmp_path / name / grid.RESULTS)) for name in ("local", "ray"))
-    assert len(on_ray) == len(jobs) == 12 and to_csv(on_ray) == to_csv(local)  # as text: the random network's NaN accuracy
+    assert len(on_ray) == len(jobs) == 12 and to_csv(on_ray) == to_csv(
+        local
+    )  # as text: the random network's NaN accuracy
     assert len(models(tmp_path / "ray-cache")) == 8
 
 

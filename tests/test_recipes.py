@@ -30,7 +30,11 @@ RECIPE_FIELDS = ("optimiser", "schedule", "warmup", "bn_momentum")
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=10, test_good=3, test_per_defect=2)))
+    return str(
+        write_dataset(
+            tmp_path_factory.mktemp("data") / "default", counts=Counts(train=10, test_good=3, test_per_defect=2)
+        )
+    )
 
 
 def _learning_rates(config: TrainConfig) -> list[float]:
@@ -74,9 +78,16 @@ def test_batch_norm_momentum_reaches_every_batch_norm_layer() -> None:
     assert len(layers) > 10 and all(layer.momentum == 0.3 for layer in layers)
 
 
-@pytest.mark.parametrize("changes, named", [({"optimiser": "adam"}, "optimiser"), ({"schedule": "step"}, "schedule"),
-                                            ({"warmup": 200}, "warmup"), ({"warmup": 5, "schedule": "onecycle"}, "warmup"),
-                                            ({"bn_momentum": 0.0}, "bn_momentum")])
+@pytest.mark.parametrize(
+    "changes, named",
+    [
+        ({"optimiser": "adam"}, "optimiser"),
+        ({"schedule": "step"}, "schedule"),
+        ({"warmup": 200}, "warmup"),
+        ({"warmup": 5, "schedule": "onecycle"}, "warmup"),
+        ({"bn_momentum": 0.0}, "bn_momentum"),
+    ],
+)
 def test_impossible_recipes_are_refused(changes: dict, named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         TrainConfig(steps=200, **changes)
@@ -85,13 +96,21 @@ def test_impossible_recipes_are_refused(changes: dict, named: str) -> None:
 def test_the_paper_recipe_keeps_the_cache_keys_models_were_cached_under() -> None:
     draws = np.random.default_rng(1)
     for _ in range(20):
-        variant, seed, steps = str(draws.choice(["3way", "cutpaste"])), int(draws.integers(0, 99)), int(draws.integers(2, 999))
+        variant, seed, steps = (
+            str(draws.choice(["3way", "cutpaste"])),
+            int(draws.integers(0, 99)),
+            int(draws.integers(2, 999)),
+        )
         config = TrainConfig(variant=variant, seed=seed, steps=steps)
         keyed = {k: v for k, v in asdict(config).items() if k not in ("holdout", *RECIPE_FIELDS)}
-        before = hashlib.sha256(json.dumps({"config": keyed, "cplib": __version__}, sort_keys=True).encode()).hexdigest()[:16]
+        before = hashlib.sha256(
+            json.dumps({"config": keyed, "cplib": __version__}, sort_keys=True).encode()
+        ).hexdigest()[:16]
         assert cache_key(config) == before
-        changed = {cache_key(config.with_(**{name: value})) for name, value in
-                   [("optimiser", "adamw"), ("schedule", "onecycle"), ("warmup", 1), ("bn_momentum", 0.3)]}
+        changed = {
+            cache_key(config.with_(**{name: value}))
+            for name, value in [("optimiser", "adamw"), ("schedule", "onecycle"), ("warmup", 1), ("bn_momentum", 0.3)]
+        }
         assert len(changed) == 4 and before not in changed
 
 
@@ -106,14 +125,19 @@ def test_held_out_accuracy_of_a_constant_guess_is_one_over_the_classes(variant: 
     assert heldout_proxy_accuracy(model, images, config, rounds=3) == pytest.approx(1 / model.classifier.out_features)
 
 
-def test_the_study_trains_each_recipe_with_its_holdout_and_chooses_by_held_out_accuracy(root: str, tmp_path: Path,
-                                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_study_trains_each_recipe_with_its_holdout_and_chooses_by_held_out_accuracy(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     tiny = get_profile("tiny")
     recipes = {name: RECIPES[name] for name in ("paper", "AdamW 1e-3", "64 images, half the steps")}
     rows = recipe_study(root, ["weave"], tiny, [0], recipes)
     assert [row.recipe for row in rows] == list(recipes)
-    assert [(row.steps, row.batch) for row in rows] == [(tiny.steps, tiny.batch), (tiny.steps, tiny.batch), (tiny.steps // 2, 64)]
+    assert [(row.steps, row.batch) for row in rows] == [
+        (tiny.steps, tiny.batch),
+        (tiny.steps, tiny.batch),
+        (tiny.steps // 2, 64),
+    ]
     assert all(recipe_config(tiny, recipes[row.recipe], "weave", root, 0).holdout == 0.2 for row in rows)
     assert len(list((tmp_path / "models").glob("*.pt"))) == 3
     assert all(0 <= row.heldout_accuracy <= 1 and row.threads == torch.get_num_threads() for row in rows)
@@ -122,19 +146,55 @@ def test_the_study_trains_each_recipe_with_its_holdout_and_chooses_by_held_out_a
 def test_the_choice_and_the_table_follow_the_held_out_accuracy_only() -> None:
     draws = np.random.default_rng(2)
     for _ in range(50):
-        rows = [RecipeRow(r, c, s, 2, 300, 32, float(draws.uniform(0.3, 1)), float(draws.uniform()), float(draws.uniform()),
-                          float(draws.uniform())) for r in ("a", "b", "c") for c in ("x", "y") for s in (0, 1)]
+        rows = [
+            RecipeRow(
+                r,
+                c,
+                s,
+                2,
+                300,
+                32,
+                float(draws.uniform(0.3, 1)),
+                float(draws.uniform()),
+                float(draws.uniform()),
+                float(draws.uniform()),
+            )
+            for r in ("a", "b", "c")
+            for c in ("x", "y")
+            for s in (0, 1)
+        ]
         means = {r: np.mean([row.heldout_accuracy for row in rows if row.recipe == r]) for r in ("a", "b", "c")}
         assert chosen_recipe(rows) == max(means, key=means.get)
         table = recipe_table(rows).splitlines()
-        assert len(table) == 5 and table[2 + "abc".index(chosen_recipe(rows))].startswith(f"| **{chosen_recipe(rows)}** |")
+        assert len(table) == 5 and table[2 + "abc".index(chosen_recipe(rows))].startswith(
+            f"| **{chosen_recipe(rows)}** |"
+        )
 
 
 def test_the_recipe_study_script_writes_its_table_figure_and_rows(root: str, tmp_path: Path) -> None:
     out = tmp_path / "recipes"
-    done = subprocess.run([sys.executable, str(REPO_ROOT / "bench" / "recipe_study.py"), "--data", root, "--profile", "tiny",
-                           "--seeds", "0", "--recipes", "paper", "AdamW 1e-3", "--out", str(out)],
-                          capture_output=True, text=True, env={**os.environ, "CPLIB_DATA_DIR": str(tmp_path)})
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "bench" / "recipe_study.py"),
+            "--data",
+            root,
+            "--profile",
+            "tiny",
+            "--seeds",
+            "0",
+            "--recipes",
+            "paper",
+            "AdamW 1e-3",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CPLIB_DATA_DIR": str(tmp_path)},
+    )
     assert done.returncode == 0, done.stderr
     assert {p.name for p in tmp_path.glob("recipes.*")} == {"recipes.csv", "recipes.md", "recipes.png"}
-    assert (out.with_suffix(".csv")).read_text().count("\n") == 1 + 2 * 3  # two recipes on three categories, and the header
+    assert (out.with_suffix(".csv")).read_text().count(
+        "\n"
+    ) == 1 + 2 * 3  # two recipes on three categories, and the header

@@ -87,11 +87,14 @@ def bomb_png(path: Path, side: int) -> Path:
 
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+    )
     return path
 
 
 # Data loss
+
 
 def test_out_holding_user_files_is_refused_untouched(root: Path, tmp_path: Path, capsys, no_training) -> None:
     out = tmp_path / "mine"
@@ -103,7 +106,9 @@ def test_out_holding_user_files_is_refused_untouched(root: Path, tmp_path: Path,
     assert snapshot(out) == before and leftovers(tmp_path) == []
 
 
-def test_out_dot_in_a_folder_with_files_deletes_nothing(root: Path, tmp_path: Path, capsys, no_training, monkeypatch) -> None:
+def test_out_dot_in_a_folder_with_files_deletes_nothing(
+    root: Path, tmp_path: Path, capsys, no_training, monkeypatch
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
     (work / "notes.txt").write_text("keep me")
@@ -133,6 +138,7 @@ def test_a_model_is_replaced_with_a_complete_version_at_every_instant(model: Pat
 
 
 # Work thrown away by late errors: outputs and data checked before training
+
 
 def test_out_that_is_a_file_is_refused_before_training(root: Path, tmp_path: Path, capsys, no_training) -> None:
     out = tmp_path / "model.txt"
@@ -174,13 +180,14 @@ def test_an_os_error_is_one_line(monkeypatch, capsys) -> None:
 
 # Tracebacks that remain
 
+
 @pytest.mark.parametrize(
     ("damage", "named"),
     [
         (lambda m: (m / "density.pkl").unlink(), "density.pkl"),
         (lambda m: (m / "density.pkl").write_bytes(b"\x80\x04 truncated"), "density.pkl"),
         (lambda m: (m / "density.pkl").write_bytes(pickle.dumps([1, 2])), "density.pkl"),
-        (lambda m: (m / "detector.json").write_text("{\"thresh"), "detector.json"),
+        (lambda m: (m / "detector.json").write_text('{"thresh'), "detector.json"),
         (lambda m: (m / "detector.json").write_text("{}"), "detector.json"),
     ],
 )
@@ -195,39 +202,69 @@ def test_weights_that_do_not_match_the_saved_config_are_named(model: Path, root:
     payload["config"]["variant"] = "cutpaste"  # a two-class head for three-class weights
     torch.save(payload, model / "model.pt")
     image = next((root / "tile" / "test" / "good").glob("*.png"))
-    refused(capsys, ["score", "--model", str(model), str(image)], str(model / "model.pt"), "do not match", "train again")
+    refused(
+        capsys, ["score", "--model", str(model), str(image)], str(model / "model.pt"), "do not match", "train again"
+    )
 
 
 @pytest.mark.parametrize("side", [20_000, 10_000])  # past PIL's error limit, and past its warning limit
-def test_a_decompression_bomb_is_named_in_train_test_and_score(root: Path, model: Path, tmp_path: Path, capsys, side: int) -> None:
+def test_a_decompression_bomb_is_named_in_train_test_and_score(
+    root: Path, model: Path, tmp_path: Path, capsys, side: int
+) -> None:
     for split in ("train/good", "test/crack"):
         bomb = bomb_png(root / "tile" / split / "zz_bomb.png", side)
         args = ["evaluate", "--data", str(root), "--category", "tile", "--model", str(model)]
-        refused(capsys, train_args(root, tmp_path / "m2") if split == "train/good" else args, str(bomb), "too large to read safely")
+        refused(
+            capsys,
+            train_args(root, tmp_path / "m2") if split == "train/good" else args,
+            str(bomb),
+            "too large to read safely",
+        )
         bomb.unlink()
     bomb = bomb_png(tmp_path / "bomb.png", side)
     refused(capsys, ["score", "--model", str(model), str(bomb)], str(bomb), "MAX_IMAGE_PIXELS")
 
 
 @pytest.mark.parametrize("device", ["nonsense", "cuda:99"] + ([] if torch.cuda.is_available() else ["cuda"]))
-def test_an_unavailable_device_is_named_with_those_available(root: Path, tmp_path: Path, capsys, no_training, device: str) -> None:
-    refused(capsys, [*train_args(root, tmp_path / "model"), "--device", device], f"--device {device!r} is not available", "cpu")
+def test_an_unavailable_device_is_named_with_those_available(
+    root: Path, tmp_path: Path, capsys, no_training, device: str
+) -> None:
+    refused(
+        capsys,
+        [*train_args(root, tmp_path / "model"), "--device", device],
+        f"--device {device!r} is not available",
+        "cpu",
+    )
 
 
 @pytest.mark.parametrize(("test", "missing"), [({"good": 2}, "only normal images"), ({"crack": 2}, "no normal images")])
-def test_a_single_class_test_split_names_the_missing_class(tmp_path: Path, mvtec, model: Path, capsys, test, missing) -> None:
+def test_a_single_class_test_split_names_the_missing_class(
+    tmp_path: Path, mvtec, model: Path, capsys, test, missing
+) -> None:
     mvtec.category(tmp_path / "one", "tile", test=test)
-    refused(capsys, ["evaluate", "--data", str(tmp_path / "one"), "--category", "tile", "--model", str(model)], missing, "test/")
+    refused(
+        capsys,
+        ["evaluate", "--data", str(tmp_path / "one"), "--category", "tile", "--model", str(model)],
+        missing,
+        "test/",
+    )
 
 
 def test_download_into_a_file_is_refused(tmp_path: Path, capsys) -> None:
     target = tmp_path / "mvtec.txt"
     target.write_text("mine")
-    refused(capsys, ["download", "--data", str(target), "--url", "http://127.0.0.1:9/x.tar.xz"], "is a file", "pass a folder")
+    refused(
+        capsys,
+        ["download", "--data", str(target), "--url", "http://127.0.0.1:9/x.tar.xz"],
+        "is a file",
+        "pass a folder",
+    )
     assert target.read_text() == "mine"
 
 
-def test_ctrl_c_during_training_exits_130_with_one_line_and_keeps_nothing(root: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+def test_ctrl_c_during_training_exits_130_with_one_line_and_keeps_nothing(
+    root: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
@@ -237,6 +274,7 @@ def test_ctrl_c_during_training_exits_130_with_one_line_and_keeps_nothing(root: 
 
 
 # Leftovers and silent corruption
+
 
 def test_stale_temporaries_of_dead_runs_are_cleared_by_the_next_run(model: Path, tmp_path: Path) -> None:
     for name in (f".model.tmp-{DEAD_PID}", f".model.old-{DEAD_PID}", f".default.tmp-{DEAD_PID}"):
@@ -274,7 +312,9 @@ def test_saved_models_and_cached_files_follow_the_umask(model: Path, tmp_path: P
     finally:
         os.umask(previous)
     assert (tmp_path / "shared").stat().st_mode & 0o777 == 0o755
-    assert {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "shared").iterdir()} == dict.fromkeys(MODEL_FILES, 0o644)
+    assert {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "shared").iterdir()} == dict.fromkeys(
+        MODEL_FILES, 0o644
+    )
     assert (tmp_path / "c.pt").stat().st_mode & 0o777 == 0o644
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pytest
 import numpy as np
+import pytest
 import torch
 
 from cplib import solutions
@@ -131,7 +131,9 @@ def test_shuffled_labels_give_chance_auroc() -> None:
     assert abs(mean - 0.5) < 0.02 and 0.02 < spread < 0.12
 
 
-def test_untrained_patch_auroc_is_the_random_network_of_notebook_06(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_untrained_patch_auroc_is_the_random_network_of_notebook_06(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cplib.data import load_split
     from cplib.evaluate import localize_densities, per_defect_subset
     from cplib.profiles import get_profile
@@ -144,8 +146,16 @@ def test_untrained_patch_auroc_is_the_random_network_of_notebook_06(tmp_path: Pa
     settings = tiny.localization
     train = load_split(root, "weave", "train", settings.size)
     test = per_defect_subset(load_split(root, "weave", "test", settings.size), settings.test_per_defect)
-    both = localize_densities(build_model(settings.patch_config(tiny, "weave", data_root=root)), train, test, settings.geometry(), settings.fit_images)
-    assert solutions.untrained_patch_auroc(root, tiny, "weave", settings.patch_at_256) == pytest.approx(both["shared"].pixel_auroc)
+    both = localize_densities(
+        build_model(settings.patch_config(tiny, "weave", data_root=root)),
+        train,
+        test,
+        settings.geometry(),
+        settings.fit_images,
+    )
+    assert solutions.untrained_patch_auroc(root, tiny, "weave", settings.patch_at_256) == pytest.approx(
+        both["shared"].pixel_auroc
+    )
     assert not list(tmp_path.glob("models/*.pt"))  # nothing trained
 
 
@@ -159,7 +169,9 @@ def test_every_solution_cell_stays_collapsed_until_asked_for(notebook: Path) -> 
     import json
 
     cells = json.loads(notebook.read_text())["cells"]
-    solutions_found = [cell for cell in cells if cell["cell_type"] == "code" and "".join(cell["source"]).startswith("# SOLUTION")]
+    solutions_found = [
+        cell for cell in cells if cell["cell_type"] == "code" and "".join(cell["source"]).startswith("# SOLUTION")
+    ]
     assert solutions_found, f"{notebook.name} has no SOLUTION cell"
     for cell in solutions_found:
         hidden = cell["metadata"].get("jupyter", {})

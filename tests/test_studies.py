@@ -41,11 +41,15 @@ def test_compare_variants_pairs_seeds_under_the_one_rule() -> None:
     def row(variant: str, seed: int, auroc: float) -> Measurement:
         return Measurement(variant, "weave", seed, 300, 64, auroc, 0.9, "bf16")
 
-    rows = [row("scar", s, a) for s, a in enumerate((0.99, 0.98, 1.0))] + [row("cutpaste", s, a) for s, a in enumerate((0.8, 0.9, 0.85))]
+    rows = [row("scar", s, a) for s, a in enumerate((0.99, 0.98, 1.0))] + [
+        row("cutpaste", s, a) for s, a in enumerate((0.8, 0.9, 0.85))
+    ]
     found = compare_variants(rows, "scar", "cutpaste")["weave"]
     assert found.differences == pytest.approx((0.19, 0.08, 0.15)) and found.random_mean == pytest.approx(0.85)
     assert found.verdict == "above" == verdict(found.differences)
-    assert describe_comparison(found, "cutpaste", [0, 1, 2]).endswith("gap +0.140 ± 0.056 (ahead on 3 of 3 seeds [0, 1, 2]): above ▲")
+    assert describe_comparison(found, "cutpaste", [0, 1, 2]).endswith(
+        "gap +0.140 ± 0.056 (ahead on 3 of 3 seeds [0, 1, 2]): above ▲"
+    )
     assert compare_variants(rows, "cutpaste", "scar")["weave"].verdict == "below"
     assert verdict([0.1, -0.1, 0.05]) == "inside the noise" and verdict([0.3]) == "one seed: no spread"
 
@@ -59,4 +63,6 @@ def test_proxy_confusion_counts_every_view_once() -> None:
 
     config = get_profile().config("3way", "capsule").with_(size=32, batch=4)
     matrix = proxy_confusion(build_model(config), torch.rand(6, 3, 32, 32), config, rounds=2)
-    assert matrix.shape == (3, 3) and (matrix.sum(axis=1) == 2 * 6).all()  # each image gives one view per class per round
+    assert (
+        matrix.shape == (3, 3) and (matrix.sum(axis=1) == 2 * 6).all()
+    )  # each image gives one view per class per round

@@ -22,7 +22,11 @@ from cplib.synthetic import Counts, write_dataset
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A small default-style dataset."""
-    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=6, test_good=3, test_per_defect=2)))
+    return str(
+        write_dataset(
+            tmp_path_factory.mktemp("data") / "default", counts=Counts(train=6, test_good=3, test_per_defect=2)
+        )
+    )
 
 
 def test_markdown_table_lists_every_variant_with_the_paper_mean() -> None:
@@ -47,7 +51,18 @@ def test_run_ablation_covers_every_pair(root: str, tmp_path: Path, monkeypatch: 
 def test_mvtec_table_script_runs_on_the_default_layout(root: str, tmp_path: Path) -> None:
     out = tmp_path / "table.md"
     env = {**os.environ, "CPLIB_DATA_DIR": str(tmp_path)}
-    command = [sys.executable, str(REPO_ROOT / "bench" / "mvtec_table.py"), "--data", root, "--profile", "tiny", "--variants", "scar", "--out", str(out)]
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "bench" / "mvtec_table.py"),
+        "--data",
+        root,
+        "--profile",
+        "tiny",
+        "--variants",
+        "scar",
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr
     text = out.read_text()
@@ -55,12 +70,21 @@ def test_mvtec_table_script_runs_on_the_default_layout(root: str, tmp_path: Path
 
 
 def test_mvtec_table_script_names_a_missing_folder(tmp_path: Path) -> None:
-    command = [sys.executable, str(REPO_ROOT / "bench" / "mvtec_table.py"), "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "t.md")]
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "bench" / "mvtec_table.py"),
+        "--data",
+        str(tmp_path / "nowhere"),
+        "--out",
+        str(tmp_path / "t.md"),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert done.returncode == 2 and "dataset folder not found" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_seeded_ablation_measures_every_variant_seed_and_the_random_network(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seeded_ablation_measures_every_variant_seed_and_the_random_network(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cplib.experiments.margins import spread_table
     from cplib.experiments.measurements import RANDOM_INIT
     from cplib.experiments.results import to_csv
@@ -85,11 +109,15 @@ def test_seeded_ablation_measures_every_variant_seed_and_the_random_network(root
         variant, *cells = [cell.strip() for cell in line.strip("|").split("|")]
         for category, cell in zip(("weave", "capsule"), cells):
             assert cell.startswith(f"{100 * mean(variant, category):.1f} ± ")
-            assert cell.endswith("↓") == (variant != RANDOM_INIT and mean(variant, category) < mean(RANDOM_INIT, category))
+            assert cell.endswith("↓") == (
+                variant != RANDOM_INIT and mean(variant, category) < mean(RANDOM_INIT, category)
+            )
     assert to_csv(rows).count("\n") == len(rows) + 1
 
 
-def test_training_curve_trains_each_length_once_and_keeps_the_random_line(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_training_curve_trains_each_length_once_and_keeps_the_random_line(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cplib.experiments.measurements import RANDOM_INIT
     from cplib.experiments.training_curve import training_curve
 
@@ -104,18 +132,37 @@ def test_training_curve_trains_each_length_once_and_keeps_the_random_line(root: 
     assert len(list((tmp_path / "models").glob("*.pt"))) == 2
 
 
-@pytest.mark.parametrize("script, options", [
-    ("table1_seeds.py", ["--seeds", "0", "--variants", "scar"]),
-    ("training_curve.py", ["--steps", "2"]),
-    ("scale_study.py", ["--sizes", "32", "48", "--seeds", "0", "--variants", "scar"]),
-])
-def test_study_scripts_write_their_csv_table_and_figure(root: str, tmp_path: Path, script: str, options: list[str]) -> None:
+@pytest.mark.parametrize(
+    "script, options",
+    [
+        ("table1_seeds.py", ["--seeds", "0", "--variants", "scar"]),
+        ("training_curve.py", ["--steps", "2"]),
+        ("scale_study.py", ["--sizes", "32", "48", "--seeds", "0", "--variants", "scar"]),
+    ],
+)
+def test_study_scripts_write_their_csv_table_and_figure(
+    root: str, tmp_path: Path, script: str, options: list[str]
+) -> None:
     env = {**os.environ, "CPLIB_DATA_DIR": str(tmp_path), "MPLBACKEND": "Agg"}
     out = tmp_path / "study"
-    command = [sys.executable, str(REPO_ROOT / "bench" / script), "--data", root, "--profile", "tiny", *options, "--out", str(out)]
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "bench" / script),
+        "--data",
+        root,
+        "--profile",
+        "tiny",
+        *options,
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stderr
-    assert out.with_suffix(".csv").read_text().startswith("variant,category,seed,steps,size,auroc,proxy_accuracy,precision")
+    assert (
+        out.with_suffix(".csv")
+        .read_text()
+        .startswith("variant,category,seed,steps,size,auroc,proxy_accuracy,precision")
+    )
     assert out.with_suffix(".png").stat().st_size > 0 and "weave" in out.with_suffix(".md").read_text()
 
 
@@ -123,8 +170,21 @@ def _rows(draws: np.random.Generator, seeds: int = 3) -> list:
     """Random measurements of two variants and the random network on two categories."""
     from cplib.experiments.measurements import RANDOM_INIT, Measurement
 
-    return [Measurement(v, c, seed, 0 if v == RANDOM_INIT else 300, 64, float(draws.uniform(0.4, 1.0)), float(draws.uniform()), "bf16")
-            for seed in range(seeds) for c in ("capsule", "weave") for v in (RANDOM_INIT, "cutout", "3way")]
+    return [
+        Measurement(
+            v,
+            c,
+            seed,
+            0 if v == RANDOM_INIT else 300,
+            64,
+            float(draws.uniform(0.4, 1.0)),
+            float(draws.uniform()),
+            "bf16",
+        )
+        for seed in range(seeds)
+        for c in ("capsule", "weave")
+        for v in (RANDOM_INIT, "cutout", "3way")
+    ]
 
 
 def test_measurements_round_trip_through_csv() -> None:
@@ -157,7 +217,9 @@ def test_margins_match_a_brute_force_paired_gap_and_verdict() -> None:
                 continue
             assert np.isclose(margin.sd, np.std(mine, ddof=1)) and np.isclose(margin.gap_sd, np.std(gaps, ddof=1))
             noise = 2 * np.std(gaps, ddof=1)
-            expected = "inside the noise" if abs(np.mean(gaps)) <= noise else ("above" if np.mean(gaps) > 0 else "below")
+            expected = (
+                "inside the noise" if abs(np.mean(gaps)) <= noise else ("above" if np.mean(gaps) > 0 else "below")
+            )
             assert margin.verdict == expected and expected in margin.describe()
             assert f"better on {sum(g > 0 for g in gaps)} of {len(seeds)} seeds" in margin.describe()
         lines = {line.split(" | ")[0].strip("| "): line for line in margin_table(rows).splitlines()[2:]}
@@ -167,14 +229,19 @@ def test_margins_match_a_brute_force_paired_gap_and_verdict() -> None:
             assert ("▲" in cell) == (margin.verdict == "above") and ("▼" in cell) == (margin.verdict == "below")
         accuracies = proxy_accuracies(rows, "cutout")
         for category in ("capsule", "weave"):
-            assert np.isclose(accuracies[category], np.mean([r.proxy_accuracy for r in rows if (r.variant, r.category) == ("cutout", category)]))
+            assert np.isclose(
+                accuracies[category],
+                np.mean([r.proxy_accuracy for r in rows if (r.variant, r.category) == ("cutout", category)]),
+            )
 
 
-def test_check_reproduced_compares_a_run_with_the_committed_seeds_of_its_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cplib.experiments import table1
-    from cplib.experiments.table1 import check_reproduced
+def test_check_reproduced_compares_a_run_with_the_committed_seeds_of_its_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from cplib.errors import ResultDrift
+    from cplib.experiments import table1
     from cplib.experiments.machines import signature
+    from cplib.experiments.table1 import check_reproduced
     from cplib.train import TrainConfig
 
     rows = _rows(np.random.default_rng(4))
@@ -192,7 +259,9 @@ def test_check_reproduced_compares_a_run_with_the_committed_seeds_of_its_config(
     assert "DRIFT" in check_reproduced(rows, config, mean + reach + 0.101)  # reported, not raised
 
 
-def test_seeded_results_read_the_committed_table_only_for_the_default_data(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seeded_results_read_the_committed_table_only_for_the_default_data(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cplib.experiments import table1
     from cplib.experiments.measurements import RANDOM_INIT
     from cplib.experiments.results import to_csv
@@ -200,15 +269,22 @@ def test_seeded_results_read_the_committed_table_only_for_the_default_data(root:
 
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     tiny = get_profile("tiny")
-    committed = [row.__class__(**{**row.__dict__, "size": tiny.size, "steps": row.steps and tiny.steps}) for row in _rows(np.random.default_rng(3))]
+    committed = [
+        row.__class__(**{**row.__dict__, "size": tiny.size, "steps": row.steps and tiny.steps})
+        for row in _rows(np.random.default_rng(3))
+    ]
     table = tmp_path / "table1_seeds.csv"
     table.write_text(to_csv(committed))
     monkeypatch.setattr(table1, "COMMITTED_TABLE1", table)
     (tmp_path / "default").symlink_to(root)
-    assert seeded_results(str(tmp_path / "default"), ["capsule", "weave"], tiny, ("cutout",)) == [r for r in committed if r.variant in (RANDOM_INIT, "cutout")]
+    assert seeded_results(str(tmp_path / "default"), ["capsule", "weave"], tiny, ("cutout",)) == [
+        r for r in committed if r.variant in (RANDOM_INIT, "cutout")
+    ]
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "elsewhere"))  # the same images, no longer the default dataset
     measured = seeded_results(root, ["capsule", "weave"], tiny, ("cutout",))
-    assert [(r.variant, r.category, r.seed) for r in measured] == [(v, c, 0) for c in ("capsule", "weave") for v in (RANDOM_INIT, "cutout")]
+    assert [(r.variant, r.category, r.seed) for r in measured] == [
+        (v, c, 0) for c in ("capsule", "weave") for v in (RANDOM_INIT, "cutout")
+    ]
     assert all(r.steps == tiny.steps for r in measured if r.variant == "cutout")
 
 
@@ -216,8 +292,20 @@ def _curve(draws: np.random.Generator, lengths: tuple[int, ...] = (100, 300, 100
     """A random training-length curve: the random network and each length, on two categories."""
     from cplib.experiments.measurements import RANDOM_INIT, Measurement
 
-    return [Measurement(RANDOM_INIT if n == 0 else "3way", c, 0, n, 64, float(draws.uniform(0.4, 1.0)), float(draws.uniform()), "bf16")
-            for c in ("capsule", "weave") for n in (0, *lengths)]
+    return [
+        Measurement(
+            RANDOM_INIT if n == 0 else "3way",
+            c,
+            0,
+            n,
+            64,
+            float(draws.uniform(0.4, 1.0)),
+            float(draws.uniform()),
+            "bf16",
+        )
+        for c in ("capsule", "weave")
+        for n in (0, *lengths)
+    ]
 
 
 def test_curve_table_holds_every_length_in_order() -> None:
@@ -225,17 +313,24 @@ def test_curve_table_holds_every_length_in_order() -> None:
 
     draws = np.random.default_rng(5)
     for _ in range(10):
-        lengths = tuple(sorted(draws.choice([100, 300, 1000, 3000], size=int(draws.integers(1, 5)), replace=False).tolist()))
+        lengths = tuple(
+            sorted(draws.choice([100, 300, 1000, 3000], size=int(draws.integers(1, 5)), replace=False).tolist())
+        )
         rows = _curve(draws, lengths)
         lines = curve_table(rows).splitlines()
         assert lines[0] == "| category | random init | " + " | ".join(f"{n} steps" for n in lengths) + " |"
         for line, category in zip(lines[2:], ("capsule", "weave")):
             mine = {r.steps: r for r in rows if r.category == category}
-            expected = [f"{100 * mine[0].auroc:.1f}", *(f"{100 * mine[n].auroc:.1f} · {mine[n].proxy_accuracy:.2f}" for n in lengths)]
+            expected = [
+                f"{100 * mine[0].auroc:.1f}",
+                *(f"{100 * mine[n].auroc:.1f} · {mine[n].proxy_accuracy:.2f}" for n in lengths),
+            ]
             assert [cell.strip() for cell in line.strip("|").split("|")] == [category, *expected]
 
 
-def test_the_committed_curve_is_read_only_for_the_default_data_at_the_profile_size(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_committed_curve_is_read_only_for_the_default_data_at_the_profile_size(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dataclasses import replace
 
     from cplib.experiments import training_curve
@@ -270,17 +365,26 @@ def test_budget_steps_buy_the_profile_s_pixels_at_every_size() -> None:
         assert all(n >= 1 for n in steps) and steps == sorted(steps, reverse=True)
         for size, n in zip(sizes, steps):
             cost, budget = STEP_OVERHEAD_PIXELS + size**2, profile.steps * (STEP_OVERHEAD_PIXELS + profile.size**2)
-            assert n == 1 or abs(n * cost - budget) <= 0.5 * cost  # the nearest whole number of steps to the profile's time
+            assert (
+                n == 1 or abs(n * cost - budget) <= 0.5 * cost
+            )  # the nearest whole number of steps to the profile's time
 
 
-def test_scale_study_trains_each_size_for_its_budget(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scale_study_trains_each_size_for_its_budget(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cplib.experiments.measurements import RANDOM_INIT
     from cplib.experiments.scale import budget_steps, scale_study
 
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     tiny = get_profile("tiny")
     rows = scale_study(root, ["weave"], tiny, sizes=[32, 48], seeds=[0], variants=("scar",))
-    assert [(r.variant, r.size, r.steps) for r in rows] == [(RANDOM_INIT, 32, 0), ("scar", 32, tiny.steps), (RANDOM_INIT, 48, 0), ("scar", 48, budget_steps(tiny, 48))]
+    assert [(r.variant, r.size, r.steps) for r in rows] == [
+        (RANDOM_INIT, 32, 0),
+        ("scar", 32, tiny.steps),
+        (RANDOM_INIT, 48, 0),
+        ("scar", 48, budget_steps(tiny, 48)),
+    ]
     assert len(list((tmp_path / "models").glob("*.pt"))) == 2
 
 
@@ -288,7 +392,11 @@ def _scaled(draws: np.random.Generator, sizes: tuple[int, ...] = (64, 96, 128)) 
     """Random seeded measurements at several sizes, each size's models at its own step count."""
     from dataclasses import replace
 
-    return [replace(row, size=size, steps=0 if row.steps == 0 else 300 * 64 // size) for size in sizes for row in _rows(draws, seeds=int(draws.integers(1, 4)))]
+    return [
+        replace(row, size=size, steps=0 if row.steps == 0 else 300 * 64 // size)
+        for size in sizes
+        for row in _rows(draws, seeds=int(draws.integers(1, 4)))
+    ]
 
 
 def test_scale_table_holds_each_size_s_random_network_and_paired_gaps() -> None:
@@ -302,21 +410,28 @@ def test_scale_table_holds_each_size_s_random_network_and_paired_gaps() -> None:
         lines = scale_table(rows).splitlines()[2:]
         assert len(lines) == 3 * 3
         for k, (size, at) in enumerate(by_size(rows).items()):
-            random, *variants = lines[3 * k: 3 * k + 3]
+            random, *variants = lines[3 * k : 3 * k + 3]
             head, label, *cells = [cell.strip() for cell in random.strip("|").split("|")]
             steps = max(r.steps for r in at)
-            assert head == f"{size} px · {steps} steps" and label == f"random init, AUROC ({len({r.seed for r in at})} seeds)"
+            assert (
+                head == f"{size} px · {steps} steps"
+                and label == f"random init, AUROC ({len({r.seed for r in at})} seeds)"
+            )
             for category, cell in zip(("capsule", "weave"), cells):
                 values = [r.auroc for r in at if (r.variant, r.category) == (RANDOM_INIT, category)]
                 sd = np.std(values, ddof=1) if len(values) > 1 else 0.0
                 assert cell == f"{100 * np.mean(values):.1f} ± {100 * sd:.1f}"
-            gaps = {line.split(" | ")[0].strip("| "): line.split(" | ", 1)[1] for line in margin_table(at).splitlines()[2:]}
+            gaps = {
+                line.split(" | ")[0].strip("| "): line.split(" | ", 1)[1] for line in margin_table(at).splitlines()[2:]
+            }
             for line in variants:
                 _, name, rest = line.split(" | ", 2)
                 assert gaps[name.removesuffix(": gap · proxy acc.")] == rest
 
 
-def test_the_committed_scale_study_is_read_only_for_the_default_data_at_budget_steps(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_committed_scale_study_is_read_only_for_the_default_data_at_budget_steps(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dataclasses import replace
 
     from cplib.experiments import scale
@@ -324,7 +439,9 @@ def test_the_committed_scale_study_is_read_only_for_the_default_data_at_budget_s
     from cplib.experiments.scale import budget_steps, committed_scale
 
     cpu = get_profile("cpu")
-    rows = [replace(r, steps=0 if r.steps == 0 else budget_steps(cpu, r.size)) for r in _scaled(np.random.default_rng(9))]
+    rows = [
+        replace(r, steps=0 if r.steps == 0 else budget_steps(cpu, r.size)) for r in _scaled(np.random.default_rng(9))
+    ]
     study = tmp_path / "scale.csv"
     study.write_text(to_csv(rows))
     monkeypatch.setattr(scale, "COMMITTED_SCALE", study)

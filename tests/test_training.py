@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from cplib import checkpoint, precision, profiles
+from cplib import checkpoint, precision
 from cplib.augment import VARIANTS
 from cplib.checkpoint import Trained, cache_key, cache_path, get_or_train, load, save
 from cplib.errors import ConfigError, DataError

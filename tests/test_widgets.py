@@ -10,9 +10,16 @@ import torch
 from cplib import widgets as widgets_module
 from cplib.data import Split
 from cplib.evaluate import evaluate_maps
-from cplib.synthetic import Counts, write_dataset
 from cplib.plots import augmentation_figure
-from cplib.widgets import AugmentationExplorer, LocalizationBrowser, augment_examples, control_values, parameter_controls, training_view
+from cplib.synthetic import Counts, write_dataset
+from cplib.widgets import (
+    AugmentationExplorer,
+    LocalizationBrowser,
+    augment_examples,
+    control_values,
+    parameter_controls,
+    training_view,
+)
 
 matplotlib.use("Agg")
 
@@ -20,7 +27,11 @@ matplotlib.use("Agg")
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A small default-style dataset."""
-    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=Counts(train=4, test_good=1, test_per_defect=1)))
+    return str(
+        write_dataset(
+            tmp_path_factory.mktemp("data") / "default", counts=Counts(train=4, test_good=1, test_per_defect=1)
+        )
+    )
 
 
 def changed(explorer: AugmentationExplorer) -> torch.Tensor:
@@ -44,7 +55,12 @@ def test_seed_category_and_variant_pickers_redraw(root: str) -> None:
     explorer.category.value = "granite"
     assert torch.equal(explorer.result[0], augment_examples("cutpaste", "granite", 5, root, 64, 2)[0])
     explorer.variant.value = "cutpaste-scar"
-    assert [control.description for control in explorer.parameters.children] == ["width px", "length px", "angle °", "jitter"]
+    assert [control.description for control in explorer.parameters.children] == [
+        "width px",
+        "length px",
+        "angle °",
+        "jitter",
+    ]
     assert changed(explorer).max() < 0.1  # a thin scar, not a big patch
 
 
@@ -54,10 +70,14 @@ def test_the_explorer_shows_the_same_draw_at_the_training_size(root: str, varian
     params = control_values(explorer.controls[variant])  # the sliders' values: the draw the explorer shows
     at_training_size = augment_examples(variant, "capsule", 0, root, 32, 3, **params)
     assert torch.equal(explorer.seen, at_training_size[1]) and explorer.seen.shape == (3, 3, 32, 32)
-    assert ((explorer.seen - at_training_size[0]).abs().flatten(1).amax(1) > 0).all()  # every draw still changes the small image
+    assert (
+        (explorer.seen - at_training_size[0]).abs().flatten(1).amax(1) > 0
+    ).all()  # every draw still changes the small image
     explorer.seed.value = 7
     assert torch.equal(explorer.seen, training_view(variant, "capsule", 7, root, 32, 3, **params))
-    assert AugmentationExplorer([variant], root=root, size=32, count=1, training_size=32).seen is None  # nothing extra to show
+    assert (
+        AugmentationExplorer([variant], root=root, size=32, count=1, training_size=32).seen is None
+    )  # nothing extra to show
 
 
 def test_the_augmentation_figure_adds_a_row_for_the_model_input(root: str) -> None:

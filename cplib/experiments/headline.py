@@ -34,15 +34,23 @@ def headline_table(
     density = {c: "shared" if default_shared(c) else "per-location" for c in categories}
     seed_names = ", ".join(map(str, seeds))
     rows = [
-        (f"image AUROC %, 3-way, {steps} steps (seeds {seed_names})",
-         [spread_cell(spreads[VARIANT, c], spreads[RANDOM_INIT, c][0]) for c in categories]),
-        (f"image AUROC %, random network (seeds {seed_names})",
-         [spread_cell(spreads[RANDOM_INIT, c], None) for c in categories]),
+        (
+            f"image AUROC %, 3-way, {steps} steps (seeds {seed_names})",
+            [spread_cell(spreads[VARIANT, c], spreads[RANDOM_INIT, c][0]) for c in categories],
+        ),
+        (
+            f"image AUROC %, random network (seeds {seed_names})",
+            [spread_cell(spreads[RANDOM_INIT, c], None) for c in categories],
+        ),
         ("3-way's gap to it, points · proxy acc. (▲ beyond 2 sd)", gap_cells(table1, VARIANT, categories)),
-        (f"image AUROC %, 3-way, {longest} steps vs random (seed {curve[0].seed})",
-         [f"{100 * at[c, longest, VARIANT]:.1f} vs {100 * at[c, 0, RANDOM_INIT]:.1f}" for c in categories]),
-        (f"pixel AUROC, 3-way patch model vs random, {localization[0].size} px (seed {localization[0].seed})",
-         [f"{pixel[c, TRAINED, density[c]]:.3f} vs {pixel[c, RANDOM_INIT, density[c]]:.3f}" for c in categories]),
+        (
+            f"image AUROC %, 3-way, {longest} steps vs random (seed {curve[0].seed})",
+            [f"{100 * at[c, longest, VARIANT]:.1f} vs {100 * at[c, 0, RANDOM_INIT]:.1f}" for c in categories],
+        ),
+        (
+            f"pixel AUROC, 3-way patch model vs random, {localization[0].size} px (seed {localization[0].seed})",
+            [f"{pixel[c, TRAINED, density[c]]:.3f} vs {pixel[c, RANDOM_INIT, density[c]]:.3f}" for c in categories],
+        ),
     ]
     lines = ["| default data, CPU profile | " + " | ".join(categories) + " |", "|---" * (len(categories) + 1) + "|"]
     lines.extend(f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows)

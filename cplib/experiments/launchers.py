@@ -57,7 +57,12 @@ def one_line(error: BaseException) -> str:
 
 
 def run_grid(
-    jobs: Sequence[Job], root: str, out: Path, launcher: str = "local", device: str = "auto", runner: Runner = run_job,
+    jobs: Sequence[Job],
+    root: str,
+    out: Path,
+    launcher: str = "local",
+    device: str = "auto",
+    runner: Runner = run_job,
     cpus_per_job: int | None = None,
 ) -> GridRun:
     """Run the jobs whose rows out/RESULTS lacks with `launcher`, appending each row as it comes; skip the others."""
@@ -129,7 +134,11 @@ def run_in_worker(
 
 
 def run_ray(
-    jobs: Sequence[Job], root: str, device: str, record: Record, runner: Runner = run_job,
+    jobs: Sequence[Job],
+    root: str,
+    device: str,
+    record: Record,
+    runner: Runner = run_job,
     cpus_per_job: int | None = None,
 ) -> list[Failure]:
     """One Ray task per job on the cluster ray.init() finds; rows are recorded in the order the tasks finish."""

@@ -63,16 +63,33 @@ def compare_networks(
     trained = get_or_train(config, device, progress=progress)
     train, test = localization_splits(root, category, settings)
     networks = {TRAINED: trained.model, RANDOM_INIT: build_model(config).to(device)}
-    return trained, {name: localize_densities(model, train, test, settings.geometry(), settings.fit_images) for name, model in networks.items()}
+    return trained, {
+        name: localize_densities(model, train, test, settings.geometry(), settings.fit_images)
+        for name, model in networks.items()
+    }
 
 
 def to_rows(trained: Trained, compared: dict[str, dict[str, Localization]], stride: int) -> list[LocalizationRow]:
     """compare_networks' results as one row per network and density; `stride` is the grid's, in pixels."""
     config, accuracy = trained.config, final_accuracy(trained.history.accuracy)
     return [
-        LocalizationRow(config.category, network, density, _or_nan(result.pixel_auroc), _or_nan(result.aupro), result.image_auroc,
-                        accuracy, config.size, config.patch, stride, config.steps, config.precision, config.seed)
-        for network, densities in compared.items() for density, result in densities.items()
+        LocalizationRow(
+            config.category,
+            network,
+            density,
+            _or_nan(result.pixel_auroc),
+            _or_nan(result.aupro),
+            result.image_auroc,
+            accuracy,
+            config.size,
+            config.patch,
+            stride,
+            config.steps,
+            config.precision,
+            config.seed,
+        )
+        for network, densities in compared.items()
+        for density, result in densities.items()
     ]
 
 
@@ -117,26 +134,53 @@ def localization_table(rows: Sequence[LocalizationRow]) -> str:
     """Markdown: pixel AUROC (AUPRO) per category of both networks with both densities, and the proxy accuracy."""
     columns = [(network, density) for network in (TRAINED, RANDOM_INIT) for density in GAUSSIAN_LAYOUTS]
     cells = {(row.category, row.network, row.density): row for row in rows}
-    lines = ["| category (default density) | proxy acc. | " + " | ".join(f"{n}, {d}" for n, d in columns) + " |", "|---" * (len(columns) + 2) + "|"]
+    lines = [
+        "| category (default density) | proxy acc. | " + " | ".join(f"{n}, {d}" for n, d in columns) + " |",
+        "|---" * (len(columns) + 2) + "|",
+    ]
     for category, accuracy in proxy_accuracy(rows).items():
         default = "shared" if default_shared(category) else "per-location"
         found = [cells[(category, *column)] for column in columns]
-        lines.append(f"| {category} ({default}) | {accuracy:.2f} | " + " | ".join(f"{r.pixel_auroc:.3f} ({r.aupro:.3f})" for r in found) + " |")
+        lines.append(
+            f"| {category} ({default}) | {accuracy:.2f} | "
+            + " | ".join(f"{r.pixel_auroc:.3f} ({r.aupro:.3f})" for r in found)
+            + " |"
+        )
     return "\n".join(lines)
 
 
 def check_localization(committed: Sequence[LocalizationRow], measured: Sequence[LocalizationRow]) -> str:
     """One line per row of this run that the committed table has (same category, network, density, scale, precision and seed),
     comparing their pixel AUROC (machines.check_reproduction: ResultDrift only where the machine that made them disagrees)."""
-    key = lambda row: (row.category, row.network, row.density, row.size, row.patch, row.stride, row.steps, row.precision, row.seed)  # noqa: E731
+    key = lambda row: (
+        row.category,
+        row.network,
+        row.density,
+        row.size,
+        row.patch,
+        row.stride,
+        row.steps,
+        row.precision,
+        row.seed,
+    )  # noqa: E731
     reference = {key(row): row.pixel_auroc for row in committed}
     pairs = [(row, reference[key(row)]) for row in measured if key(row) in reference]
     if not pairs:
         return f"this machine's {measured[0].category} rows: not comparable with the committed ones (another precision or setting)"
-    made_on, cross = committed_signature(COMMITTED_LOCALIZATION.stem), cross_machine_spread([f"pixel AUROC {d}" for d in GAUSSIAN_LAYOUTS])
+    made_on, cross = (
+        committed_signature(COMMITTED_LOCALIZATION.stem),
+        cross_machine_spread([f"pixel AUROC {d}" for d in GAUSSIAN_LAYOUTS]),
+    )
     command = "bench/localization_table.py (docs/results.md)"
     return "\n".join(
-        check_reproduction(f"{row.category} {row.network}, {row.density}: pixel AUROC", row.pixel_auroc, [then], made_on,
-                           signature(row.precision), cross, command)
+        check_reproduction(
+            f"{row.category} {row.network}, {row.density}: pixel AUROC",
+            row.pixel_auroc,
+            [then],
+            made_on,
+            signature(row.precision),
+            cross,
+            command,
+        )
         for row, then in pairs
     )

@@ -24,7 +24,9 @@ from ..paths import COMMITTED_RESULTS, REPO_ROOT
 from ..staging import write_text
 from .results import from_csv
 
-REPRODUCE_FLOOR = 0.03  # AUROC: how far a rerun on the machine that made a result may land from it before it counts as drift
+REPRODUCE_FLOOR = (
+    0.03  # AUROC: how far a rerun on the machine that made a result may land from it before it counts as drift
+)
 
 COMMITTED_SIGNATURES = COMMITTED_RESULTS / "machines.json"  # result file stem -> the signature that made it
 COMMITTED_SPREAD = COMMITTED_RESULTS / "machine_spread.csv"  # written by bench/machine_spread.py
@@ -33,8 +35,12 @@ EMULATED: dict[str, dict[str, str]] = {
     "native": {},  # this machine as it is
     "threads-1": {"OMP_NUM_THREADS": "1"},  # another thread count
     "fp32": {"CPLIB_PRECISION": "fp32"},  # a CPU without native bfloat16 (most laptops, every Apple M-series)
-    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},  # another instruction set: oneDNN's AVX2 kernels (bfloat16 is not native there)
-    "avx": {"ONEDNN_MAX_CPU_ISA": "AVX"},  # an older one, for CPUs whose best is already AVX2: no FMA, so other roundings
+    "avx2": {
+        "ONEDNN_MAX_CPU_ISA": "AVX2"
+    },  # another instruction set: oneDNN's AVX2 kernels (bfloat16 is not native there)
+    "avx": {
+        "ONEDNN_MAX_CPU_ISA": "AVX"
+    },  # an older one, for CPUs whose best is already AVX2: no FMA, so other roundings
 }
 """Other machines, emulated on this one by the environment variables that change what a real other machine changes."""
 
@@ -44,7 +50,9 @@ ISA_ORDER = ("avx", "avx2", "avx512f", "avx512_bf16", "amx_bf16")  # oneDNN's in
 def emulation_environment(name: str) -> dict[str, str]:
     """The variables that emulate machine `name`, with a model cache of its own (build/machines/NAME) for any but "native"."""
     if name not in EMULATED:
-        raise ValueError(f"unknown machine {name!r}: use one of {', '.join(EMULATED)} (cplib.experiments.machines.EMULATED)")
+        raise ValueError(
+            f"unknown machine {name!r}: use one of {', '.join(EMULATED)} (cplib.experiments.machines.EMULATED)"
+        )
     own_cache = {} if name == "native" else {"CPLIB_DATA_DIR": str(REPO_ROOT / "build" / "machines" / name)}
     return {**EMULATED[name], **own_cache}
 
@@ -158,7 +166,11 @@ def spreads(rows: Sequence[SpreadRow]) -> dict[tuple[str, str, str], float]:
 
 def largest_spread(rows: Sequence[SpreadRow], measures: Sequence[str]) -> float:
     """The largest cross-machine range of the given measures over the trained models (the random network's is smaller)."""
-    found = [value for (model, _, name), value in spreads(rows).items() if name in measures and not model.startswith("random init")]
+    found = [
+        value
+        for (model, _, name), value in spreads(rows).items()
+        if name in measures and not model.startswith("random init")
+    ]
     if not found:
         raise ValueError(f"no cross-machine spread of {', '.join(measures)} in these rows")
     return max(found)
@@ -177,7 +189,13 @@ def cross_machine_spread(measures: Sequence[str]) -> float:
 
 
 def check_reproduction(
-    name: str, measured: float, committed: Sequence[float], made_on: Signature | None, here: Signature, cross: float, command: str
+    name: str,
+    measured: float,
+    committed: Sequence[float],
+    made_on: Signature | None,
+    here: Signature,
+    cross: float,
+    command: str,
 ) -> str:
     """A line comparing this machine's run with the committed values of the same config (one per seed).
 
@@ -190,16 +208,20 @@ def check_reproduction(
     strict = max(3 * sd, REPRODUCE_FLOOR)
     if made_on == here:
         if abs(measured - mean) > strict:
-            raise ResultDrift(f"{name}: this machine's run {measured:.3f} is outside the committed {mean:.3f} ± {strict:.3f}, which this "
-                              f"same machine made: the committed results are out of date; regenerate them with {command}")
+            raise ResultDrift(
+                f"{name}: this machine's run {measured:.3f} is outside the committed {mean:.3f} ± {strict:.3f}, which this "
+                f"same machine made: the committed results are out of date; regenerate them with {command}"
+            )
         return f"{name}: this machine's run {measured:.3f} · committed ({values}, made on this machine): reproduced within {strict:.3f}"
     tolerance = strict + cross
     where = made_on.describe() if made_on else "a machine not recorded"
     if abs(measured - mean) <= tolerance:
         verdict = f"inside the committed spread widened by the cross-machine spread (± {tolerance:.3f})"
     else:
-        verdict = (f"DRIFT: {measured - mean:+.3f} from their mean, beyond ± {tolerance:.3f} (the cross-machine spread included); "
-                   f"if it persists, regenerate them with {command}")
+        verdict = (
+            f"DRIFT: {measured - mean:+.3f} from their mean, beyond ± {tolerance:.3f} (the cross-machine spread included); "
+            f"if it persists, regenerate them with {command}"
+        )
     return f"{name}: this machine's run {measured:.3f} · committed ({values}, made on {where}) · {verdict}"
 
 
@@ -213,7 +235,10 @@ def spread_table(rows: Sequence[SpreadRow]) -> str:
         values = [cells.get((model, category, measure, machine)) for machine in machines]
         shown = " | ".join("—" if value is None else f"{value:.3f}" for value in values)
         spread = ranges.get((model, category, measure))
-        lines.append(f"| {category} {model} | {measure} | {shown} | " + ("one machine |" if spread is None else f"**{spread:.3f}** |"))
+        lines.append(
+            f"| {category} {model} | {measure} | {shown} | "
+            + ("one machine |" if spread is None else f"**{spread:.3f}** |")
+        )
     return "\n".join(lines)
 
 
@@ -230,8 +255,11 @@ def emulation_of(label: str) -> str:
 def machines_legend(rows: Sequence[SpreadRow]) -> str:
     """One line per machine: what it changed and its signature's instruction set, threads and precision."""
     seen: dict[str, SpreadRow] = {row.machine: row for row in rows}
-    return "\n".join(f"- `{label}` ({_changes(EMULATED.get(emulation_of(label), {}))}): {row.isa}, {row.threads} threads, "
-                     f"{row.precision}" for label, row in seen.items())
+    return "\n".join(
+        f"- `{label}` ({_changes(EMULATED.get(emulation_of(label), {}))}): {row.isa}, {row.threads} threads, "
+        f"{row.precision}"
+        for label, row in seen.items()
+    )
 
 
 def _changes(environment: Mapping[str, str]) -> str:
@@ -248,7 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     same = emulates_nothing(names[0])
     if same:
-        print(f"cplib.experiments.machines: {names[0]} emulates nothing here ({same}); pick another: {', '.join(EMULATED)}", file=sys.stderr)
+        print(
+            f"cplib.experiments.machines: {names[0]} emulates nothing here ({same}); pick another: {', '.join(EMULATED)}",
+            file=sys.stderr,
+        )
     print(" ".join(f"{key}={value}" for key, value in emulation_environment(names[0]).items()))
     return 0
 

@@ -23,7 +23,10 @@ def over_seeds(rows: Sequence[Measurement], field: str) -> dict[tuple[str, str],
 
 def seed_spreads(rows: Sequence[Measurement]) -> dict[tuple[str, str], tuple[float, float]]:
     """(variant, category) -> (mean, sample sd) of the AUROC over seeds."""
-    return {key: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) for key, v in over_seeds(rows, "auroc").items()}
+    return {
+        key: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
+        for key, v in over_seeds(rows, "auroc").items()
+    }
 
 
 def spread_cell(spread: tuple[float, float], random_mean: float | None) -> str:
@@ -41,7 +44,10 @@ def spread_table(rows: Sequence[Measurement]) -> str:
     seeds = len({row.seed for row in rows})
     lines = [f"| variant ({seeds} seeds) | " + " | ".join(categories) + " |", "|---" * (len(categories) + 1) + "|"]
     for variant in variants:
-        marks = [spread_cell(cells[variant, c], cells[RANDOM_INIT, c][0] if variant != RANDOM_INIT else None) for c in categories]
+        marks = [
+            spread_cell(cells[variant, c], cells[RANDOM_INIT, c][0] if variant != RANDOM_INIT else None)
+            for c in categories
+        ]
         lines.append(f"| {variant} | " + " | ".join(marks) + " |")
     return "\n".join(lines)
 
@@ -69,7 +75,7 @@ class Margin:
 
     @property
     def verdict(self) -> str:
-        """"above" or "below" the random network by more than two sds of the paired gaps, else "inside the noise"."""
+        """ "above" or "below" the random network by more than two sds of the paired gaps, else "inside the noise"."""
         if len(self.differences) < 2:
             return "one seed: no spread"
         if abs(self.gap) <= 2 * self.gap_sd:
@@ -78,8 +84,10 @@ class Margin:
 
     def describe(self) -> str:
         wins = sum(d > 0 for d in self.differences)
-        return (f"{self.category:8s} {self.variant} {self.mean:.3f} ± {self.sd:.3f} · random init {self.random_mean:.3f} ± {self.random_sd:.3f}"
-                f" · gap {self.gap:+.3f} ± {self.gap_sd:.3f} (better on {wins} of {len(self.differences)} seeds): {self.verdict}")
+        return (
+            f"{self.category:8s} {self.variant} {self.mean:.3f} ± {self.sd:.3f} · random init {self.random_mean:.3f} ± {self.random_sd:.3f}"
+            f" · gap {self.gap:+.3f} ± {self.gap_sd:.3f} (better on {wins} of {len(self.differences)} seeds): {self.verdict}"
+        )
 
 
 def margins(rows: Sequence[Measurement], variant: str) -> dict[str, Margin]:
@@ -90,19 +98,28 @@ def margins(rows: Sequence[Measurement], variant: str) -> dict[str, Margin]:
     for category in dict.fromkeys(row.category for row in rows if row.variant == variant):
         seeds = [s for (v, c, s) in auroc if (v, c) == (variant, category) and (RANDOM_INIT, c, s) in auroc]
         differences = tuple(auroc[variant, category, s] - auroc[RANDOM_INIT, category, s] for s in seeds)
-        result[category] = Margin(variant, category, *spreads[variant, category], *spreads[RANDOM_INIT, category], differences)
+        result[category] = Margin(
+            variant, category, *spreads[variant, category], *spreads[RANDOM_INIT, category], differences
+        )
     return result
 
 
 def proxy_accuracies(rows: Sequence[Measurement], variant: str) -> dict[str, float]:
     """Per category, the variant's final proxy accuracy averaged over seeds: did the network learn the task at all?"""
-    return {category: float(np.mean(values)) for (name, category), values in over_seeds(rows, "proxy_accuracy").items() if name == variant}
+    return {
+        category: float(np.mean(values))
+        for (name, category), values in over_seeds(rows, "proxy_accuracy").items()
+        if name == variant
+    }
 
 
 def gap_cells(rows: Sequence[Measurement], variant: str, categories: Sequence[str]) -> list[str]:
     """Per category: the variant's paired gap to the random network (points, mean ± sd, ▲/▼ beyond two sds) · proxy accuracy."""
     found, accuracy = margins(rows, variant), proxy_accuracies(rows, variant)
-    return [f"{100 * found[c].gap:+.1f} ± {100 * found[c].gap_sd:.1f}{MARKS.get(found[c].verdict, '')} · {accuracy[c]:.2f}" for c in categories]
+    return [
+        f"{100 * found[c].gap:+.1f} ± {100 * found[c].gap_sd:.1f}{MARKS.get(found[c].verdict, '')} · {accuracy[c]:.2f}"
+        for c in categories
+    ]
 
 
 def margin_table(rows: Sequence[Measurement]) -> str:
@@ -110,6 +127,9 @@ def margin_table(rows: Sequence[Measurement]) -> str:
     mean final proxy accuracy, which tells whether the task was learned at all."""
     variants = [v for v in dict.fromkeys(row.variant for row in rows) if v != RANDOM_INIT]
     categories = list(dict.fromkeys(row.category for row in rows))
-    lines = ["| variant | " + " | ".join(f"{c}: gap · proxy acc." for c in categories) + " |", "|---" * (len(categories) + 1) + "|"]
+    lines = [
+        "| variant | " + " | ".join(f"{c}: gap · proxy acc." for c in categories) + " |",
+        "|---" * (len(categories) + 1) + "|",
+    ]
     lines.extend(f"| {variant} | " + " | ".join(gap_cells(rows, variant, categories)) + " |" for variant in variants)
     return "\n".join(lines)

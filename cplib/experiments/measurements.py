@@ -32,7 +32,9 @@ def measure(config: TrainConfig, root: str, device: str | None = None) -> Measur
     trained = get_or_train(config, device, progress=False)
     auroc = evaluate_model(trained.model, config, root).auroc
     accuracy = final_accuracy(trained.history.accuracy)
-    return Measurement(config.variant, config.category, config.seed, config.steps, config.size, auroc, accuracy, config.precision)
+    return Measurement(
+        config.variant, config.category, config.seed, config.steps, config.size, auroc, accuracy, config.precision
+    )
 
 
 def measure_random_init(config: TrainConfig, root: str, device: str = "cpu") -> Measurement:

@@ -77,9 +77,24 @@ def recipe_study(
                 held_out = images[holdout_split(len(images), config.holdout, config.seed)[0]]
                 trained = get_or_train(config, progress=False)
                 accuracy = heldout_proxy_accuracy(trained.model, held_out, config, seed)
-                auroc, random_auroc = evaluate_model(trained.model, config, root).auroc, measure_random_init(config, root).auroc
-                rows.append(RecipeRow(name, category, seed, torch.get_num_threads(), config.steps, config.batch, accuracy,
-                                      final_accuracy(trained.history.accuracy), auroc, random_auroc))
+                auroc, random_auroc = (
+                    evaluate_model(trained.model, config, root).auroc,
+                    measure_random_init(config, root).auroc,
+                )
+                rows.append(
+                    RecipeRow(
+                        name,
+                        category,
+                        seed,
+                        torch.get_num_threads(),
+                        config.steps,
+                        config.batch,
+                        accuracy,
+                        final_accuracy(trained.history.accuracy),
+                        auroc,
+                        random_auroc,
+                    )
+                )
     return rows
 
 

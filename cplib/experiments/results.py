@@ -28,7 +28,9 @@ def from_csv(text: str, kind: type) -> list[Any]:
     if header.split(",") != list(kinds):
         raise ValueError(f"not a {kind.__name__} CSV: header {header!r}, expected {','.join(kinds)}")
     convert = {"int": int, "float": float, "str": str}
-    return [kind(**{name: convert[kinds[name]](value) for name, value in zip(kinds, line.split(","))}) for line in lines]
+    return [
+        kind(**{name: convert[kinds[name]](value) for name, value in zip(kinds, line.split(","))}) for line in lines
+    ]
 
 
 def write_results(prefix: str | Path, rows: Sequence[Any], markdown: str) -> None:

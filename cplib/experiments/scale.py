@@ -14,7 +14,9 @@ from .table1 import CUTPASTE_FAMILY, seeded_ablation
 
 SCALE_SIZES = (64, 96, 128)
 COMMITTED_SCALE = COMMITTED_RESULTS / "scale.csv"  # written by bench/scale_study.py
-STEP_OVERHEAD_PIXELS = 4_400  # a step costs a fixed overhead plus its pixels; bench/train_throughput.py at 64/96/128 px: overhead ≈ 66²
+STEP_OVERHEAD_PIXELS = (
+    4_400  # a step costs a fixed overhead plus its pixels; bench/train_throughput.py at 64/96/128 px: overhead ≈ 66²
+)
 
 
 def budget_steps(profile: Profile, size: int) -> int:
@@ -23,12 +25,22 @@ def budget_steps(profile: Profile, size: int) -> int:
 
 
 def scale_study(
-    root: str, categories: Sequence[str], profile: Profile, sizes: Sequence[int], seeds: Sequence[int],
-    variants: Sequence[str] = CUTPASTE_FAMILY, device: str | None = None
+    root: str,
+    categories: Sequence[str],
+    profile: Profile,
+    sizes: Sequence[int],
+    seeds: Sequence[int],
+    variants: Sequence[str] = CUTPASTE_FAMILY,
+    device: str | None = None,
 ) -> list[Measurement]:
     """The seeded Table 1 at each image size, every model trained for the steps the profile's time buys there (budget_steps)."""
-    return [row for size in sizes for row in seeded_ablation(
-        root, categories, profile, seeds, variants, device, size=size, steps=budget_steps(profile, size))]
+    return [
+        row
+        for size in sizes
+        for row in seeded_ablation(
+            root, categories, profile, seeds, variants, device, size=size, steps=budget_steps(profile, size)
+        )
+    ]
 
 
 def by_size(rows: Sequence[Measurement]) -> dict[int, list[Measurement]]:
@@ -43,10 +55,16 @@ def scale_table(rows: Sequence[Measurement]) -> str:
     for size, at in by_size(rows).items():
         spreads, seeds = seed_spreads(at), len({row.seed for row in at})
         steps = max(row.steps for row in at)
-        lines.append(f"| {size} px · {steps} steps | random init, AUROC ({seeds} seeds) | "
-                     + " | ".join(spread_cell(spreads[RANDOM_INIT, c], None) for c in categories) + " |")
-        lines.extend(f"| | {variant}: gap · proxy acc. | " + " | ".join(gap_cells(at, variant, categories)) + " |"
-                     for variant in dict.fromkeys(row.variant for row in at) if variant != RANDOM_INIT)
+        lines.append(
+            f"| {size} px · {steps} steps | random init, AUROC ({seeds} seeds) | "
+            + " | ".join(spread_cell(spreads[RANDOM_INIT, c], None) for c in categories)
+            + " |"
+        )
+        lines.extend(
+            f"| | {variant}: gap · proxy acc. | " + " | ".join(gap_cells(at, variant, categories)) + " |"
+            for variant in dict.fromkeys(row.variant for row in at)
+            if variant != RANDOM_INIT
+        )
     return "\n".join(lines)
 
 

@@ -21,8 +21,12 @@ COMMITTED_TABLE1 = COMMITTED_RESULTS / "table1_seeds.csv"  # written by bench/ta
 
 
 def run_ablation(
-    root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS,
-    device: str | None = None, seed: int = 0,
+    root: str,
+    categories: Sequence[str],
+    profile: Profile,
+    variants: Sequence[str] = TABLE1_VARIANTS,
+    device: str | None = None,
+    seed: int = 0,
 ) -> dict[str, dict[str, float]]:
     """Image AUROC of each variant on each category: results[variant][category] (models from the cache, else trained)."""
     device = resolve_device(device, profile)
@@ -43,17 +47,31 @@ def markdown_table(results: dict[str, dict[str, float]], title: str = "ours") ->
     for variant, row in results.items():
         mean = 100 * sum(row.values()) / len(row)
         paper = IMAGE_AUROC_TABLE1.get(variant, {}).get("all")
-        cells = [variant, *(f"{100 * row[c]:.1f}" for c in categories), f"{mean:.1f}", "—" if paper is None else f"{paper:.1f}"]
+        cells = [
+            variant,
+            *(f"{100 * row[c]:.1f}" for c in categories),
+            f"{mean:.1f}",
+            "—" if paper is None else f"{paper:.1f}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     shared = [c for c in categories if c in IMAGE_AUROC_3WAY]
     if shared:
-        lines.append("| paper 3-way | " + " | ".join(f"{IMAGE_AUROC_3WAY[c]:.1f}" if c in IMAGE_AUROC_3WAY else "—" for c in categories) + " | | |")
+        lines.append(
+            "| paper 3-way | "
+            + " | ".join(f"{IMAGE_AUROC_3WAY[c]:.1f}" if c in IMAGE_AUROC_3WAY else "—" for c in categories)
+            + " | | |"
+        )
     return "\n".join(lines)
 
 
 def seeded_ablation(
-    root: str, categories: Sequence[str], profile: Profile, seeds: Sequence[int],
-    variants: Sequence[str] = TABLE1_VARIANTS, device: str | None = None, **changes: object
+    root: str,
+    categories: Sequence[str],
+    profile: Profile,
+    seeds: Sequence[int],
+    variants: Sequence[str] = TABLE1_VARIANTS,
+    device: str | None = None,
+    **changes: object,
 ) -> list[Measurement]:
     """Every variant (and the random network) on every category for every seed; `changes` (size, steps) go to the configs."""
     device = resolve_device(device, profile)
@@ -67,7 +85,10 @@ def seeded_ablation(
 
 
 def seeded_results(
-    root: str, categories: Sequence[str], profile: Profile, variants: Sequence[str] = TABLE1_VARIANTS,
+    root: str,
+    categories: Sequence[str],
+    profile: Profile,
+    variants: Sequence[str] = TABLE1_VARIANTS,
     device: str | None = None,
 ) -> list[Measurement]:
     """The committed seeded Table 1 where it describes this data and profile (the default data at its size), else seed 0 measured here."""
@@ -81,10 +102,18 @@ def seeded_results(
 def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> str:
     """A line comparing this machine's run of a config with the committed seeds of the same config (machines.check_reproduction):
     ResultDrift only where the machine that made them disagrees with itself."""
-    same = [row.auroc for row in rows if (row.variant, row.category, row.size, row.steps, row.precision)
-            == (config.variant, config.category, config.size, config.steps, config.precision)]
+    same = [
+        row.auroc
+        for row in rows
+        if (row.variant, row.category, row.size, row.steps, row.precision)
+        == (config.variant, config.category, config.size, config.steps, config.precision)
+    ]
     name = f"{config.category} {config.variant} image AUROC"
     if not same:
         return f"{name}: this machine's run {auroc:.3f} · no committed seed has this config and precision ({config.precision})"
-    made_on, here, cross = committed_signature(COMMITTED_TABLE1.stem), signature(config.precision), cross_machine_spread(["image AUROC"])
+    made_on, here, cross = (
+        committed_signature(COMMITTED_TABLE1.stem),
+        signature(config.precision),
+        cross_machine_spread(["image AUROC"]),
+    )
     return check_reproduction(name, auroc, same, made_on, here, cross, "bench/table1_seeds.py (docs/results.md)")

@@ -14,7 +14,11 @@ COMMITTED_CURVE = COMMITTED_RESULTS / "training_curve.csv"  # written by bench/t
 
 
 def training_curve(
-    root: str, categories: Sequence[str], profile: Profile, lengths: Sequence[int], seed: int = 0,
+    root: str,
+    categories: Sequence[str],
+    profile: Profile,
+    lengths: Sequence[int],
+    seed: int = 0,
     device: str | None = None,
 ) -> list[Measurement]:
     """3-way models trained for each number of steps (each its own cosine cycle), and the random network, per category."""
@@ -37,7 +41,10 @@ def curve_table(rows: Sequence[Measurement]) -> str:
     """Markdown: per category, the random network's AUROC (%), then the 3-way model's at each training length · its proxy accuracy."""
     lengths = sorted({row.steps for row in rows if row.variant != RANDOM_INIT})
     cells = {(row.category, row.steps if row.variant != RANDOM_INIT else 0): row for row in rows}
-    lines = ["| category | random init | " + " | ".join(f"{n} steps" for n in lengths) + " |", "|---" * (len(lengths) + 2) + "|"]
+    lines = [
+        "| category | random init | " + " | ".join(f"{n} steps" for n in lengths) + " |",
+        "|---" * (len(lengths) + 2) + "|",
+    ]
     for category in dict.fromkeys(row.category for row in rows):
         trained = [f"{100 * cells[category, n].auroc:.1f} · {cells[category, n].proxy_accuracy:.2f}" for n in lengths]
         lines.append(f"| {category} | {100 * cells[category, 0].auroc:.1f} | " + " | ".join(trained) + " |")

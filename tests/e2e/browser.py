@@ -29,7 +29,9 @@ def headless_chromium() -> Iterator[Browser]:
     mark = new_mark()
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, env={**os.environ, **mark}, timeout=60_000)
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=FLAGS, env={**os.environ, **mark}, timeout=60_000
+            )
             try:
                 yield browser
             finally:

@@ -55,7 +55,9 @@ def write_settings(home: Path) -> dict[str, str]:
     folders = {name: home / name for name in ("config/labconfig", "data", "runtime", "settings", "workspaces")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
-    (folders["config/labconfig"] / "page_config.json").write_text(json.dumps({"disabledExtensions": dict.fromkeys(DISABLED_PLUGINS, True)}))
+    (folders["config/labconfig"] / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": dict.fromkeys(DISABLED_PLUGINS, True)})
+    )
     tracker = folders["settings"] / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True, exist_ok=True)
     tracker.write_text(json.dumps(NOTEBOOK_SETTINGS))
@@ -108,7 +110,9 @@ def running_lab(root: Path, home: Path, env: dict[str, str]) -> Iterator[Lab]:
     lab, mark, log = Lab(free_port(), secrets.token_hex(16)), new_mark(), home / "lab.log"
     environment = {**os.environ, **write_settings(home), **env, **mark}
     with log.open("w") as output:
-        process = subprocess.Popen(lab_command(root, lab), env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            lab_command(root, lab), env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         wait_until_ready(lab, process, log)
         yield lab

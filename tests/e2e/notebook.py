@@ -23,7 +23,9 @@ RUN_ALL = """async ([path, ms]) => {
     return Promise.race([app.commands.execute("notebook:run-all-cells"), late]);
 }"""
 SHOWN = "path => window.jupyterapp?.shell.currentWidget?.context?.path === path"
-PLACED = "outputs => outputs.map(o => [o.closest('.jp-LogConsolePanel') ? 'the log console' : 'the notebook', o.innerText])"
+PLACED = (
+    "outputs => outputs.map(o => [o.closest('.jp-LogConsolePanel') ? 'the log console' : 'the notebook', o.innerText])"
+)
 
 
 class NotebookPage:
@@ -56,16 +58,24 @@ class NotebookPage:
 
     def output(self, cell_id: str) -> Locator:
         """The output area of the cell with this nbformat id."""
-        return self.page.locator(".jp-NotebookPanel .jp-Cell").nth(self.cell_ids.index(cell_id)).locator(".jp-Cell-outputArea")
+        return (
+            self.page.locator(".jp-NotebookPanel .jp-Cell")
+            .nth(self.cell_ids.index(cell_id))
+            .locator(".jp-Cell-outputArea")
+        )
 
     def problems(self, widget: Locator, message: str) -> list[str]:
         """Error outputs anywhere on the page, text in the widget's message area, and browser console errors."""
-        errors = [f"error output in {place}: {_last_line(text)}" for place, text in self.page.locator(ERROR_OUTPUT).evaluate_all(PLACED)]
-        messages = [f"widget message: {text.strip()}" for text in widget.locator(message).all_inner_texts() if text.strip()]
+        errors = [
+            f"error output in {place}: {_last_line(text)}"
+            for place, text in self.page.locator(ERROR_OUTPUT).evaluate_all(PLACED)
+        ]
+        messages = [
+            f"widget message: {text.strip()}" for text in widget.locator(message).all_inner_texts() if text.strip()
+        ]
         return [*errors, *messages, *self.console_errors]
 
 
 def _last_line(text: str) -> str:
     """The last non-blank line of an output: where a traceback names its exception."""
     return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), "")
-

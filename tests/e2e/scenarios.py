@@ -70,7 +70,10 @@ class Scenario:
 
 
 SCENARIOS = [
-    Scenario("cutpaste-two-variants", (("after-slider", Slide("area", handle=1)), ("after-variant", Pick("augmentation", "cutpaste-scar")))),
+    Scenario(
+        "cutpaste-two-variants",
+        (("after-slider", Slide("area", handle=1)), ("after-variant", Pick("augmentation", "cutpaste-scar"))),
+    ),
     Scenario("cutpaste", (("after-slider", Slide("max aspect")), ("after-category", Pick("category", "granite")))),
 ]
 
@@ -82,7 +85,10 @@ def explore(notebook: NotebookPage, scenario: Scenario, shots: Path) -> list[str
     try:
         figure.wait_for(timeout=RENDER_TIMEOUT * SECOND)
     except PlaywrightTimeout:
-        return [f"{scenario.cell}: no figure rendered in {RENDER_TIMEOUT} s", *notebook.problems(widget, scenario.message)]
+        return [
+            f"{scenario.cell}: no figure rendered in {RENDER_TIMEOUT} s",
+            *notebook.problems(widget, scenario.message),
+        ]
     shots.mkdir(parents=True, exist_ok=True)
     widget.screenshot(path=shots / f"{scenario.cell}-before.png")
     unchanged = []
