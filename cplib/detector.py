@@ -78,11 +78,11 @@ def percentile_rank(n: int, percentile: float) -> int:
 class Detector:
     """Score images with CutPaste: encoder features → density (Ledoit-Wolf Gaussian by default) → threshold.
 
-    ``fit`` learns the density from normal images only and sets a threshold at a percentile of the scores of
-    held-out normal images under that same density (no defects needed); with holdout 0 (the paper's protocol) the
-    density takes every normal image and there is no threshold, only scores. ``calibrate_f1`` sets the F1-optimal
-    threshold when labelled images exist. The encoder runs at `precision` ("fp32" by default, "bf16"; None: bf16 where this
-    machine computes it natively, `cplib.inference`), the same for the threshold's scores and every later score.
+    ``fit`` learns the density from normal images only and sets a threshold at a percentile of the scores of held-out
+    normal images under that same density (no defects needed); with holdout 0 (the paper's protocol) the density takes
+    every normal image and there is no threshold, only scores. ``calibrate_f1`` sets the F1-optimal threshold when
+    labelled images exist. The encoder runs at `precision` ("fp32" by default, "bf16"; None: bf16 where this machine
+    computes it natively, `cplib.inference`), the same for the threshold's scores and every later score.
 
     Parameters
     ----------

@@ -150,8 +150,8 @@ def _indices(names: tuple[str, ...]) -> list[int]:
 class Measures:
     """The paper's Figure 3 claims as numbers (512-d space, k nearest neighbours).
 
-    defect_to_synthetic: share of real defects' neighbours that are CutPaste or CutPaste-Scar views; chance: that share if
-    neighbours were drawn at random. The *_vs_* fields are balanced leave-one-out kNN accuracies (0.5 = mixed).
+    defect_to_synthetic: share of real defects' neighbours that are CutPaste or CutPaste-Scar views; chance: that share
+    if neighbours were drawn at random. The *_vs_* fields are balanced leave-one-out kNN accuracies (0.5 = mixed).
     """
 
     defect_to_synthetic: float

@@ -55,5 +55,6 @@ class GradCAM:
         return kept[0].detach(), gradients
 
     def maps(self, images: Tensor, batch: int = 32, size: int | None = None) -> Tensor:
-        """Maps of many images, `batch` at a time (`size`: as in __call__, e.g. to compare with masks at another size)."""
+        """Maps of many images, `batch` at a time (`size`: as in __call__, e.g. to compare with masks at another
+        size)."""
         return torch.cat([self(part, size) for part in torch.split(images, batch)])

@@ -93,7 +93,8 @@ def check_images(images: Tensor, size: int | None = None) -> None:
 
 
 def default_chunk(patch: int) -> int:
-    """Patches per encoder call that keep about CHUNK_PIXELS pixels in flight: big batches for small patches run faster."""
+    """Patches per encoder call that keep about CHUNK_PIXELS pixels in flight: big batches for small patches run
+    faster."""
     return max(1, CHUNK_PIXELS // patch**2)
 
 

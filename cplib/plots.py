@@ -61,8 +61,9 @@ def augmentation_figure(
     title: str = "",
     seen: torch.Tensor | None = None,
 ) -> Figure:
-    """Rows of original / augmented / changed-pixel mask for a batch (B, C, H, W) and its mask (B, 1, H, W); with `seen`,
-    a fourth row: the same draw made at the training size, drawn pixel for pixel, which is what the network is given."""
+    """Rows of original / augmented / changed-pixel mask for a batch (B, C, H, W) and its mask (B, 1, H, W); with
+    `seen`, a fourth row: the same draw made at the training size, drawn pixel for pixel, which is what the network is
+    given."""
     count, rows = len(original), 3 if seen is None else 4
     figure, axes = plt.subplots(rows, count, figsize=(2.2 * count, 2.2 * rows), squeeze=False)
     for i in range(count):
@@ -307,7 +308,8 @@ def embedding_figure(panels: Mapping[str, Mapping[str, Embedding]], size: float 
 
 
 def spread_figure(rows: Sequence[Measurement]) -> Figure:
-    """Image AUROC per variant and category, mean ± sd over seeds as bars with error bars, the random network as a line."""
+    """Image AUROC per variant and category, mean ± sd over seeds as bars with error bars, the random network as a
+    line."""
     categories = list(dict.fromkeys(row.category for row in rows))
     variants = [v for v in dict.fromkeys(row.variant for row in rows) if v != RANDOM_INIT]
     figure, axis = plt.subplots(figsize=(1.6 + 1.4 * len(categories) * len(variants) / 4, 3.2))
@@ -357,7 +359,8 @@ def curve_figure(rows: Sequence[Measurement]) -> Figure:
 
 
 def scale_figure(rows: Sequence[Measurement]) -> Figure:
-    """Per category, each variant's paired gap to the random network (top) and its proxy accuracy (bottom) against image size."""
+    """Per category, each variant's paired gap to the random network (top) and its proxy accuracy (bottom) against image
+    size."""
     categories = list(dict.fromkeys(row.category for row in rows))
     variants = [v for v in dict.fromkeys(row.variant for row in rows) if v != RANDOM_INIT]
     groups = by_size(rows)
@@ -426,7 +429,8 @@ def oracle_threshold(labels: Sequence[int] | np.ndarray, scores: Sequence[float]
 
 def score_histogram(scores: np.ndarray, labels: np.ndarray, title: str = "", threshold: float | None = None) -> Figure:
     """Anomaly scores of the good and the defective test images as two histograms on shared bins, the image AUROC in the
-    title and a threshold (the oracle's unless given) as a dashed line, with how many images of each kind lie above it."""
+    title and a threshold (the oracle's unless given) as a dashed line, with how many images of each kind lie above
+    it."""
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels).astype(bool)
     threshold = oracle_threshold(labels, scores) if threshold is None else threshold
     bins = np.histogram_bin_edges(scores, bins=24)

@@ -1,7 +1,8 @@
 """Worked solutions to the exercises at the end of notebooks 00-09, one small function per exercise.
 
 The notebooks call these when a learner reveals a solution; tests/test_solutions.py and tests/test_solutions_evidence.py
-run every one, so none rots. Each returns the numbers the exercise asks the learner to predict. Only method modules are imported.
+run every one, so none rots. Each returns the numbers the exercise asks the learner to predict. Only method modules are
+imported.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def resized_block(
 def shuffled_label_auroc(
     scores: np.ndarray, labels: np.ndarray, shuffles: int = 200, seed: int = 0
 ) -> tuple[float, float]:
-    """Mean and spread of the AUROC of `scores` against randomly permuted `labels`: the chance level an AUROC must beat."""
+    """Mean and spread of the AUROC of `scores` against randomly permuted `labels`: the chance level an AUROC must
+    beat."""
     generator = np.random.default_rng(seed)
     values = [image_auroc(generator.permutation(labels), scores) for _ in range(shuffles)]
     return float(np.mean(values)), float(np.std(values))
@@ -130,8 +132,8 @@ def pasted_colours_in_source(jitter: float, count: int = 8, size: int = 48, seed
 
 
 def cutpaste_from_neighbour(images: Tensor, generator: torch.Generator, jitter: float = 0.1) -> tuple[Tensor, Tensor]:
-    """CutPaste with the patch cut from the previous image of the batch instead of the same image (a variant the
-    paper does not use): CutPaste the neighbour, then show its pasted region on this image. Returns (augmented, mask)."""
+    """CutPaste with the patch cut from the previous image of the batch instead of the same image (a variant the paper
+    does not use): CutPaste the neighbour, then show its pasted region on this image. Returns (augmented, mask)."""
     neighbours = images.roll(1, dims=0)
     pasted, where = cutpaste(neighbours, generator, jitter=jitter)
     augmented = torch.where(where, pasted, images)
@@ -250,8 +252,8 @@ def plain_transposed_upsampling(rows: int = 8, patch: int = 16, stride: int = 4)
 
 
 def untrained_patch_auroc(root: str, profile: Profile, category: str, at_256: int = 32) -> float:
-    """Pixel AUROC of the category's patch network *untrained* (its seed's random init) with patches of `at_256` px at 256
-    and the category's default density, on notebook 06's images: the patch size's effect without any training."""
+    """Pixel AUROC of the category's patch network *untrained* (its seed's random init) with patches of `at_256` px at
+    256 and the category's default density, on notebook 06's images: the patch size's effect without any training."""
     settings = profile.localization
     train = load_split(root, category, "train", settings.size)
     test = per_defect_subset(load_split(root, category, "test", settings.size), settings.test_per_defect)
@@ -339,7 +341,8 @@ def trusted_gaps(gaps: Gaps, cross_machine: float) -> list[tuple[str, str]]:
 
 
 def verdicts_by_rule(gaps: Gaps) -> dict[tuple[str, str], tuple[bool, bool]]:
-    """Per cell: (an effect by two sds of the per-seed gaps, an effect by two standard errors of their mean, sd / √n)."""
+    """Per cell: (an effect by two sds of the per-seed gaps, an effect by two standard errors of their mean,
+    sd / √n)."""
     found = {}
     for key, values in gaps.items():
         mean, sd = _mean_sd(values)

@@ -1,4 +1,5 @@
-"""Temporaries beside their target, named after it and the process id, so the next run can tell and clear dead runs' leftovers.
+"""Temporaries beside their target, named after it and the process id, so the next run can tell and clear dead runs'
+leftovers.
 
 A file or folder is written at ``temporary(target)`` and then renamed over ``target``; a folder that already
 exists is first moved aside (``temporary(target, "old")``), so one complete version is in place at every instant.
@@ -21,7 +22,8 @@ def temporary(target: Path, kind: str = "tmp") -> Path:
 
 
 def remove_stale(target: Path) -> None:
-    """Delete target's temporaries left by dead processes (or by this one's id, reused); restore a moved-aside version if target is gone."""
+    """Delete target's temporaries left by dead processes (or by this one's id, reused); restore a moved-aside version
+    if target is gone."""
     for kind in KINDS:
         for path in target.parent.glob(f".{glob.escape(target.name)}.{kind}-*"):
             pid = path.name.rpartition("-")[2]
@@ -34,7 +36,8 @@ def remove_stale(target: Path) -> None:
 
 
 def replace(staging: Path, target: Path) -> None:
-    """Rename staging onto target; an existing folder is moved aside first, then deleted once the new one is in place."""
+    """Rename staging onto target; an existing folder is moved aside first, then deleted once the new one is in
+    place."""
     if not target.is_dir():
         os.replace(staging, target)
         return

@@ -1,6 +1,6 @@
-"""Seeded comparisons behind the notebooks' verdicts, under the course's one rule for an effect (`EFFECT_RULE`, the
-rule of `cplib.experiments.margins.Margin`): one variant against another over the committed seeds, the 3-way task's confusion on
-held-out views, and notebook 08's study of plain against foreground-aware training (one `Run` per trained model,
+"""Seeded comparisons behind the notebooks' verdicts, under the course's one rule for an effect (`EFFECT_RULE`, the rule
+of `cplib.experiments.margins.Margin`): one variant against another over the committed seeds, the 3-way task's confusion
+on held-out views, and notebook 08's study of plain against foreground-aware training (one `Run` per trained model,
 summarised as a table of mean ± standard deviation and a figure of every seed)."""
 
 from __future__ import annotations
@@ -44,13 +44,16 @@ def compare_variants(rows: Sequence[Measurement], variant: str, other: str) -> d
 
 
 def describe_comparison(margin: Margin, other: str, seeds: Sequence[int]) -> str:
-    """One verdict line in Margin.describe's form: both means ± sd, the per-seed gap ± its sd, the seeds, and the verdict."""
+    """One verdict line in Margin.describe's form: both means ± sd, the per-seed gap ± its sd, the seeds, and the
+    verdict."""
     mark = MARKS.get(margin.verdict, "").strip()
     wins = sum(d > 0 for d in margin.differences)
     return (
-        f"{margin.category:8s} {margin.variant} {margin.mean:.3f} ± {margin.sd:.3f} · {other} {margin.random_mean:.3f} ± "
-        f"{margin.random_sd:.3f} · gap {margin.gap:+.3f} ± {margin.gap_sd:.3f} (ahead on {wins} of {len(margin.differences)} "
-        f"seeds {list(seeds)}): {margin.verdict}{' ' + mark if mark else ''}"
+        f"{margin.category:8s} {margin.variant} {margin.mean:.3f} ± {margin.sd:.3f} · "
+        f"{other} {margin.random_mean:.3f} ± {margin.random_sd:.3f} · "
+        f"gap {margin.gap:+.3f} ± {margin.gap_sd:.3f} "
+        f"(ahead on {wins} of {len(margin.differences)} seeds {list(seeds)}): "
+        f"{margin.verdict}{' ' + mark if mark else ''}"
     )
 
 

@@ -52,7 +52,8 @@ def training_view(
     count: int = 4,
     **params: object,
 ) -> torch.Tensor:
-    """The same seeded draw made on the images at the training size (sizes scale with the image): what the network gets."""
+    """The same seeded draw made on the images at the training size (sizes scale with the image): what the network
+    gets."""
     return augment_examples(variant, category, seed, root, training_size, count, **params)[1]
 
 

@@ -1,4 +1,5 @@
-"""The bench scripts' own logic: bench/notebook_times.py's per-notebook times from a JUnit XML, bench/gpu_check.py's CPU parts."""
+"""The bench scripts' own logic: bench/notebook_times.py's per-notebook times from a JUnit XML, bench/gpu_check.py's CPU
+parts."""
 
 from __future__ import annotations
 

@@ -37,7 +37,8 @@ VIEWPORT = {"width": 1280, "height": 1600}
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium, shared by the tests of this module; they skip, saying how to install it, where it is missing."""
+    """Headless Chromium, shared by the tests of this module; they skip, saying how to install it, where it is
+    missing."""
     if not CHROMIUM.exists():
         pytest.skip(CHROMIUM_MISSING)
     ensure_default_data()
@@ -47,7 +48,8 @@ def browser() -> Iterator[Browser]:
 
 @contextmanager
 def opened_notebook(browser: Browser, home: Path, env: dict[str, str], shots: Path) -> Iterator[NotebookPage]:
-    """A copy of explorers.ipynb in a fresh JupyterLab whose kernel sees `env`, opened with every cell run; the page saved last."""
+    """A copy of explorers.ipynb in a fresh JupyterLab whose kernel sees `env`, opened with every cell run; the page
+    saved last."""
     (home / "root").mkdir()
     shots.mkdir(parents=True, exist_ok=True)
     notebook = Path(

@@ -1,5 +1,5 @@
-"""Notebook 10 (CutPaste on your own images) runs without edits on a folder it has never seen, and trains what the command
-line's `train` would."""
+"""Notebook 10 (CutPaste on your own images) runs without edits on a folder it has never seen, and trains what the
+command line's `train` would."""
 
 from __future__ import annotations
 

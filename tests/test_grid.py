@@ -1,5 +1,6 @@
-"""Table 1 as a grid of jobs (cplib.experiments.grid and .launchers, `python -m cplib table`) with the local launcher: one row per
-job, a rerun resumes, a broken job is named and the others finish. tests/test_ray_grid.py runs the same on Ray."""
+"""Table 1 as a grid of jobs (cplib.experiments.grid and .launchers, `python -m cplib table`) with the local launcher:
+one row per job, a rerun resumes, a broken job is named and the others finish. tests/test_ray_grid.py runs the same on
+Ray."""
 
 from __future__ import annotations
 

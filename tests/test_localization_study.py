@@ -1,5 +1,5 @@
-"""Notebook 06's comparison over every category (trained patch model vs its untrained self), its CSV, its committed copy and
-the check that a rerun agrees; on a tiny dataset with the tiny profile."""
+"""Notebook 06's comparison over every category (trained patch model vs its untrained self), its CSV, its committed copy
+and the check that a rerun agrees; on a tiny dataset with the tiny profile."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _rows(draws: np.random.Generator, categories: tuple[str, ...] = CATEGORIES) -> list[LocalizationRow]:
-    """Random rows: every category, both networks, both densities; the trained model's accuracy shared by its category."""
+    """Random rows: every category, both networks, both densities; the trained model's accuracy shared by its
+    category."""
     rows = []
     for category in categories:
         accuracy = float(draws.uniform(0.3, 1.0))
@@ -105,7 +106,8 @@ def test_check_localization_is_strict_where_the_table_was_made_and_reports_elsew
         one = int(draws.integers(len(mine)))
         moved = [replace(r, pixel_auroc=r.pixel_auroc + (0.031 if i == one else 0)) for i, r in enumerate(mine)]
         shift = float(draws.uniform(-0.029, 0.029))
-        monkeypatch.setattr(localization, "committed_signature", lambda stem: signature(mine[0].precision))
+        precision = mine[0].precision
+        monkeypatch.setattr(localization, "committed_signature", lambda stem, precision=precision: signature(precision))
         lines = check_localization(
             committed, [replace(r, pixel_auroc=r.pixel_auroc + shift) for r in mine]
         ).splitlines()
@@ -192,7 +194,8 @@ def test_the_script_writes_the_csv_and_table_of_every_category(root: str, tmp_pa
 
 
 def test_the_committed_localization_table_describes_the_cpu_profile() -> None:
-    """bench/results/localization.csv is what notebook 06 and docs/results.md show: every default category at the CPU settings."""
+    """bench/results/localization.csv is what notebook 06 and docs/results.md show: every default category at the CPU
+    settings."""
     rows = from_csv(localization.COMMITTED_LOCALIZATION.read_text(), LocalizationRow)
     geometry = get_profile("cpu").localization.geometry()
     assert {r.category for r in rows} == set(CATEGORIES) and len(rows) == 12

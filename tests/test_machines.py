@@ -1,5 +1,5 @@
-"""Machines: a result's signature, the emulated other machines, the cross-machine spread, and the drift check that is strict on
-the machine that made a result and never fails elsewhere."""
+"""Machines: a result's signature, the emulated other machines, the cross-machine spread, and the drift check that is
+strict on the machine that made a result and never fails elsewhere."""
 
 from __future__ import annotations
 

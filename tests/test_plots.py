@@ -1,4 +1,5 @@
-"""The learner's figures draw the data they are given: histogram heights, the threshold line, confusion shares, PRO curves."""
+"""The learner's figures draw the data they are given: histogram heights, the threshold line, confusion shares, PRO
+curves."""
 
 from __future__ import annotations
 

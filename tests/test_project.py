@@ -205,7 +205,8 @@ def test_each_notebook_opening_names_the_cplib_modules_it_imports() -> None:
 
 @pytest.mark.parametrize("result", sorted((REPO / "bench" / "results").glob("*.md")), ids=lambda path: path.name)
 def test_the_results_page_pastes_each_committed_result_table_unchanged(result: Path) -> None:
-    """Every table a bench command committed appears verbatim in docs/results.md: the page cannot drift from the outputs."""
+    """Every table a bench command committed appears verbatim in docs/results.md: the page cannot drift from the
+    outputs."""
     tables = re.findall(r"(?:^\|.*\n?)+", result.read_text(), re.M)
     page = RESULTS_PAGE.read_text()
     assert tables and all(table.strip() in page for table in tables), f"paste {result.name} into docs/results.md again"

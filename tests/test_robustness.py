@@ -1,4 +1,5 @@
-"""The command line against bad inputs and interruptions (issue 12): one line, exit 2 (130 for Ctrl-C), nothing lost or left."""
+"""The command line against bad inputs and interruptions (issue 12): one line, exit 2 (130 for Ctrl-C), nothing lost or
+left."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The worked solutions of notebook 09 (reading the evidence) give the answers their exercises teach, on made-up gaps."""
+"""The worked solutions of notebook 09 (reading the evidence) give the answers their exercises teach, on made-up
+gaps."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Table 1 and its studies (cplib.experiments: table1, margins, training_curve, scale) and their bench scripts, on a tiny
-dataset with the tiny profile."""
+"""Table 1 and its studies (cplib.experiments: table1, margins, training_curve, scale) and their bench scripts, on a
+tiny dataset with the tiny profile."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ seed).
 A job trains its model or loads it from the model cache (checkpoint.get_or_train), evaluates it and becomes one
 Measurement row. The rows live in one CSV, rewritten atomically as each job finishes, so a grid that stops resumes where
 it stopped: a rerun runs only the jobs whose rows are missing. The table (mean ± sd over seeds, the random network, the
-paper's column) is computed from the CSV. The launchers (cplib.experiments.launchers) run the jobs here or on a Ray cluster.
+paper's column) is computed from the CSV. The launchers (cplib.experiments.launchers) run the jobs here or on a Ray
+cluster.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Notebook 06's comparison on every category: the trained 3-way patch model against the same network untrained, each with
-a shared and a per-location Gaussian; as rows that bench/localization_table.py commits, and the check that a rerun agrees."""
+"""Notebook 06's comparison on every category: the trained 3-way patch model against the same network untrained, each
+with a shared and a per-location Gaussian; as rows that bench/localization_table.py commits, and the check that a rerun
+agrees."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ COMMITTED_LOCALIZATION = COMMITTED_RESULTS / "localization.csv"  # written by be
 class LocalizationRow:
     """One network and density on one category: pixel AUROC, AUPRO, image AUROC (map maximum), and what made them.
 
-    proxy_accuracy is the trained patch model's final 3-way accuracy (chance 1/3), on both networks' rows: it says whether
-    the task the training could add was learned at all. Pixel metrics are NaN on data without masks.
+    proxy_accuracy is the trained patch model's final 3-way accuracy (chance 1/3), on both networks' rows: it says
+    whether the task the training could add was learned at all. Pixel metrics are NaN on data without masks.
     """
 
     category: str
@@ -100,7 +101,8 @@ def _or_nan(value: float | None) -> float:
 def measure_localization(
     root: str, categories: Sequence[str], profile: Profile, device: str | None = None
 ) -> list[LocalizationRow]:
-    """Every category's trained-vs-untrained comparison (a patch model each: about a minute apiece on the CPU profile)."""
+    """Every category's trained-vs-untrained comparison (a patch model each: about a minute apiece on the CPU
+    profile)."""
     stride = profile.localization.geometry().stride
     rows = []
     for category in categories:
@@ -111,7 +113,8 @@ def measure_localization(
 def localization_results(
     root: str, categories: Sequence[str], profile: Profile, device: str | None = None
 ) -> list[LocalizationRow]:
-    """The committed rows where they describe this data at this profile's settings (the default data), else measured here."""
+    """The committed rows where they describe this data at this profile's settings (the default data), else measured
+    here."""
     settings = profile.localization
     scale = (settings.size, settings.geometry().patch, settings.geometry().stride, settings.steps)
     rows = committed_rows(COMMITTED_LOCALIZATION, root, categories, LocalizationRow)
@@ -150,8 +153,9 @@ def localization_table(rows: Sequence[LocalizationRow]) -> str:
 
 
 def check_localization(committed: Sequence[LocalizationRow], measured: Sequence[LocalizationRow]) -> str:
-    """One line per row of this run that the committed table has (same category, network, density, scale, precision and seed),
-    comparing their pixel AUROC (machines.check_reproduction: ResultDrift only where the machine that made them disagrees)."""
+    """One line per row of this run that the committed table has (same category, network, density, scale, precision and
+    seed), comparing their pixel AUROC (machines.check_reproduction: ResultDrift only where the machine that made them
+    disagrees)."""
     key = lambda row: (
         row.category,
         row.network,
@@ -166,7 +170,10 @@ def check_localization(committed: Sequence[LocalizationRow], measured: Sequence[
     reference = {key(row): row.pixel_auroc for row in committed}
     pairs = [(row, reference[key(row)]) for row in measured if key(row) in reference]
     if not pairs:
-        return f"this machine's {measured[0].category} rows: not comparable with the committed ones (another precision or setting)"
+        return (
+            f"this machine's {measured[0].category} rows: "
+            "not comparable with the committed ones (another precision or setting)"
+        )
     made_on, cross = (
         committed_signature(COMMITTED_LOCALIZATION.stem),
         cross_machine_spread([f"pixel AUROC {d}" for d in GAUSSIAN_LAYOUTS]),

@@ -1,10 +1,10 @@
 """Which machine a result came from, and how far another machine moves it.
 
-Training is deterministic on one machine only: another CPU's kernels (oneDNN picks AMX, AVX512-BF16 or AVX2 code by what the
-processor has), another thread count or another precision changes the order of the sums, and a 300-step model moves as much as
-with another seed. A result is therefore recorded with its machine's :class:`Signature`; a rerun on the same signature must
-reproduce it, a rerun elsewhere is compared with the committed spread widened by the cross-machine spread that
-``bench/machine_spread.py`` measures by emulating other machines on this one (:data:`EMULATED`).
+Training is deterministic on one machine only: another CPU's kernels (oneDNN picks AMX, AVX512-BF16 or AVX2 code by what
+the processor has), another thread count or another precision changes the order of the sums, and a 300-step model moves
+as much as with another seed. A result is therefore recorded with its machine's :class:`Signature`; a rerun on the same
+signature must reproduce it, a rerun elsewhere is compared with the committed spread widened by the cross-machine spread
+that ``bench/machine_spread.py`` measures by emulating other machines on this one (:data:`EMULATED`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ ISA_ORDER = ("avx", "avx2", "avx512f", "avx512_bf16", "amx_bf16")  # oneDNN's in
 
 
 def emulation_environment(name: str) -> dict[str, str]:
-    """The variables that emulate machine `name`, with a model cache of its own (build/machines/NAME) for any but "native"."""
+    """The variables that emulate machine `name`, with a model cache of its own (build/machines/NAME) for any but
+    "native"."""
     if name not in EMULATED:
         raise ValueError(
             f"unknown machine {name!r}: use one of {', '.join(EMULATED)} (cplib.experiments.machines.EMULATED)"
@@ -96,8 +97,8 @@ def best_instruction_set() -> str:
 
 
 def emulates_nothing(name: str) -> str | None:
-    """Why emulated machine `name` would run exactly as this one does here (its cap at or above this CPU's best, or fp32 where
-    bfloat16 is not native anyway); None when it really is another machine."""
+    """Why emulated machine `name` would run exactly as this one does here (its cap at or above this CPU's best, or fp32
+    where bfloat16 is not native anyway); None when it really is another machine."""
     from ..precision import native_precision
 
     cap = EMULATED[name].get("ONEDNN_MAX_CPU_ISA", "").lower()
@@ -123,7 +124,8 @@ def signature(precision: str) -> Signature:
 
 
 def committed_signature(stem: str, path: Path | None = None) -> Signature | None:
-    """The signature recorded for a committed result file (``table1_seeds`` for table1_seeds.csv); None if unrecorded."""
+    """The signature recorded for a committed result file (``table1_seeds`` for table1_seeds.csv); None if
+    unrecorded."""
     path = path or COMMITTED_SIGNATURES
     if not path.is_file():
         return None
@@ -165,7 +167,8 @@ def spreads(rows: Sequence[SpreadRow]) -> dict[tuple[str, str, str], float]:
 
 
 def largest_spread(rows: Sequence[SpreadRow], measures: Sequence[str]) -> float:
-    """The largest cross-machine range of the given measures over the trained models (the random network's is smaller)."""
+    """The largest cross-machine range of the given measures over the trained models (the random network's is
+    smaller)."""
     found = [
         value
         for (model, _, name), value in spreads(rows).items()
@@ -183,7 +186,8 @@ def committed_spread(path: Path | None = None) -> list[SpreadRow] | None:
 
 
 def cross_machine_spread(measures: Sequence[str]) -> float:
-    """The committed largest cross-machine range of these measures; 0.0 where bench/machine_spread.py's results are absent."""
+    """The committed largest cross-machine range of these measures; 0.0 where bench/machine_spread.py's results are
+    absent."""
     rows = committed_spread()
     return largest_spread(rows, measures) if rows else 0.0
 
@@ -199,9 +203,9 @@ def check_reproduction(
 ) -> str:
     """A line comparing this machine's run with the committed values of the same config (one per seed).
 
-    On the machine that made them (``made_on == here``) the run must land within max(3 sd, REPRODUCE_FLOOR), else ResultDrift:
-    the committed results are out of date. Elsewhere the tolerance is widened by `cross`, the measured cross-machine spread, and
-    a run outside it is reported in the line, never raised: another machine is not an error.
+    On the machine that made them (``made_on == here``) the run must land within max(3 sd, REPRODUCE_FLOOR), else
+    ResultDrift: the committed results are out of date. Elsewhere the tolerance is widened by `cross`, the measured
+    cross-machine spread, and a run outside it is reported in the line, never raised: another machine is not an error.
     """
     mean, sd = float(np.mean(committed)), float(np.std(committed, ddof=1)) if len(committed) > 1 else 0.0
     values = " / ".join(f"{value:.3f}" for value in committed)
@@ -209,18 +213,22 @@ def check_reproduction(
     if made_on == here:
         if abs(measured - mean) > strict:
             raise ResultDrift(
-                f"{name}: this machine's run {measured:.3f} is outside the committed {mean:.3f} ± {strict:.3f}, which this "
-                f"same machine made: the committed results are out of date; regenerate them with {command}"
+                f"{name}: this machine's run {measured:.3f} is outside the committed {mean:.3f} ± {strict:.3f}, "
+                "which this same machine made: the committed results are out of date; "
+                f"regenerate them with {command}"
             )
-        return f"{name}: this machine's run {measured:.3f} · committed ({values}, made on this machine): reproduced within {strict:.3f}"
+        return (
+            f"{name}: this machine's run {measured:.3f} · committed ({values}, made on this machine): "
+            f"reproduced within {strict:.3f}"
+        )
     tolerance = strict + cross
     where = made_on.describe() if made_on else "a machine not recorded"
     if abs(measured - mean) <= tolerance:
         verdict = f"inside the committed spread widened by the cross-machine spread (± {tolerance:.3f})"
     else:
         verdict = (
-            f"DRIFT: {measured - mean:+.3f} from their mean, beyond ± {tolerance:.3f} (the cross-machine spread included); "
-            f"if it persists, regenerate them with {command}"
+            f"DRIFT: {measured - mean:+.3f} from their mean, beyond ± {tolerance:.3f} "
+            f"(the cross-machine spread included); if it persists, regenerate them with {command}"
         )
     return f"{name}: this machine's run {measured:.3f} · committed ({values}, made on {where}) · {verdict}"
 
@@ -243,7 +251,8 @@ def spread_table(rows: Sequence[SpreadRow]) -> str:
 
 
 def machine_label(name: str) -> str:
-    """How rows of emulated machine `name` run on this CPU are labelled: "threads-1 on avx2" (the CPU's best instruction set)."""
+    """How rows of emulated machine `name` run on this CPU are labelled: "threads-1 on avx2" (the CPU's best instruction
+    set)."""
     return f"{name} on {best_instruction_set()}"
 
 
@@ -267,7 +276,8 @@ def _changes(environment: Mapping[str, str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m cplib.experiments.machines NAME``: print NAME's variables as shell assignments, for ``env $(...) command``."""
+    """``python -m cplib.experiments.machines NAME``: print NAME's variables as shell assignments, for
+    ``env $(...) command``."""
     import sys
 
     names = list(sys.argv[1:] if argv is None else argv)
@@ -277,7 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     same = emulates_nothing(names[0])
     if same:
         print(
-            f"cplib.experiments.machines: {names[0]} emulates nothing here ({same}); pick another: {', '.join(EMULATED)}",
+            f"cplib.experiments.machines: {names[0]} emulates nothing here ({same}); "
+            f"pick another: {', '.join(EMULATED)}",
             file=sys.stderr,
         )
     print(" ".join(f"{key}={value}" for key, value in emulation_environment(names[0]).items()))

@@ -37,7 +37,8 @@ def spread_cell(spread: tuple[float, float], random_mean: float | None) -> str:
 
 
 def spread_table(rows: Sequence[Measurement]) -> str:
-    """Markdown: image AUROC (%) mean ± sd over seeds per variant and category; ↓ marks a mean below the random network's."""
+    """Markdown: image AUROC (%) mean ± sd over seeds per variant and category; ↓ marks a mean below the random
+    network's."""
     cells = seed_spreads(rows)
     categories = list(dict.fromkeys(row.category for row in rows))
     variants = list(dict.fromkeys(row.variant for row in rows))
@@ -54,8 +55,9 @@ def spread_table(rows: Sequence[Measurement]) -> str:
 
 @dataclass(frozen=True)
 class Margin:
-    """A variant against the random network on one category over seeds. Each seed's trained model starts from that seed's
-    random network, so the gap is measured per seed (paired): training's effect, without the spread of the initialisations."""
+    """A variant against the random network on one category over seeds. Each seed's trained model starts from that
+    seed's random network, so the gap is measured per seed (paired): training's effect, without the spread of the
+    initialisations."""
 
     variant: str
     category: str
@@ -85,8 +87,10 @@ class Margin:
     def describe(self) -> str:
         wins = sum(d > 0 for d in self.differences)
         return (
-            f"{self.category:8s} {self.variant} {self.mean:.3f} ± {self.sd:.3f} · random init {self.random_mean:.3f} ± {self.random_sd:.3f}"
-            f" · gap {self.gap:+.3f} ± {self.gap_sd:.3f} (better on {wins} of {len(self.differences)} seeds): {self.verdict}"
+            f"{self.category:8s} {self.variant} {self.mean:.3f} ± {self.sd:.3f} · "
+            f"random init {self.random_mean:.3f} ± {self.random_sd:.3f}"
+            f" · gap {self.gap:+.3f} ± {self.gap_sd:.3f} "
+            f"(better on {wins} of {len(self.differences)} seeds): {self.verdict}"
         )
 
 
@@ -114,7 +118,8 @@ def proxy_accuracies(rows: Sequence[Measurement], variant: str) -> dict[str, flo
 
 
 def gap_cells(rows: Sequence[Measurement], variant: str, categories: Sequence[str]) -> list[str]:
-    """Per category: the variant's paired gap to the random network (points, mean ± sd, ▲/▼ beyond two sds) · proxy accuracy."""
+    """Per category: the variant's paired gap to the random network (points, mean ± sd, ▲/▼ beyond two sds) · proxy
+    accuracy."""
     found, accuracy = margins(rows, variant), proxy_accuracies(rows, variant)
     return [
         f"{100 * found[c].gap:+.1f} ± {100 * found[c].gap_sd:.1f}{MARKS.get(found[c].verdict, '')} · {accuracy[c]:.2f}"
@@ -123,8 +128,8 @@ def gap_cells(rows: Sequence[Measurement], variant: str, categories: Sequence[st
 
 
 def margin_table(rows: Sequence[Measurement]) -> str:
-    """Markdown: each variant's per-seed gap to the random network (AUROC points, mean ± sd); ▲/▼ beyond two sds, and the
-    mean final proxy accuracy, which tells whether the task was learned at all."""
+    """Markdown: each variant's per-seed gap to the random network (AUROC points, mean ± sd); ▲/▼ beyond two sds, and
+    the mean final proxy accuracy, which tells whether the task was learned at all."""
     variants = [v for v in dict.fromkeys(row.variant for row in rows) if v != RANDOM_INIT]
     categories = list(dict.fromkeys(row.category for row in rows))
     lines = [

@@ -1,8 +1,8 @@
-"""The recipe study: which optimiser settings learn the proxy task within a lesson's budget (the cpu profile's size
-and steps), chosen by the proxy accuracy on held-out training normals only; test AUROC is reported, never used to choose.
+"""The recipe study: which optimiser settings learn the proxy task within a lesson's budget (the cpu profile's size and
+steps), chosen by the proxy accuracy on held-out training normals only; test AUROC is reported, never used to choose.
 
-The paper's recipe (SGD 0.03, momentum 0.9, one cosine cycle) is tuned for 65,536 steps; a lesson has 300. Each row is one
-model: a recipe, a category and a seed, trained with HOLDOUT of train/good kept from the encoder.
+The paper's recipe (SGD 0.03, momentum 0.9, one cosine cycle) is tuned for 65,536 steps; a lesson has 300. Each row is
+one model: a recipe, a category and a seed, trained with HOLDOUT of train/good kept from the encoder.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ RECIPES: dict[str, dict[str, object]] = {
 
 @dataclass(frozen=True)
 class RecipeRow:
-    """One model of the study: its proxy accuracy on held-out normals (the criterion) and on its last training steps, and
-    its test image AUROC beside the same seed's random network's (reported only)."""
+    """One model of the study: its proxy accuracy on held-out normals (the criterion) and on its last training steps,
+    and its test image AUROC beside the same seed's random network's (reported only)."""
 
     recipe: str
     category: str
@@ -99,7 +99,8 @@ def recipe_study(
 
 
 def chosen_recipe(rows: Sequence[RecipeRow]) -> str:
-    """The recipe with the highest mean held-out proxy accuracy over categories and seeds (no test label plays a part)."""
+    """The recipe with the highest mean held-out proxy accuracy over categories and seeds (no test label plays a
+    part)."""
     by_recipe: dict[str, list[float]] = {}
     for row in rows:
         by_recipe.setdefault(row.recipe, []).append(row.heldout_accuracy)

@@ -1,5 +1,5 @@
-"""Result rows on disk: instances of one dataclass as CSV text and back, a study's CSV and Markdown side by side, and the
-committed rows of a study that the notebooks read instead of measuring again."""
+"""Result rows on disk: instances of one dataclass as CSV text and back, a study's CSV and Markdown side by side, and
+the committed rows of a study that the notebooks read instead of measuring again."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from ..staging import write_text
 
 
 def to_csv(rows: Sequence[Any]) -> str:
-    """Result rows (instances of one dataclass, e.g. Measurement) as CSV text, one per line, for plotting, diffing and committing."""
+    """Result rows (instances of one dataclass, e.g. Measurement) as CSV text, one per line, for plotting, diffing and
+    committing."""
     names = [field.name for field in fields(rows[0])]
     cells = [[str(getattr(row, name)) for name in names] for row in rows]
     if any("," in cell or "\n" in cell for line in cells for cell in line):
@@ -42,7 +43,8 @@ def write_results(prefix: str | Path, rows: Sequence[Any], markdown: str) -> Non
 
 
 def committed_rows(path: Path, root: str, categories: Sequence[str], kind: type) -> list[Any] | None:
-    """A committed result file's rows (of `kind`) if it exists and describes these categories of the default data, else None."""
+    """A committed result file's rows (of `kind`) if it exists and describes these categories of the default data, else
+    None."""
     if not path.is_file() or Path(root).resolve() != default_data_root().resolve():
         return None
     rows = from_csv(path.read_text(), kind)

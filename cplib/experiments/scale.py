@@ -20,7 +20,8 @@ STEP_OVERHEAD_PIXELS = (
 
 
 def budget_steps(profile: Profile, size: int) -> int:
-    """Optimiser steps at `size` px that cost the profile's training time, a step costing STEP_OVERHEAD_PIXELS plus size²."""
+    """Optimiser steps at `size` px that cost the profile's training time, a step costing STEP_OVERHEAD_PIXELS plus
+    size²."""
     return max(1, round(profile.steps * (STEP_OVERHEAD_PIXELS + profile.size**2) / (STEP_OVERHEAD_PIXELS + size**2)))
 
 
@@ -33,7 +34,8 @@ def scale_study(
     variants: Sequence[str] = CUTPASTE_FAMILY,
     device: str | None = None,
 ) -> list[Measurement]:
-    """The seeded Table 1 at each image size, every model trained for the steps the profile's time buys there (budget_steps)."""
+    """The seeded Table 1 at each image size, every model trained for the steps the profile's time buys there
+    (budget_steps)."""
     return [
         row
         for size in sizes
@@ -49,7 +51,8 @@ def by_size(rows: Sequence[Measurement]) -> dict[int, list[Measurement]]:
 
 
 def scale_table(rows: Sequence[Measurement]) -> str:
-    """Markdown: per image size and its steps, the random network's AUROC (%) and each variant's paired gap to it · proxy accuracy."""
+    """Markdown: per image size and its steps, the random network's AUROC (%) and each variant's paired gap to it ·
+    proxy accuracy."""
     categories = list(dict.fromkeys(row.category for row in rows))
     lines = ["| size · steps | variant | " + " | ".join(categories) + " |", "|---" * (len(categories) + 2) + "|"]
     for size, at in by_size(rows).items():
@@ -69,6 +72,7 @@ def scale_table(rows: Sequence[Measurement]) -> str:
 
 
 def committed_scale(root: str, categories: Sequence[str], profile: Profile) -> list[Measurement] | None:
-    """The committed scale study where it describes this data and the profile's time budget; None elsewhere (hours to measure)."""
+    """The committed scale study where it describes this data and the profile's time budget; None elsewhere (hours to
+    measure)."""
     rows = committed_rows(COMMITTED_SCALE, root, categories, Measurement)
     return rows if rows and all(row.steps in (0, budget_steps(profile, row.size)) for row in rows) else None

@@ -1,5 +1,5 @@
-"""The paper's Table 1 as code: every proxy task on every category, image AUROC, next to the published averages; the same
-over several seeds against each seed's random network, and the committed seeded table that the notebooks read."""
+"""The paper's Table 1 as code: every proxy task on every category, image AUROC, next to the published averages; the
+same over several seeds against each seed's random network, and the committed seeded table that the notebooks read."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def run_ablation(
     device: str | None = None,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
-    """Image AUROC of each variant on each category: results[variant][category] (models from the cache, else trained)."""
+    """Image AUROC of each variant on each category: results[variant][category] (models from the cache, else
+    trained)."""
     device = resolve_device(device, profile)
     results: dict[str, dict[str, float]] = {}
     for variant in variants:
@@ -73,7 +74,8 @@ def seeded_ablation(
     device: str | None = None,
     **changes: object,
 ) -> list[Measurement]:
-    """Every variant (and the random network) on every category for every seed; `changes` (size, steps) go to the configs."""
+    """Every variant (and the random network) on every category for every seed; `changes` (size, steps) go to the
+    configs."""
     device = resolve_device(device, profile)
     rows = []
     for seed in seeds:
@@ -91,7 +93,8 @@ def seeded_results(
     variants: Sequence[str] = TABLE1_VARIANTS,
     device: str | None = None,
 ) -> list[Measurement]:
-    """The committed seeded Table 1 where it describes this data and profile (the default data at its size), else seed 0 measured here."""
+    """The committed seeded Table 1 where it describes this data and profile (the default data at its size), else seed 0
+    measured here."""
     committed = committed_rows(COMMITTED_TABLE1, root, categories, Measurement) or []
     rows = [row for row in committed if row.variant in (RANDOM_INIT, *variants)]
     if rows and all(row.size == profile.size and row.steps in (0, profile.steps) for row in rows):
@@ -100,8 +103,8 @@ def seeded_results(
 
 
 def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> str:
-    """A line comparing this machine's run of a config with the committed seeds of the same config (machines.check_reproduction):
-    ResultDrift only where the machine that made them disagrees with itself."""
+    """A line comparing this machine's run of a config with the committed seeds of the same config
+    (machines.check_reproduction): ResultDrift only where the machine that made them disagrees with itself."""
     same = [
         row.auroc
         for row in rows
@@ -110,7 +113,10 @@ def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: fl
     ]
     name = f"{config.category} {config.variant} image AUROC"
     if not same:
-        return f"{name}: this machine's run {auroc:.3f} · no committed seed has this config and precision ({config.precision})"
+        return (
+            f"{name}: this machine's run {auroc:.3f} · "
+            f"no committed seed has this config and precision ({config.precision})"
+        )
     made_on, here, cross = (
         committed_signature(COMMITTED_TABLE1.stem),
         signature(config.precision),

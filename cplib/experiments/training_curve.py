@@ -21,7 +21,8 @@ def training_curve(
     seed: int = 0,
     device: str | None = None,
 ) -> list[Measurement]:
-    """3-way models trained for each number of steps (each its own cosine cycle), and the random network, per category."""
+    """3-way models trained for each number of steps (each its own cosine cycle), and the random network, per
+    category."""
     device = resolve_device(device, profile)
     rows = []
     for category in categories:
@@ -32,13 +33,15 @@ def training_curve(
 
 
 def committed_curve(root: str, categories: Sequence[str], profile: Profile) -> list[Measurement] | None:
-    """The committed training-length curve where it describes this data at the profile's size; None elsewhere (an hour to measure)."""
+    """The committed training-length curve where it describes this data at the profile's size; None elsewhere (an hour
+    to measure)."""
     rows = committed_rows(COMMITTED_CURVE, root, categories, Measurement)
     return rows if rows and all(row.size == profile.size for row in rows) else None
 
 
 def curve_table(rows: Sequence[Measurement]) -> str:
-    """Markdown: per category, the random network's AUROC (%), then the 3-way model's at each training length · its proxy accuracy."""
+    """Markdown: per category, the random network's AUROC (%), then the 3-way model's at each training length · its
+    proxy accuracy."""
     lengths = sorted({row.steps for row in rows if row.variant != RANDOM_INIT})
     cells = {(row.category, row.steps if row.variant != RANDOM_INIT else 0): row for row in rows}
     lines = [

@@ -1,4 +1,5 @@
-"""A JupyterLab server on a free loopback port with a random token, isolated settings, no network, and a clean shutdown."""
+"""A JupyterLab server on a free loopback port with a random token, isolated settings, no network, and a clean
+shutdown."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def free_port() -> int:
 
 
 def write_settings(home: Path) -> dict[str, str]:
-    """Fresh Jupyter config, data, runtime, settings and workspace folders under `home`; the variables that select them."""
+    """Fresh Jupyter config, data, runtime, settings and workspace folders under `home`; the variables that select
+    them."""
     folders = {name: home / name for name in ("config/labconfig", "data", "runtime", "settings", "workspaces")}
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
@@ -71,7 +73,8 @@ def write_settings(home: Path) -> dict[str, str]:
 
 
 def lab_command(root: Path, lab: Lab) -> list[str]:
-    """`python -m jupyter lab` from this environment on loopback, with the app exposed to page scripts (root allowed: CI)."""
+    """`python -m jupyter lab` from this environment on loopback, with the app exposed to page scripts (root allowed:
+    CI)."""
     return [
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
         f"--ServerApp.ip={HOST}", f"--ServerApp.port={lab.port}", "--ServerApp.port_retries=0",
@@ -106,7 +109,8 @@ def stop(lab: Lab, process: subprocess.Popen) -> None:
 
 @contextmanager
 def running_lab(root: Path, home: Path, env: dict[str, str]) -> Iterator[Lab]:
-    """A JupyterLab server on `root` whose kernels see `env`; on exit it is stopped and no server or kernel process is left."""
+    """A JupyterLab server on `root` whose kernels see `env`; on exit it is stopped and no server or kernel process is
+    left."""
     lab, mark, log = Lab(free_port(), secrets.token_hex(16)), new_mark(), home / "lab.log"
     environment = {**os.environ, **write_settings(home), **env, **mark}
     with log.open("w") as output:

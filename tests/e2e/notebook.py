@@ -13,7 +13,8 @@ SECOND = 1000  # Playwright counts milliseconds
 OPEN_TIMEOUT = 90
 RUN_TIMEOUT = 180
 IDLE_TIMEOUT = 60
-# stderr streams and tracebacks (JupyterLab renders both with this mime type) in cells, Output widgets and the log console
+# stderr streams and tracebacks (JupyterLab renders both with this mime type)
+# in cells, Output widgets and the log console
 ERROR_OUTPUT = '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
 IDLE = '.jp-Notebook-ExecutionIndicator[data-status="idle"]'
 RUN_ALL = """async ([path, ms]) => {
@@ -44,7 +45,8 @@ class NotebookPage:
             self.console_errors.append(f"browser console error: {message.text}")
 
     def open_and_run_all(self) -> None:
-        """Open the notebook, run every cell once the kernel is ready, then show the log console (callback errors land there)."""
+        """Open the notebook, run every cell once the kernel is ready, then show the log console (callback errors land
+        there)."""
         self.page.goto(self.lab.url(f"lab/tree/{self.notebook.name}"), timeout=OPEN_TIMEOUT * SECOND)
         self.page.wait_for_function(SHOWN, arg=self.notebook.name, timeout=OPEN_TIMEOUT * SECOND)
         self.page.evaluate(RUN_ALL, [self.notebook.name, RUN_TIMEOUT * SECOND])

@@ -35,7 +35,8 @@ def labelled(widget: Locator, kind: str, label: str) -> Locator:
 
 @dataclass(frozen=True)
 class Slide:
-    """Focus a slider's handle and press a key (PageUp: five steps); continuous_update=False sliders commit on the key."""
+    """Focus a slider's handle and press a key (PageUp: five steps); continuous_update=False sliders commit on the
+    key."""
 
     label: str
     handle: int = 0
@@ -102,7 +103,8 @@ def explore(notebook: NotebookPage, scenario: Scenario, shots: Path) -> list[str
 
 
 def redrawn(notebook: NotebookPage, scenario: Scenario, before: str | None, seen: int) -> bool:
-    """Wait until the figure's src differs from `before` and the kernel is idle; False as soon as a new problem shows."""
+    """Wait until the figure's src differs from `before` and the kernel is idle; False as soon as a new problem
+    shows."""
     widget = notebook.output(scenario.cell)
     deadline = time.monotonic() + REDRAW_TIMEOUT
     while time.monotonic() < deadline and len(notebook.problems(widget, scenario.message)) <= seen:
