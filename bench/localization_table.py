@@ -1,6 +1,6 @@
-"""Localisation on every category: the trained 3-way patch model against the same network untrained, shared and per-location
-Gaussians; pixel AUROC (AUPRO), image AUROC and the proxy accuracy, as CSV and Markdown. Notebook 06 shows the committed output
-and checks its own series-category run against it.
+"""Localisation on every category: the trained 3-way patch model against the same network untrained, shared and
+per-location Gaussians; pixel AUROC (AUPRO), image AUROC and the proxy accuracy, as CSV and Markdown. Notebook 06 shows
+the committed output and checks its own series-category run against it.
 
 Patch models come from the cache the notebooks fill, else are trained (about a minute each at the CPU profile).
 
@@ -20,7 +20,7 @@ from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
     parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")

@@ -148,7 +148,8 @@ def main() -> None:
     native = native_precision()
     results = {precision: measure_apart(precision) for precision in PRECISIONS}
     print(
-        f"geometry: {g.size} px, patch {g.patch}, stride {g.stride}, grid {g.grid}, chunk {args.chunk}, {density} Gaussian, "
+        f"geometry: {g.size} px, patch {g.patch}, stride {g.stride}, grid {g.grid}, chunk {args.chunk}, "
+        f"{density} Gaussian, "
         f"torch threads {results['fp32']['threads']}, {results['fp32']['patches']} patches"
     )
     print(
@@ -157,7 +158,8 @@ def main() -> None:
         else "bf16 on this CPU: emulated (no native bfloat16), so slower than fp32"
     )
     lines = [
-        "| precision | dense scoring, patches/s | bare forward, patches/s | dense / bare | s per 256² image | peak memory, GiB |",
+        "| precision | dense scoring, patches/s | bare forward, patches/s | dense / bare "
+        "| s per 256² image | peak memory, GiB |",
         "|---|---|---|---|---|---|",
     ]
     for precision, r in results.items():

@@ -1,13 +1,13 @@
 """How far another machine moves a lesson's model: the series category's models, trained on emulated other machines.
 
-Each emulated machine (cplib.experiments.machines.EMULATED: another thread count, no native bfloat16, oneDNN's AVX2 kernels) runs in a
-process of its own, since the variables take effect when torch starts, with a model cache of its own (build/machines/NAME;
-`make test-portable MACHINE=NAME` reuses it). It trains every model of the cpu profile that the notebooks train on the series
-category and assert on, and records image AUROC, proxy accuracy (last 20 steps, and first 100) and the patch model's pixel
-AUROC; and, for the 3-way model of every category, the kNN measures notebook 07 asserts on. Writes a CSV, a Markdown table and
-records the signature of each machine. Rows are labelled "NAME on ISA", ISA this CPU's best instruction set, so that runs on
-two real CPUs sit side by side: `--add` keeps the committed rows of other CPUs and replaces this CPU's. About 10 minutes per
-machine at 2 threads:
+Each emulated machine (cplib.experiments.machines.EMULATED: another thread count, no native bfloat16, oneDNN's AVX2
+kernels) runs in a process of its own, since the variables take effect when torch starts, with a model cache of its own
+(build/machines/NAME; `make test-portable MACHINE=NAME` reuses it). It trains every model of the cpu profile that the
+notebooks train on the series category and assert on, and records image AUROC, proxy accuracy (last 20 steps, and first
+100) and the patch model's pixel AUROC; and, for the 3-way model of every category, the kNN measures notebook 07 asserts
+on. Writes a CSV, a Markdown table and records the signature of each machine. Rows are labelled "NAME on ISA", ISA this
+CPU's best instruction set, so that runs on two real CPUs sit side by side: `--add` keeps the committed rows of other
+CPUs and replaces this CPU's. About 10 minutes per machine at 2 threads:
 
     .venv/bin/python bench/machine_spread.py --out bench/results/machine_spread
     .venv/bin/python bench/machine_spread.py --machines native threads-1 avx --add --out bench/results/machine_spread
@@ -62,7 +62,8 @@ KNN_MEASURES = (
 
 
 def measure_here(machine: str) -> list[SpreadRow]:
-    """Train (or load from this machine's cache) and evaluate the series category's models, in this process's environment."""
+    """Train (or load from this machine's cache) and evaluate the series category's models, in this process's
+    environment."""
     profile, root, category = get_profile(), ensure_dataset(), series_category()
     made = signature(profile.precision_for(profile.size))
     label = machine_label(machine)
@@ -107,7 +108,8 @@ def measure_here(machine: str) -> list[SpreadRow]:
 
 
 def run_machine(machine: str) -> list[SpreadRow]:
-    """measure_here in a new process with the machine's environment and its own model cache (the native one uses data/)."""
+    """measure_here in a new process with the machine's environment and its own model cache (the native one uses
+    data/)."""
     environment = {**os.environ, **emulation_environment(machine)}
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "rows.csv"

@@ -1,4 +1,5 @@
-"""Paper scale: every proxy task of Table 1 on every category of an MVTec-layout folder, as a Markdown table next to the paper.
+"""Paper scale: every proxy task of Table 1 on every category of an MVTec-layout folder, as a Markdown table next to the
+paper.
 
 Meant for MVTec AD on a GPU with the paper profile (hours); the tests run it on the default data with the tiny profile.
 
@@ -18,7 +19,7 @@ from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
     parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")

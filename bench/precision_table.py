@@ -1,11 +1,12 @@
-"""fp32 against bf16 scoring on the same trained models: image and pixel AUROC of both precisions, per category.
+r"""fp32 against bf16 scoring on the same trained models: image and pixel AUROC of both precisions, per category.
 
 For every category of the data: the `cpu` profile's 3-way image model scores the whole test split (image AUROC and the
 Spearman correlation of the two precisions' scores), and the localisation settings' 3-way patch model scores the
 capped test split densely with the category's Gaussian (pixel AUROC and the maps' Spearman correlation). Models come
 from the cache (`get_or_train`), so after the notebooks have run this only scores. Writes PREFIX.csv and PREFIX.md.
 
-    PYTHONPATH=. .venv/bin/python bench/precision_table.py [--data ROOT] [--categories ...] [--out bench/results/precision]
+    PYTHONPATH=. .venv/bin/python bench/precision_table.py \
+        [--data ROOT] [--categories ...] [--out bench/results/precision]
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ def markdown(rows: list[PrecisionRow]) -> str:
     ]
     for r in rows:
         lines.append(
-            f"| {r.category} | {r.image_fp32:.4f} | {r.image_bf16:.4f} | {r.image_bf16 - r.image_fp32:+.4f} | {r.image_spearman:.4f} "
+            f"| {r.category} | {r.image_fp32:.4f} | {r.image_bf16:.4f} | {r.image_bf16 - r.image_fp32:+.4f} | "
+            f"{r.image_spearman:.4f} "
             f"| {r.pixel_fp32:.4f} | {r.pixel_bf16:.4f} | {r.pixel_bf16 - r.pixel_fp32:+.4f} | {r.pixel_spearman:.4f} |"
         )
     return "\n".join(lines)

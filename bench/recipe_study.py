@@ -1,11 +1,13 @@
-"""The recipe study (cplib.experiments.recipes): which optimiser settings learn the 3-way proxy task at the cpu profile's scale.
+r"""The recipe study (cplib.experiments.recipes): which optimiser settings learn the 3-way proxy task at the cpu
+profile's scale.
 
 Chosen by the proxy accuracy on held-out training normals; test AUROC gaps to the random network are reported beside it.
 Writes a CSV (one row per model), a Markdown table and a figure; models are cached, so a rerun only evaluates. Run it
 again under another thread count, with a model cache of its own, to see how far threads move each recipe:
 
     .venv/bin/python bench/recipe_study.py --seeds 0 1 2 --out bench/results/recipes
-    env $(.venv/bin/python -m cplib.experiments.machines threads-1) .venv/bin/python bench/recipe_study.py --seeds 0 --out build/recipes-1
+    env $(.venv/bin/python -m cplib.experiments.machines threads-1) \
+        .venv/bin/python bench/recipe_study.py --seeds 0 --out build/recipes-1
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

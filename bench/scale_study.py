@@ -1,9 +1,11 @@
-"""The scale study: the CutPaste family against the random network at 64, 96 and 128 px, each size trained for the steps the
-CPU profile's training time buys there (experiments.scale.budget_steps: 300, 187, 123), over seeds. Does a larger image, where
-CutPaste-Scar's strokes are wider, make the proxy tasks learnable within the same budget? Models are cached, so a rerun only
-evaluates; the 64-px models are Table 1's (bench/table1_seeds.py).
+"""The scale study: the CutPaste family against the random network at 64, 96 and 128 px, each size trained for the steps
+the CPU profile's training time buys there (experiments.scale.budget_steps: 300, 187, 123), over seeds. Does a larger
+image, where CutPaste-Scar's strokes are wider, make the proxy tasks learnable within the same budget? Models are
+cached, so a rerun only evaluates; the 64-px models are Table 1's (bench/table1_seeds.py).
 
-    .venv/bin/python bench/scale_study.py --seeds 0 1 2 --out bench/results/scale   # about 15 min per size and seed on 2 cores
+About 15 min per size and seed on 2 cores:
+
+    .venv/bin/python bench/scale_study.py --seeds 0 1 2 --out bench/results/scale
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SCALE_SIZES))
@@ -41,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     write_results(
         args.out,
         rows,
-        f"Image size at equal training time ({profile.name} profile, seeds {args.seeds}): the random network's image AUROC (%, mean ± sd), "
-        f"then each variant's gap to it, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{table}",
+        f"Image size at equal training time ({profile.name} profile, seeds {args.seeds}): "
+        f"the random network's image AUROC (%, mean ± sd), "
+        f"then each variant's gap to it, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · "
+        f"final proxy accuracy\n\n{table}",
     )
     save_figure(scale_figure(rows), f"{args.out}.png")
     print(table)

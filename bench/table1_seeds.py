@@ -1,8 +1,9 @@
-"""Table 1 on the default data over several seeds: every variant and the random network, mean ± sd, cells below random marked.
+"""Table 1 on the default data over several seeds: every variant and the random network, mean ± sd, cells below random
+marked.
 
-Writes a CSV (one row per model), a Markdown table and a figure; models are cached, so a rerun only evaluates. --size and
---steps train at another scale; the scale study, at 96 and 128 px for the same training time, is bench/scale_study.py. About a
-minute per model at the CPU profile's 64 px on 2 cores:
+Writes a CSV (one row per model), a Markdown table and a figure; models are cached, so a rerun only evaluates. --size
+and --steps train at another scale; the scale study, at 96 and 128 px for the same training time, is
+bench/scale_study.py. About a minute per model at the CPU profile's 64 px on 2 cores:
 
     .venv/bin/python bench/table1_seeds.py --seeds 0 1 2 --out build/table1_seeds
 """
@@ -22,7 +23,7 @@ from cplib.profiles import PROFILES, ensure_dataset, get_profile
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out,
         rows,
         f"Image AUROC (%), {scale}, mean ± sd over seeds {args.seeds}; ↓ mean below random init\n\n{table}\n\n"
-        f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · final proxy accuracy\n\n{gaps}",
+        f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · "
+        f"final proxy accuracy\n\n{gaps}",
     )
     save_figure(spread_figure(rows), f"{args.out}.png")
     print(table, gaps, sep="\n\n")

@@ -1,8 +1,8 @@
 """Training throughput: the full CutPaste step vs. a bare ResNet-18 forward+backward on tensors of the same shape.
 
-Prints images/s of both, measured alternately in the same run, for fp32 and bfloat16 autocast, channels-last and contiguous,
-and ends with `ratio: X.XX` (full / bare; goal >= 0.85) for cplib's default setting: channels-last, with the CPU profile's
-precision (bf16 where the CPU computes it natively, else fp32; see cplib.precision.native_precision).
+Prints images/s of both, measured alternately in the same run, for fp32 and bfloat16 autocast, channels-last and
+contiguous, and ends with `ratio: X.XX` (full / bare; goal >= 0.85) for cplib's default setting: channels-last, with the
+CPU profile's precision (bf16 where the CPU computes it natively, else fp32; see cplib.precision.native_precision).
 
     python bench/train_throughput.py [--size 64] [--batch 32] [--variant 3way] [--repeats 5]
 """
@@ -72,7 +72,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.variant} at {args.size} px, {args.batch} source images per step"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.variant} at {args.size} px, "
+        f"{args.batch} source images per step"
     )
     results = {}
     for precision in PRECISIONS:
@@ -81,7 +82,8 @@ def main() -> None:
             results[precision, channels_last] = (full, bare)
             name = f"{precision}, {'channels-last' if channels_last else 'contiguous'}"
             print(
-                f"{name:20s} full step {full:7.1f} img/s   bare ResNet-18 step {bare:7.1f} img/s   ratio {full / bare:.2f}"
+                f"{name:20s} full step {full:7.1f} img/s   "
+                f"bare ResNet-18 step {bare:7.1f} img/s   ratio {full / bare:.2f}"
             )
     default = get_profile("cpu").config().precision
     full, bare = results[default, True]

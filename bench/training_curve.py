@@ -1,7 +1,9 @@
 """3-way image AUROC and proxy accuracy against training length on each category, with the random network: does more
 training move us toward the paper? Each length is its own run (its own cosine cycle), cached, so a rerun only evaluates.
 
-    .venv/bin/python bench/training_curve.py --steps 100 300 1000 2000 --out bench/results/training_curve   # about 50 min on 2 cores
+About 50 min on 2 cores:
+
+    .venv/bin/python bench/training_curve.py --steps 100 300 1000 2000 --out bench/results/training_curve
 """
 
 from __future__ import annotations
