@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _EXPORTS = {
     "augment": ("cutout", "scar", "cutpaste", "cutpaste_scar", "pre_augment", "make_views"),

@@ -6,19 +6,18 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from . import __version__
-from .data import train_files_fingerprint
+from .data import files_fingerprint
 from .errors import DataError
 from .model import CutPasteNet
 from .paths import models_dir
 from .profiles import resolve_device
 from .staging import remove, remove_stale, temporary
-from .synthetic import generator_stamp
 from .train import History, TrainConfig, build_model, train
 
 
@@ -32,38 +31,22 @@ class Trained:
     seconds: float = 0.0
 
 
-# left out of the key at their default, so models cached before these fields existed keep their keys
-KEYED_ONLY_IF_SET = ("holdout", "optimiser", "schedule", "warmup", "bn_momentum")
-
-
 def data_fingerprint(config: TrainConfig) -> str:
-    """What a config's training images are: the generator's stamp for the default dataset (or any folder it wrote),
-    else the names, sizes and modification times of the category's train/good files."""
-    stamp = generator_stamp(None if config.data_root is None else Path(config.data_root))
-    if stamp is not None:
-        return json.dumps(stamp, sort_keys=True)
-    return train_files_fingerprint(config.data_root, config.category)
+    """What a config's training images hold (`cplib.data.files_fingerprint` of its category's train split)."""
+    return files_fingerprint(config.resolved_root(), config.category, ("train",))
 
 
-# the default dataset as generator version 1 writes it: left out of the key, so models cached before the data was keyed
-# keep their keys; another generator version, seed or size, or any other folder, is keyed
-UNKEYED_DATA = json.dumps(
-    {"version": 1, "seed": 0, "counts": {"train": 150, "test_good": 30, "test_per_defect": 20}}, sort_keys=True
-)
+def config_fields(config: TrainConfig) -> dict[str, object]:
+    """The fields of a config that make a model, as a dict: all but data_root, which the data's own fingerprint
+    replaces (a folder's path is not what it holds, and differs between machines)."""
+    return {name: value for name, value in asdict(config).items() if name != "data_root"}
 
 
 def cache_key(config: TrainConfig) -> str:
-    """A short hash of the config, its training data (`data_fingerprint`) and the cplib version: a change to any of
-    them trains a new model."""
-    defaults = {field.name: field.default for field in fields(TrainConfig)}
-    keyed = {
-        name: value
-        for name, value in asdict(config).items()
-        if name not in KEYED_ONLY_IF_SET or value != defaults[name]
-    }
-    data = data_fingerprint(config)
+    """A short hash of the config (`config_fields`), its training data (`data_fingerprint`) and the cplib version: a
+    change to any of them trains a new model."""
     text = json.dumps(
-        {"config": keyed, "cplib": __version__, **({} if data == UNKEYED_DATA else {"data": data})}, sort_keys=True
+        {"config": config_fields(config), "data": data_fingerprint(config), "cplib": __version__}, sort_keys=True
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

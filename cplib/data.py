@@ -156,13 +156,42 @@ def load_split(
     )
 
 
-def train_files_fingerprint(root: str | Path, category: str) -> str:
-    """A short hash of the names, sizes and modification times of a category's train/good images: it changes when
-    any of them is added, removed, replaced or edited."""
+_CONTENT_HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime): each file is read once per process
+
+
+def files_fingerprint(root: str | Path, category: str, splits: Sequence[str] = ("train",)) -> str:
+    """A short hash of what a category's image files hold: the path (within the category) and the bytes of each image
+    of `splits`, and with "test" its ground-truth masks. It changes when a file is added, removed or edited, and, being
+    made of content, not dates, the same files give the same hash on any machine.
+
+    Parameters
+    ----------
+    root : str or Path
+        An MVTec-layout dataset folder.
+    category : str
+        A category folder under `root`.
+    splits : sequence of {"train", "test"}, default ("train",)
+        The splits whose files count: the training images make a model, the test images and masks its results.
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+    """
     folder = _category_folder(root, category)
-    files = _split_files(folder, "train")
-    listing = [(str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    files = [path for split in splits for path in _split_files(folder, split)]
+    if "test" in splits and (folder / "ground_truth").is_dir():
+        files += sorted(path for path in (folder / "ground_truth").rglob("*") if path.is_file())
+    listing = [(path.relative_to(folder).as_posix(), _content_hash(path)) for path in files]
     return hashlib.sha256(repr(listing).encode()).hexdigest()[:16]
+
+
+def _content_hash(path: Path) -> str:
+    status = path.stat()
+    known = (str(path.resolve()), status.st_size, status.st_mtime_ns)
+    if known not in _CONTENT_HASHES:
+        _CONTENT_HASHES[known] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _CONTENT_HASHES[known]
 
 
 def holdout_split(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

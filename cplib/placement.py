@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from .draws import randint
-from .regions import Scars, Size, box_coordinates, box_corners, rotated_coordinates, scar_centres, scar_extents
+from .regions import Scars, Size, box_coordinates, box_corners, rotated_coordinates, scar_centres, scar_footprints
 
 FOREGROUND_ROUNDS = 32  # draws of a placement before falling back to one anchored on a foreground pixel
 
@@ -138,9 +138,10 @@ def scars_on_foreground(
 
 
 def _valid_centres(scars: Scars, size: Size) -> Tensor:
-    """Per sample (B, H, W): pixels that can be the centre of its rotated scar with the scar inside the image."""
-    rows, cols = (extent.view(-1, 1, 1) / 2 for extent in scar_extents(scars))
-    down = torch.arange(size[0], dtype=torch.float64).view(1, -1, 1)
-    across = torch.arange(size[1], dtype=torch.float64).view(1, 1, -1)
-    fits_rows = (down >= rows - 0.5) & (down <= size[0] - 0.5 - rows)
-    return fits_rows & (across >= cols - 0.5) & (across <= size[1] - 0.5 - cols)
+    """Per sample (B, H, W): pixels that can be the centre of its rotated scar with the scar's pixels inside the
+    image."""
+    top, bottom, left, right = (offset.view(-1, 1, 1) for offset in scar_footprints(scars))
+    down = torch.arange(size[0]).view(1, -1, 1)
+    across = torch.arange(size[1]).view(1, 1, -1)
+    fits_rows = (down + top >= 0) & (down + bottom <= size[0] - 1)
+    return fits_rows & (across + left >= 0) & (across + right <= size[1] - 1)

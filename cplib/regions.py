@@ -101,8 +101,11 @@ def _extents(
 
 
 def _scaled_lengths(generator: torch.Generator, batch: int, bounds: Range, scale: float) -> Tensor:
-    """Whole-pixel sizes U[bounds] * scale, at least 1."""
-    return uniform(generator, batch, bounds[0] * scale, bounds[1] * scale).round().clamp(min=1)
+    """Whole-pixel sizes: a uniform integer in `bounds` (the paper's pixels at the reference size, the end values as
+    likely as the rest), times `scale`, rounded half up, at least 1."""
+    low, high = math.ceil(bounds[0]), math.floor(bounds[1])
+    pixels = low + randint(generator, torch.full((batch,), high - low + 1)).double()
+    return torch.floor(pixels * scale + 0.5).clamp(min=1)
 
 
 def sample_scars(
@@ -116,12 +119,12 @@ def sample_scars(
     image_size: float | None,
     keep_source: bool,
 ) -> Scars:
-    """Scar sizes scaled by image_size / reference_size (image_size: the whole image's side, min(H, W) unless
-    given), U(angle) rotations, and centres that keep the rotated rectangle (its own bounding box, not the
-    unrotated one) inside the image; with `keep_source` the unrotated rectangle must fit too, since
+    """Whole-pixel scar sizes drawn at reference_size and scaled by image_size / reference_size (image_size: the whole
+    image's side, min(H, W) unless given), U(angle) rotations, and centres that keep the rotated scar's pixels (not
+    the unrotated box's) inside the image; with `keep_source` the unrotated rectangle must fit too, since
     CutPaste-Scar cuts it from the image."""
-    width = check_range("width", width, 0, math.inf)
-    length = check_range("length", length, 0, math.inf)
+    width = _check_whole_pixels("width", width)
+    length = _check_whole_pixels("length", length)
     angle = check_range("angle", angle, -180, 180, "[]")
     image_size = min(size) if image_size is None else check_number("image_size", image_size, 0, math.inf, "()")
     scale = image_size / check_number("reference_size", reference_size, 0, math.inf, "()")
@@ -134,26 +137,57 @@ def sample_scars(
     return scars._replace(centre_rows=centre_rows, centre_cols=centre_cols)
 
 
+def _check_whole_pixels(name: str, bounds: object) -> Range:
+    """A (low, high) range of sizes in pixels that holds at least one whole number, or a ValueError naming it."""
+    low, high = check_range(name, bounds, 0, math.inf)
+    if math.ceil(low) > math.floor(high) or high < 1:
+        raise ValueError(f"{name}={bounds!r}: sizes are whole pixels at reference_size; the range must hold one >= 1")
+    return low, high
+
+
 def scar_extents(scars: Scars) -> tuple[Tensor, Tensor]:
     """Bounding box (rows, cols) of each rotated scar, float64."""
     return _extents(scars.lengths.double(), scars.widths.double(), scars.angles.cos().abs(), scars.angles.sin().abs())
 
 
+def scar_footprints(scars: Scars) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Per sample, the pixel offsets from its centre that the rotated scar covers, as `rotated_coordinates` draws it:
+    (lowest row, highest row, lowest column, highest column), int64; offset 0, the centre pixel, is always covered."""
+    reach = int(torch.cat(scar_extents(scars)).max()) // 2 + 1
+    side = 2 * reach + 1
+    centred = torch.full_like(scars.angles, reach)
+    inside = rotated_coordinates(scars._replace(centre_rows=centred, centre_cols=centred), (side, side), "cpu")[0][:, 0]
+    rows, cols = inside.any(dim=2), inside.any(dim=1)
+    offsets = torch.arange(-reach, reach + 1)
+    return (
+        _first(rows, offsets),
+        _first(rows.flip(1), offsets.flip(0)),
+        _first(cols, offsets),
+        _first(cols.flip(1), offsets.flip(0)),
+    )
+
+
+def _first(covered: Tensor, offsets: Tensor) -> Tensor:
+    """Per row of `covered` (B, N), the offset of its first True entry."""
+    return offsets[covered.long().argmax(dim=1)]
+
+
 def scar_centres(generator: torch.Generator, scars: Scars, size: Size) -> tuple[Tensor, Tensor]:
-    """Uniform whole-pixel centres (rows, cols) that keep each rotated scar's bounding box inside the image.
+    """Uniform whole-pixel centres (rows, cols) among those that keep each rotated scar's pixels inside the image.
 
-    A rotated rectangle always covers the pixel at its centre, so even a 1-px scar changes the image (a
-    centre between pixels could let a thin, short scar fall between pixel centres and change nothing).
+    The range comes from the pixels the scar covers (`scar_footprints`), not its continuous bounding box: an even-sized
+    scar covers one pixel more on one side of its centre than on the other, so each edge row and column of the image is
+    covered equally often. A rotated rectangle always covers the pixel at its centre, so even a 1-px scar changes the
+    image (a centre between pixels could let a thin, short scar fall between pixel centres and change nothing).
     """
-    rows, cols = scar_extents(scars)
-    return _whole_pixels(generator, rows, size[0]), _whole_pixels(generator, cols, size[1])
+    top, bottom, left, right = scar_footprints(scars)
+    return _whole_pixels(generator, top, bottom, size[0]), _whole_pixels(generator, left, right, size[1])
 
 
-def _whole_pixels(generator: torch.Generator, extents: Tensor, side: int) -> Tensor:
-    """Uniform integer centres in [extent / 2 - 0.5, side - 0.5 - extent / 2] (float64), the lowest if none fits."""
-    low = torch.ceil(extents / 2 - 0.5)
-    count = (torch.floor(side - 0.5 - extents / 2) - low + 1).clamp(min=1)
-    return low + randint(generator, count.long()).double()
+def _whole_pixels(generator: torch.Generator, low: Tensor, high: Tensor, side: int) -> Tensor:
+    """Uniform integer centres c with c + low >= 0 and c + high <= side - 1 (float64); the lowest if none fits."""
+    count = (side - (high - low)).clamp(min=1)
+    return (randint(generator, count) - low).double()
 
 
 def _check_scar_fits(size: Size, width: Range, length: Range, angle: Range, scale: float, keep_source: bool) -> None:

@@ -336,15 +336,6 @@ def _stamp(seed: int, counts: Counts) -> dict:
     return {"version": GENERATOR_VERSION, "seed": seed, "counts": counts.__dict__}
 
 
-def generator_stamp(root: Path | None = None) -> dict | None:
-    """The stamp of a dataset the generator wrote (the default dataset's as ensure_default_data writes it when root is
-    None); None for a folder it did not write."""
-    if root is None:
-        return _stamp(0, Counts())
-    stamp_file = Path(root) / STAMP
-    return json.loads(stamp_file.read_text()) if stamp_file.is_file() else None
-
-
 def ensure_default_data(
     root: Path | None = None, seed: int = 0, counts: Counts = Counts(), verbose: bool = True
 ) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -228,8 +229,8 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
     bar = tqdm(
         range(config.steps), desc=f"train {config.variant} on {config.category}", disable=not progress, mininterval=1.0
     )
-    for _ in bar:
-        batch = images[torch.randint(len(images), (config.batch,), generator=generator)].to(device)
+    for _, sources in zip(bar, source_batches(len(images), config.batch, generator)):
+        batch = images[sources].to(device)
         loss, accuracy = train_step(model, optimiser, batch, config, generator, foreground)
         if not math.isfinite(loss):
             raise TrainingDiverged(
@@ -242,6 +243,18 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
         history.accuracy.append(accuracy)
         bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.2f}", refresh=False)
     return model.eval(), history
+
+
+def source_batches(count: int, batch: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless batches of `batch` indices into `count` training images, epoch after epoch: each epoch is one shuffle
+    of all of them (every image once, as the paper's input pipeline reads them), and a batch runs on into the next
+    epoch where one ends."""
+    order = torch.empty(0, dtype=torch.long)
+    while True:
+        while len(order) < batch:
+            order = torch.cat([order, torch.randperm(count, generator=generator)])
+        yield order[:batch]
+        order = order[batch:]
 
 
 def proxy_batch(

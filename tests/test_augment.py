@@ -263,6 +263,49 @@ def test_random_scars_are_thin_and_sized_as_the_paper():
         assert 0.7 * short * long <= len(coordinates) <= 1.3 * short * long
 
 
+@pytest.mark.parametrize("augmentation", [A.scar, A.cutpaste_scar])
+@pytest.mark.parametrize(("length", "width", "angle"), [(4, 4, 0), (6, 3, 0), (5, 2, 30), (4, 2, -45)])
+def test_scars_reach_every_edge_of_the_image_equally_often(augmentation, length, width, angle):
+    """Each scar's centre is uniform over the positions where its pixels fit, so the first and the last row (and
+    column) are covered equally often, even and odd sizes alike; centres bounded by the continuous box instead reach
+    the first row of an even scar and never the last."""
+    size, draws = 16, 6000
+    images = noise(draws, (size, size))
+    params = dict(width=(width, width), length=(length, length), angle=(angle, angle), reference_size=size)
+    _, mask = augmentation(images, generator(31), **params)
+    footprint = bbox(mask[0, 0])[2:]
+    for axis, extent in zip((2, 1), footprint):
+        covered = mask[:, 0].any(dim=axis).double()
+        first, last, positions = covered[:, 0].sum(), covered[:, -1].sum(), draws / (size - extent + 1)
+        assert abs(first - last) < 5 * math.sqrt(first + last)
+        assert 0.8 * positions < first < 1.2 * positions
+
+
+def test_scar_sizes_are_whole_pixels_drawn_uniformly_then_scaled():
+    """Widths U{2..16} and lengths U{10..25} as integers at the reference size, the end values as often as any (a
+    rounded continuous draw gives them half), then scaled and rounded half up: compared with that distribution
+    computed by hand, at 256 px and at 64 px."""
+    draws = 30_000
+    for image_size, scale in ((256, 1.0), (64, 0.25)):
+        scars = regions.sample_scars(
+            generator(32), draws, (image_size, image_size), (2, 16), (10, 25), (-45, 45), 256, None, keep_source=False
+        )
+        for drawn, (low, high) in ((scars.widths, (2, 16)), (scars.lengths, (10, 25))):
+            expected: dict[int, float] = {}
+            for pixels in range(low, high + 1):
+                scaled = max(1, math.floor(pixels * scale + 0.5))
+                expected[scaled] = expected.get(scaled, 0) + 1 / (high - low + 1)
+            assert set(drawn.unique().tolist()) == set(expected)
+            for value, share in expected.items():
+                observed = int((drawn == value).sum())
+                assert abs(observed - share * draws) < 5 * math.sqrt(share * draws), (image_size, value)
+
+
+def test_scar_ranges_without_a_whole_pixel_are_refused():
+    with pytest.raises(ValueError, match="width=.*whole pixels"):
+        A.scar(noise(2, (64, 64)), generator(0), width=(2.2, 2.8))
+
+
 # ---------------------------------------------------------------- cutout
 
 
@@ -417,7 +460,7 @@ def test_a_crop_gets_the_scar_sizes_of_its_whole_image(augmentation):
     _, image_masks = augmentation(torch.rand(300, 3, 128, 128, generator=generator(3)), generator(4), angle=angle)
     crop_boxes = [bbox(mask[0])[2:] for mask in crop_masks]
     assert crop_boxes == [bbox(mask[0])[2:] for mask in image_masks]
-    assert max(rows for rows, _ in crop_boxes) == round(25 * 128 / 256)
+    assert max(rows for rows, _ in crop_boxes) == math.floor(25 * 128 / 256 + 0.5)  # 12.5 px, rounded half up
 
 
 @pytest.mark.parametrize("augmentation", [A.scar, A.cutpaste_scar])

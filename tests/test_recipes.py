@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
+import shutil
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +14,24 @@ import pytest
 import torch
 
 from cplib import __version__
-from cplib.checkpoint import cache_key
+from cplib.checkpoint import cache_key, cache_path, load
+from cplib.data import holdout_split, load_split
 from cplib.errors import ConfigError
 from cplib.evaluate import heldout_proxy_accuracy
-from cplib.experiments.recipes import RECIPES, RecipeRow, chosen_recipe, recipe_config, recipe_study, recipe_table
+from cplib.experiments.recipes import (
+    MEASURED,
+    RECIPES,
+    RecipeRow,
+    chosen_recipe,
+    recipe_config,
+    recipe_study,
+    recipe_table,
+)
+from cplib.experiments.results import read_rows, row_key
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
 from cplib.train import TrainConfig, build_model, build_optimiser
-
-RECIPE_FIELDS = ("optimiser", "schedule", "warmup", "bn_momentum")
 
 
 @pytest.fixture(scope="module")
@@ -93,25 +99,18 @@ def test_impossible_recipes_are_refused(changes: dict, named: str) -> None:
         TrainConfig(steps=200, **changes)
 
 
-def test_the_paper_recipe_keeps_the_cache_keys_models_were_cached_under() -> None:
-    draws = np.random.default_rng(1)
-    for _ in range(20):
-        variant, seed, steps = (
-            str(draws.choice(["3way", "cutpaste"])),
-            int(draws.integers(0, 99)),
-            int(draws.integers(2, 999)),
-        )
-        config = TrainConfig(variant=variant, seed=seed, steps=steps)
-        keyed = {k: v for k, v in asdict(config).items() if k not in ("holdout", *RECIPE_FIELDS)}
-        before = hashlib.sha256(
-            json.dumps({"config": keyed, "cplib": __version__}, sort_keys=True).encode()
-        ).hexdigest()[:16]
-        assert cache_key(config) == before
-        changed = {
-            cache_key(config.with_(**{name: value}))
-            for name, value in [("optimiser", "adamw"), ("schedule", "onecycle"), ("warmup", 1), ("bn_momentum", 0.3)]
-        }
-        assert len(changed) == 4 and before not in changed
+def test_every_field_but_the_folder_keys_the_model_cache(root: str, tmp_path: Path) -> None:
+    """Each recipe lever, and any other field, trains a new model; the folder's path does not, where a copy of the
+    data holds the same files (the key is what the data holds, so a moved or re-written dataset keeps its models)."""
+    config = TrainConfig(category="weave", data_root=root, size=32)
+    changes = {"optimiser": "adamw", "schedule": "onecycle", "warmup": 1, "bn_momentum": 0.3, "holdout": 0.2, "seed": 1}
+    keys = {cache_key(config.with_(**{name: value})) for name, value in changes.items()}
+    assert len(keys) == len(changes) and cache_key(config) not in keys
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    assert cache_key(config.with_(data_root=str(copy))) == cache_key(config)
+    next((copy / "weave" / "train" / "good").glob("*.png")).write_bytes(b"\x89PNG edited")
+    assert cache_key(config.with_(data_root=str(copy))) != cache_key(config)
 
 
 @pytest.mark.parametrize("variant", ["3way", "cutpaste", "cutout"])
@@ -125,22 +124,29 @@ def test_held_out_accuracy_of_a_constant_guess_is_one_over_the_classes(variant: 
     assert heldout_proxy_accuracy(model, images, config, rounds=3) == pytest.approx(1 / model.classifier.out_features)
 
 
-def test_the_study_trains_each_recipe_with_its_holdout_and_chooses_by_held_out_accuracy(
+def test_the_study_trains_each_recipe_with_its_holdout_and_resumes_from_its_rows(
     root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """One row per recipe, written as it is measured and keyed on what made it; the model behind each was trained
+    without the held-out share its accuracy is measured on; a second run finds every row and trains nothing."""
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     tiny = get_profile("tiny")
     recipes = {name: RECIPES[name] for name in ("paper", "AdamW 1e-3", "64 images, half the steps")}
-    rows = recipe_study(root, ["weave"], tiny, [0], recipes)
+    out = tmp_path / "recipes.csv"
+    rows = recipe_study(root, ["weave"], tiny, [0], recipes, out)
     assert [row.recipe for row in rows] == list(recipes)
-    assert [(row.steps, row.batch) for row in rows] == [
-        (tiny.steps, tiny.batch),
-        (tiny.steps, tiny.batch),
-        (tiny.steps // 2, 64),
-    ]
-    assert all(recipe_config(tiny, recipes[row.recipe], "weave", root, 0).holdout == 0.2 for row in rows)
-    assert len(list((tmp_path / "models").glob("*.pt"))) == 3
-    assert all(0 <= row.heldout_accuracy <= 1 and row.threads == torch.get_num_threads() for row in rows)
+    assert [(row.steps, row.batch) for row in rows] == [(4, 4), (4, 4), (2, 64)]
+    assert read_rows(out, RecipeRow) == rows
+    for row in rows:
+        config = recipe_config(tiny, recipes[row.recipe], "weave", root, 0)
+        assert row.key == row_key(config, MEASURED) and row.cplib == __version__
+        trained = load(cache_path(config))
+        assert trained.config.holdout == 0.2
+        images = load_split(root, "weave", "train", 32).images
+        held_out = images[holdout_split(len(images), 0.2, 0)[0]]
+        assert row.heldout_accuracy == heldout_proxy_accuracy(trained.model, held_out, config, 0)
+    monkeypatch.setattr("cplib.checkpoint.train", lambda *args, **kwargs: pytest.fail("a row present was made again"))
+    assert recipe_study(root, ["weave"], tiny, [0], recipes, out) == rows
 
 
 def test_the_choice_and_the_table_follow_the_held_out_accuracy_only() -> None:
@@ -158,6 +164,8 @@ def test_the_choice_and_the_table_follow_the_held_out_accuracy_only() -> None:
                 float(draws.uniform()),
                 float(draws.uniform()),
                 float(draws.uniform()),
+                "0",
+                f"{r}{c}{s}",
             )
             for r in ("a", "b", "c")
             for c in ("x", "y")

@@ -136,18 +136,19 @@ def test_new_training_data_misses_the_cache(tmp_path: Path, monkeypatch: pytest.
     assert trained == [config] and len(list((tmp_path / "cache" / "models").glob("*.pt"))) == 2
 
 
-def test_a_new_generator_version_misses_the_cache_of_the_default_dataset(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_default_dataset_is_keyed_by_what_its_folder_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m cplib data --seed 5` writes other images into the default folder: a model trained on them is keyed
+    apart from the seed-0 model, so neither is served for the other; writing seed 0 again restores the first key."""
     from cplib import synthetic
 
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     counts = Counts(train=2, test_good=1, test_per_defect=1)
-    stamped = synthetic.ensure_default_data(tmp_path / "default", counts=counts, verbose=False)
-    default, explicit = TrainConfig(), TrainConfig(data_root=str(stamped))
-    keys = cache_key(default), cache_key(explicit)
-    (stamped / synthetic.STAMP).write_text('{"version": 0}')  # the stamp of a folder another generator wrote
-    monkeypatch.setattr(synthetic, "GENERATOR_VERSION", synthetic.GENERATOR_VERSION + 1)
-    assert cache_key(default) != keys[0] and cache_key(explicit) != keys[1]
+    config = TrainConfig(category="weave")
+    keys = []
+    for seed in (0, 5, 0):
+        synthetic.ensure_default_data(seed=seed, counts=counts, verbose=False)
+        keys.append(cache_key(config))
+    assert keys[0] != keys[1] and keys[0] == keys[2]
 
 
 @pytest.mark.parametrize(
@@ -264,6 +265,41 @@ def test_patch_training_augments_inside_the_crop(tiny_root: str, monkeypatch: py
     config = tiny_config(tiny_root, patch=16)
     train(config, progress=False)
     assert seen == [(config.batch, 3, 16, 16)] * config.steps  # views are made from the crop, so labels match it
+
+
+@pytest.mark.parametrize(("count", "batch"), [(8, 3), (10, 4), (3, 8)])
+def test_source_batches_show_every_image_once_per_epoch(count: int, batch: int) -> None:
+    """Read as one stream, the batches are whole shuffles of the images one after another: no image twice within an
+    epoch, every image in each, and different orders in different epochs."""
+    from cplib.train import source_batches
+
+    batches = source_batches(count, batch, torch.Generator().manual_seed(0))
+    stream = torch.cat([next(batches) for _ in range(count * 12)])
+    assert all(len(chunk) == batch for chunk in stream.split(batch))
+    epochs = stream.split(count)[:-1]
+    assert all(sorted(epoch.tolist()) == list(range(count)) for epoch in epochs)
+    assert len({tuple(epoch.tolist()) for epoch in epochs}) > 1
+
+
+def test_training_reads_each_image_once_per_epoch(tiny_root: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The images train() steps on, matched back to the training split: one epoch's worth of steps shows each of the 8
+    images exactly once, where draws with replacement repeat some (about 3 in 8 missing)."""
+    from cplib import train as train_module
+    from cplib.data import load_split
+
+    config = tiny_config(tiny_root, batch=2, steps=8)
+    images = load_split(tiny_root, config.category, "train", config.size).images
+    seen: list[int] = []
+    train_step = train_module.train_step
+
+    def recording(model, optimiser, batch: torch.Tensor, *args: object, **kwargs: object):
+        seen.extend(int((images == image).flatten(1).all(1).nonzero()) for image in batch)
+        return train_step(model, optimiser, batch, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "train_step", recording)
+    train(config, progress=False)
+    assert sorted(seen) == sorted(list(range(8)) * 2)
+    assert sorted(seen[:8]) == list(range(8))
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -7,28 +7,35 @@ one model: a recipe, a category and a seed, trained with HOLDOUT of train/good k
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from .. import __version__
 from ..checkpoint import get_or_train
 from ..data import holdout_split, load_split
 from ..evaluate import evaluate_model, heldout_proxy_accuracy
+from ..inference import model_device
 from ..profiles import Profile
 from ..train import TrainConfig, final_accuracy
 from .measurements import measure_random_init
+from .results import row_key, run_jobs
 
 HOLDOUT = 0.2  # share of train/good the encoder never sees: the recipe's judge
 RECIPES: dict[str, dict[str, object]] = {
     "paper": {},
     "warm-up, peak 0.1": {"lr": 0.1, "warmup": 30},
-    "warm-up, peak 0.3": {"lr": 0.3, "warmup": 30},
     "one-cycle, peak 0.1": {"schedule": "onecycle", "lr": 0.1},
+    "AdamW 3e-4": {"optimiser": "adamw", "lr": 3e-4, "weight_decay": 1e-4},
     "AdamW 1e-3": {"optimiser": "adamw", "lr": 1e-3, "weight_decay": 1e-4},
-    "batch-norm momentum 0.3": {"bn_momentum": 0.3},
+    "AdamW 3e-3": {"optimiser": "adamw", "lr": 3e-3, "weight_decay": 1e-4},
+    "AdamW 1e-3, warm-up": {"optimiser": "adamw", "lr": 1e-3, "weight_decay": 1e-4, "warmup": 30},
+    "AdamW 2e-3, warm-up, decay 0.05": {"optimiser": "adamw", "lr": 2e-3, "weight_decay": 0.05, "warmup": 30},
     "64 images, half the steps": {"batch": 64, "steps_share": 0.5},
 }
 """Name -> TrainConfig changes over the profile's; "steps_share" scales the profile's steps (equal images seen)."""
@@ -37,7 +44,8 @@ RECIPES: dict[str, dict[str, object]] = {
 @dataclass(frozen=True)
 class RecipeRow:
     """One model of the study: its proxy accuracy on held-out normals (the criterion) and on its last training steps,
-    and its test image AUROC beside the same seed's random network's (reported only)."""
+    and its test image AUROC beside the same seed's random network's (reported only); keyed on what made it
+    (`results.row_key`)."""
 
     recipe: str
     category: str
@@ -49,6 +57,8 @@ class RecipeRow:
     train_accuracy: float
     auroc: float
     random_auroc: float
+    cplib: str
+    key: str
 
 
 def recipe_config(
@@ -60,42 +70,63 @@ def recipe_config(
     return profile.config(variant, category, data_root=root, seed=seed, holdout=HOLDOUT, steps=steps, **changes)
 
 
+def measure_recipe(name: str, config: TrainConfig, device: str | None = None) -> RecipeRow:
+    """One recipe's row: train (or load) its model, then its held-out proxy accuracy, test AUROC and the random
+    network's."""
+    images = load_split(config.resolved_root(), config.category, "train", config.size).images
+    held_out = images[holdout_split(len(images), config.holdout, config.seed)[0]]
+    trained = get_or_train(config, device, progress=False)
+    device = model_device(trained.model)
+    return RecipeRow(
+        name,
+        config.category,
+        config.seed,
+        torch.get_num_threads(),
+        config.steps,
+        config.batch,
+        heldout_proxy_accuracy(trained.model, held_out, config, config.seed),
+        final_accuracy(trained.history.accuracy),
+        evaluate_model(trained.model, config, config.resolved_root()).auroc,
+        _random_auroc(config.with_(**RANDOM_NETWORK), device),
+        __version__,
+        row_key(config, MEASURED),
+    )
+
+
+MEASURED = "recipe: held-out proxy accuracy, image AUROC, random network's image AUROC"
+RANDOM_NETWORK = {
+    field: TrainConfig.__dataclass_fields__[field].default
+    for field in ("optimiser", "lr", "weight_decay", "warmup", "schedule", "batch", "steps")
+}
+
+
+@functools.lru_cache(maxsize=32)
+def _random_auroc(config: TrainConfig, device: str) -> float:
+    """The random network's AUROC for a config, which no recipe field changes: measured once per category and seed."""
+    return measure_random_init(config, config.resolved_root(), device).auroc
+
+
 def recipe_study(
     root: str,
     categories: Sequence[str],
     profile: Profile,
     seeds: Sequence[int],
     recipes: Mapping[str, Mapping[str, object]] = RECIPES,
+    out: str | Path | None = None,
+    device: str | None = None,
 ) -> list[RecipeRow]:
-    """Every recipe on every category for every seed (3-way models from the cache, else trained)."""
-    rows = []
-    for seed in seeds:
-        for category in categories:
-            images = load_split(root, category, "train", profile.size).images
-            for name, recipe in recipes.items():
-                config = recipe_config(profile, recipe, category, root, seed)
-                held_out = images[holdout_split(len(images), config.holdout, config.seed)[0]]
-                trained = get_or_train(config, progress=False)
-                accuracy = heldout_proxy_accuracy(trained.model, held_out, config, seed)
-                auroc, random_auroc = (
-                    evaluate_model(trained.model, config, root).auroc,
-                    measure_random_init(config, root).auroc,
-                )
-                rows.append(
-                    RecipeRow(
-                        name,
-                        category,
-                        seed,
-                        torch.get_num_threads(),
-                        config.steps,
-                        config.batch,
-                        accuracy,
-                        final_accuracy(trained.history.accuracy),
-                        auroc,
-                        random_auroc,
-                    )
-                )
-    return rows
+    """Every recipe on every category for every seed (3-way models from the cache, else trained); with `out` (a CSV),
+    each row is written as its model is measured and the rows already there are kept, so a stopped study resumes."""
+    jobs = [
+        (row_key(config, MEASURED), functools.partial(measure_recipe, name, config, device))
+        for seed in seeds
+        for category in categories
+        for name, recipe in recipes.items()
+        for config in [recipe_config(profile, recipe, category, root, seed)]
+    ]
+    if out is None:
+        return [make() for _, make in jobs]
+    return run_jobs(out, RecipeRow, jobs)
 
 
 def chosen_recipe(rows: Sequence[RecipeRow]) -> str:
