@@ -56,23 +56,47 @@ def recovered_share(
     return 1.0 - float(((fit.predict(head_test) - pooled_test) ** 2).sum() / (deviation**2).sum())
 
 
+@dataclass(frozen=True)
+class ProxyViews:
+    """The proxy classifier on views of normal images, one entry per view: its true and predicted class, the pixels the
+    view changed (0 for a normal view) and the view's contrast, the mean over those pixels of the largest change across
+    channels (how visible it is)."""
+
+    labels: np.ndarray
+    predicted: np.ndarray
+    changed: np.ndarray
+    contrast: np.ndarray
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.labels == self.predicted).mean())
+
+
 @torch.no_grad()
+def proxy_views(model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4) -> ProxyViews:
+    """The proxy task on views of normal images, drawn as training draws them (`proxy_batch`), in eval mode, `rounds`
+    draws per image."""
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed)
+    parts: list[tuple[Tensor, ...]] = []
+    for _ in range(rounds):
+        for chunk in torch.split(images, config.batch):
+            inputs, labels, masks = proxy_batch(chunk, config, generator)
+            _, logits = model(inputs.to(device))
+            normals = inputs[: len(chunk)].repeat(len(inputs) // len(chunk), 1, 1, 1)
+            change = (inputs - normals).abs().amax(dim=1, keepdim=True) * masks
+            changed = masks.flatten(1).sum(1)
+            parts.append((labels, logits.argmax(1).cpu(), changed, change.flatten(1).sum(1) / changed.clamp(min=1)))
+    return ProxyViews(*(torch.cat(column).numpy() for column in zip(*parts)))
+
+
 def heldout_proxy_accuracy(
     model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4
 ) -> float:
     """The proxy task's accuracy on normal images the encoder never trained on (e.g. a config's held-out share), in eval
     mode, over `rounds` draws of views per image: how well the task was learned, judged without any test label."""
-    model.eval()
-    device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
-    correct = total = 0
-    for _ in range(rounds):
-        for chunk in torch.split(images, config.batch):
-            inputs, labels, _ = proxy_batch(chunk, config, generator)
-            _, logits = model(inputs.to(device))
-            correct += int((logits.argmax(1).cpu() == labels).sum())
-            total += len(labels)
-    return correct / total
+    return proxy_views(model, images, config, seed, rounds).accuracy
 
 
 @dataclass

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
 from .augment import num_classes
+from .evaluate import proxy_views
 from .experiments.margins import MARKS, Margin
 from .experiments.measurements import Measurement
 from .model import CutPasteNet
-from .train import TrainConfig, final_accuracy, proxy_batch  # noqa: F401  (notebook 08 imports final_accuracy from here)
+from .train import TrainConfig, final_accuracy  # noqa: F401  (notebook 08 imports final_accuracy from here)
 
 EFFECT_RULE = "an effect counts when the mean of the per-seed gaps lies beyond two standard deviations of those gaps"
 
@@ -61,22 +61,15 @@ def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-@torch.no_grad()
 def proxy_confusion(
     model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4
 ) -> np.ndarray:
     """The proxy task's confusion matrix (rows: true class, columns: predicted) on views of normal images, drawn as
-    training draws them (`proxy_batch`), in eval mode, `rounds` draws per image: which class the network confuses."""
-    model.eval()
-    device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
+    training draws them (`cplib.evaluate.proxy_views`): which class the network confuses."""
+    views = proxy_views(model, images, config, seed, rounds)
     classes = num_classes(config.variant)
     matrix = np.zeros((classes, classes), dtype=int)
-    for _ in range(rounds):
-        for chunk in torch.split(images, config.batch):
-            inputs, labels, _ = proxy_batch(chunk, config, generator)
-            _, logits = model(inputs.to(device))
-            np.add.at(matrix, (labels.numpy(), logits.argmax(1).cpu().numpy()), 1)
+    np.add.at(matrix, (views.labels, views.predicted), 1)
     return matrix
 
 

@@ -66,3 +66,34 @@ def test_proxy_confusion_counts_every_view_once() -> None:
     assert (
         matrix.shape == (3, 3) and (matrix.sum(axis=1) == 2 * 6).all()
     )  # each image gives one view per class per round
+
+
+def test_proxy_views_measure_each_view_as_a_loop_over_its_pixels_would() -> None:
+    """Per view: the class the model predicts, the pixels the view changed and their mean largest change across
+    channels, checked against the same draws replayed and measured pixel by pixel; the accuracy is the held-out
+    accuracy."""
+    import torch
+
+    from cplib.evaluate import heldout_proxy_accuracy, proxy_views
+    from cplib.profiles import get_profile
+    from cplib.train import build_model, proxy_batch
+
+    config = get_profile("tiny").config("3way", "capsule").with_(size=32, batch=4)
+    model, images = build_model(config).eval(), torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    views = proxy_views(model, images, config, seed=5, rounds=1)
+    generator, expected = torch.Generator().manual_seed(5), []
+    for chunk in torch.split(images, config.batch):
+        inputs, labels, masks = proxy_batch(chunk, config, generator)
+        with torch.no_grad():
+            predicted = model(inputs)[1].argmax(1)
+        for index in range(len(inputs)):
+            normal = inputs[index % len(chunk)]
+            pixels = [(r, c) for r in range(32) for c in range(32) if masks[index, 0, r, c]]
+            changes = [float((inputs[index, :, r, c] - normal[:, r, c]).abs().max()) for r, c in pixels]
+            contrast = sum(changes) / len(changes) if changes else 0.0
+            expected.append((int(labels[index]), int(predicted[index]), len(pixels), contrast))
+    measured = list(zip(views.labels, views.predicted, views.changed, views.contrast))
+    assert [row[:3] for row in measured] == [row[:3] for row in expected]
+    np.testing.assert_allclose([row[3] for row in measured], [row[3] for row in expected], rtol=1e-5, atol=1e-7)
+    assert (views.changed[views.labels == 0] == 0).all() and (views.changed[views.labels > 0] > 0).all()
+    assert views.accuracy == heldout_proxy_accuracy(model, images, config, seed=5, rounds=1)
