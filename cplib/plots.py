@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 from .data import Split
 from .embedding import GROUPS, Embedding
-from .evaluate import Localization
+from .evaluate import Localization, ProxyViews
 from .experiments.margins import margins, proxy_accuracies
 from .experiments.measurements import RANDOM_INIT, Measurement
 from .experiments.recipes import RecipeRow
@@ -28,6 +28,7 @@ from .localize import gaussian_kernel, kernel_sigma, upsample
 from .metrics import aupro, image_auroc, pro_curve, roc_points
 from .patches import Geometry
 from .staging import replace, temporary
+from .studies import CONTRAST_EDGES, recognised_by_contrast
 from .train import History
 
 
@@ -466,6 +467,28 @@ def confusion_figure(matrix: np.ndarray, classes: Sequence[str], title: str = ""
     axis.set(xticks=ticks, yticks=ticks, xlabel="predicted", ylabel="true", title=title)
     axis.set_xticklabels(classes, fontsize=8)
     axis.set_yticklabels(classes, fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def contrast_figure(runs: Mapping[str, tuple[ProxyViews, int]], edges: Sequence[float] = CONTRAST_EDGES) -> Figure:
+    """Per named run (its views and the anomalous class to read): left, how the views of that class spread over
+    contrast; right, the share the classifier recognised per contrast bin, with the number of views above each bar."""
+    figure, (spread, recognised) = plt.subplots(1, 2, figsize=(10, 3.4))
+    width = 0.8 / len(runs)
+    for k, (name, (views, label)) in enumerate(runs.items()):
+        spread.hist(views.contrast[views.labels == label], bins=np.linspace(0, 1, 41), histtype="step", label=name)
+        bins = recognised_by_contrast(views, label, edges)
+        positions = np.arange(len(bins)) + (k - (len(runs) - 1) / 2) * width
+        bars = recognised.bar(positions, [np.nan_to_num(share) for *_, share in bins], width, label=name)
+        recognised.bar_label(bars, labels=[str(count) for _, _, count, _ in bins], fontsize=7)
+    for edge in edges[1:-1]:
+        spread.axvline(edge, color="grey", lw=0.6, ls=":")
+    spread.set(xlabel="view contrast (mean largest change over the changed pixels)", ylabel="views", yscale="log")
+    spread.legend(fontsize=8)
+    recognised.set_xticks(range(len(edges) - 1))
+    recognised.set_xticklabels([f"{low:g}-{high:g}" for low, high in zip(edges[:-1], edges[1:])], fontsize=8)
+    recognised.set(xlabel="view contrast", ylabel="share recognised (views above each bar)", ylim=(0, 1.1))
     figure.tight_layout()
     return figure
 

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from .augment import num_classes
-from .evaluate import proxy_views
+from .evaluate import ProxyViews, proxy_views
 from .experiments.margins import MARKS, Margin
 from .experiments.measurements import Measurement
 from .model import CutPasteNet
@@ -71,6 +71,25 @@ def proxy_confusion(
     matrix = np.zeros((classes, classes), dtype=int)
     np.add.at(matrix, (views.labels, views.predicted), 1)
     return matrix
+
+
+CONTRAST_EDGES = (0.0, 0.03, 0.1, 0.3, 1.0)
+"""Bins of a view's contrast (mean largest change across channels over the pixels it changed): below 0.03, about 8 of
+255 grey levels, a change is hard to see at all."""
+
+
+def recognised_by_contrast(
+    views: ProxyViews, label: int, edges: Sequence[float] = CONTRAST_EDGES
+) -> list[tuple[float, float, int, float]]:
+    """Per contrast bin [low, high) (the last one closed) of the views of class `label`: (low, high, how many views,
+    the share the classifier recognised as `label`; NaN where the bin is empty)."""
+    of_class = views.labels == label
+    bins = []
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = of_class & (views.contrast >= low) & ((views.contrast < high) | (high == edges[-1]))
+        recognised = float((views.predicted[inside] == label).mean()) if inside.any() else float("nan")
+        bins.append((low, high, int(inside.sum()), recognised))
+    return bins
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,20 @@ def test_source_note_writes_where_the_numbers_come_from() -> None:
 
     figure = source_note(plt.figure(), "this machine's run")
     assert [text.get_text() for text in figure.texts] == ["this machine's run"]
+
+
+def test_contrast_figure_draws_each_runs_share_recognised_per_bin() -> None:
+    from cplib.evaluate import ProxyViews
+    from cplib.plots import contrast_figure
+    from cplib.studies import recognised_by_contrast
+
+    draws = np.random.default_rng(5)
+    runs = {}
+    for name, label in (("a", 1), ("b", 2)):
+        labels = draws.integers(0, 3, 300)
+        runs[name] = (ProxyViews(labels, draws.integers(0, 3, 300), labels * 5, draws.uniform(0, 1, 300)), label)
+    figure = contrast_figure(runs)
+    bars = figure.axes[1].patches
+    expected = [share for views, label in runs.values() for *_, share in recognised_by_contrast(views, label)]
+    assert [bar.get_height() for bar in bars] == pytest.approx(expected)
+    assert [text.get_text() for text in figure.axes[0].get_legend().get_texts()] == ["a", "b"]

@@ -97,3 +97,23 @@ def test_proxy_views_measure_each_view_as_a_loop_over_its_pixels_would() -> None
     np.testing.assert_allclose([row[3] for row in measured], [row[3] for row in expected], rtol=1e-5, atol=1e-7)
     assert (views.changed[views.labels == 0] == 0).all() and (views.changed[views.labels > 0] > 0).all()
     assert views.accuracy == heldout_proxy_accuracy(model, images, config, seed=5, rounds=1)
+
+
+def test_views_are_binned_by_contrast_and_counted_as_recognised_against_a_loop() -> None:
+    from cplib.evaluate import ProxyViews
+    from cplib.studies import recognised_by_contrast
+
+    draws = np.random.default_rng(4)
+    labels, predicted = draws.integers(0, 3, 500), draws.integers(0, 3, 500)
+    contrast = np.where(labels == 0, 0.0, draws.uniform(0, 1, 500))
+    contrast[:3] = (0.03, 1.0, 0.1)  # bin edges: a lower edge counts in its bin, the top edge in the last one
+    views = ProxyViews(labels, predicted, (labels > 0) * 10, contrast)
+    edges = (0.0, 0.03, 0.1, 0.3, 1.0)
+    bins = recognised_by_contrast(views, 2, edges)
+    assert sum(count for _, _, count, _ in bins) == (labels == 2).sum()
+    for low, high, count, share in bins:
+        members = [
+            i for i in range(500) if labels[i] == 2 and (low <= contrast[i] < high or contrast[i] == high == 1.0)
+        ]
+        assert count == len(members)
+        assert share == pytest.approx(np.mean([predicted[i] == 2 for i in members])) if members else np.isnan(share)
