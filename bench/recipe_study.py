@@ -20,10 +20,10 @@ from pathlib import Path
 
 from cplib.data import list_categories
 from cplib.errors import CplibError
-from cplib.experiments.recipes import HOLDOUT, RECIPES, RecipeRow, chosen_recipe, recipe_study, recipe_table
+from cplib.experiments.recipes import HOLDOUT, RecipeRow, chosen_recipe, recipe_study, recipe_table
 from cplib.experiments.results import read_rows
 from cplib.plots import recipe_figure, save_figure
-from cplib.profiles import PROFILES, ensure_dataset, get_profile, resolve_device
+from cplib.profiles import PROFILES, RECIPES, ensure_dataset, get_profile, resolve_device
 from cplib.staging import write_text
 
 
@@ -41,9 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
         categories = args.categories or list_categories(root)
-        recipes = {name: RECIPES[name] for name in args.recipes}
         csv = Path(f"{args.out}.csv")
-        recipe_study(root, categories, profile, args.seeds, recipes, csv, resolve_device(args.device, profile))
+        recipe_study(root, categories, profile, args.seeds, args.recipes, csv, resolve_device(args.device, profile))
     except CplibError as error:
         print(f"recipe_study: error: {error}", file=sys.stderr)
         return 2

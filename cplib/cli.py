@@ -19,7 +19,15 @@ from .augment import VARIANTS
 from .errors import ConfigError, CplibError, DataError
 from .paths import NOTEBOOKS, require_checkout
 from .precision import IMAGE_PRECISION
-from .profiles import PROFILES, chosen_dataset, device_setting, ensure_dataset, get_profile, resolve_device
+from .profiles import (
+    PROFILES,
+    RECIPES,
+    chosen_dataset,
+    device_setting,
+    ensure_dataset,
+    get_profile,
+    resolve_device,
+)
 from .train import PRECISIONS
 from .validation import seed_option, sha256_option
 
@@ -41,6 +49,12 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed_option, default=0, help="a whole number from 0 to 2**32 - 1")
     parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
     parser.add_argument("--weights", default="none", choices=["none", "imagenet"], help="encoder initialisation")
+    parser.add_argument(
+        "--recipe",
+        default="paper",
+        choices=list(RECIPES),
+        help="optimiser settings (default: the paper's SGD); bench/recipe_study.py --data YOUR_FOLDER compares them",
+    )
     parser.add_argument(
         "--holdout",
         type=float,
@@ -130,6 +144,7 @@ def _config(args: argparse.Namespace):
     return profile.config(
         args.variant or "3way",
         args.category,
+        args.recipe,
         data_root=chosen_dataset(args.data),
         seed=args.seed,
         weights=args.weights,

@@ -20,7 +20,6 @@ from cplib.errors import ConfigError
 from cplib.evaluate import heldout_proxy_accuracy
 from cplib.experiments.recipes import (
     MEASURED,
-    RECIPES,
     RecipeRow,
     chosen_recipe,
     recipe_config,
@@ -131,14 +130,14 @@ def test_the_study_trains_each_recipe_with_its_holdout_and_resumes_from_its_rows
     without the held-out share its accuracy is measured on; a second run finds every row and trains nothing."""
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     tiny = get_profile("tiny")
-    recipes = {name: RECIPES[name] for name in ("paper", "AdamW 1e-3", "64 images, half the steps")}
+    recipes = ("paper", "AdamW 1e-3", "64 images, half the steps")
     out = tmp_path / "recipes.csv"
     rows = recipe_study(root, ["weave"], tiny, [0], recipes, out)
     assert [row.recipe for row in rows] == list(recipes)
     assert [(row.steps, row.batch) for row in rows] == [(4, 4), (4, 4), (2, 64)]
     assert read_rows(out, RecipeRow) == rows
     for row in rows:
-        config = recipe_config(tiny, recipes[row.recipe], "weave", root, 0)
+        config = recipe_config(tiny, row.recipe, "weave", root, 0)
         assert row.key == row_key(config, MEASURED) and row.cplib == __version__
         trained = load(cache_path(config))
         assert trained.config.holdout == 0.2
@@ -147,6 +146,17 @@ def test_the_study_trains_each_recipe_with_its_holdout_and_resumes_from_its_rows
         assert row.heldout_accuracy == heldout_proxy_accuracy(trained.model, held_out, config, 0)
     monkeypatch.setattr("cplib.checkpoint.train", lambda *args, **kwargs: pytest.fail("a row present was made again"))
     assert recipe_study(root, ["weave"], tiny, [0], recipes, out) == rows
+
+
+def test_a_recipe_screened_out_on_fewer_seeds_is_not_chosen_on_them() -> None:
+    """A recipe measured on seed 0 only is out of the running, however well it did there: its mean is of other draws."""
+    row = RecipeRow("x", "c", 0, 2, 300, 32, 0.5, 0.5, 0.5, 0.5, "0", "k")
+    rows = [
+        row.__class__(**{**row.__dict__, "recipe": r, "seed": s, "heldout_accuracy": a})
+        for r, s, a in [("screened", 0, 0.99), ("full", 0, 0.6), ("full", 1, 0.7), ("other", 0, 0.5), ("other", 1, 0.6)]
+    ]
+    assert chosen_recipe(rows) == "full"
+    assert chosen_recipe(rows[:2]) == "screened"
 
 
 def test_the_choice_and_the_table_follow_the_held_out_accuracy_only() -> None:
@@ -206,3 +216,46 @@ def test_the_recipe_study_script_writes_its_table_figure_and_rows(root: str, tmp
     assert (out.with_suffix(".csv")).read_text().count(
         "\n"
     ) == 1 + 2 * 3  # two recipes on three categories, and the header
+
+
+def test_a_recipe_sets_its_fields_over_the_papers_whatever_the_profile_uses() -> None:
+    """Every named recipe: its own fields as RECIPES says, the paper's optimiser settings for the rest, the profile's
+    steps scaled by steps_share; and naming "paper" on a profile whose own recipe is AdamW gives SGD back."""
+    from dataclasses import replace
+
+    from cplib.cli import _config, build_parser
+    from cplib.profiles import PAPER_RECIPE, RECIPES
+
+    tiny = get_profile("tiny")
+    for profile in (
+        tiny,
+        replace(tiny, recipe="AdamW 1e-3, warm-up"),
+        replace(get_profile("cpu"), recipe="AdamW 1e-3"),
+    ):
+        for name, fields in RECIPES.items():
+            config = profile.config("3way", "weave", recipe=name, data_root="unused")
+            expected = {**PAPER_RECIPE, **{k: v for k, v in fields.items() if not k.endswith("_share")}}
+            del expected["warmup"]  # worked out from warmup_share, checked below
+            assert {k: getattr(config, k) for k in expected} == expected
+            assert config.steps == round(profile.steps * fields.get("steps_share", 1.0))
+            assert config.warmup == round(config.steps * fields.get("warmup_share", 0.0))
+        assert profile.config("3way", "weave", data_root="unused") == profile.config(
+            "3way", "weave", recipe=profile.recipe, data_root="unused"
+        )
+    with pytest.raises(ConfigError, match="unknown recipe 'adam'"):
+        tiny.config("3way", "weave", recipe="adam")
+    parsed = build_parser().parse_args(
+        ["train", "--category", "weave", "--profile", "cpu", "--out", "m", "--recipe", "AdamW 1e-3"]
+    )
+    assert (_config(parsed).optimiser, _config(parsed).lr) == ("adamw", 1e-3)
+    parsed = build_parser().parse_args(["train", "--category", "weave", "--profile", "cpu", "--out", "m"])
+    assert {k: getattr(_config(parsed), k) for k in PAPER_RECIPE} == PAPER_RECIPE  # the command line keeps the paper's
+
+
+def test_the_lessons_train_with_the_committed_studys_choice_and_the_paper_profile_with_the_papers() -> None:
+    rows = read_rows(REPO_ROOT / "bench" / "results" / "recipes.csv", RecipeRow)
+    assert len({row.seed for row in rows}) >= 3
+    assert get_profile("cpu").recipe == chosen_recipe(rows) != "paper"
+    assert get_profile("paper").recipe == "paper"
+    paper = get_profile("paper").config("3way", "weave", data_root="unused")
+    assert (paper.optimiser, paper.lr, paper.schedule, paper.warmup) == ("sgd", 0.03, "cosine", 0)

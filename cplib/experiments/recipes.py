@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,24 +21,12 @@ from ..checkpoint import get_or_train
 from ..data import holdout_split, load_split
 from ..evaluate import evaluate_model, heldout_proxy_accuracy
 from ..inference import model_device
-from ..profiles import Profile
+from ..profiles import RECIPES, Profile
 from ..train import TrainConfig, final_accuracy
 from .measurements import measure_random_init
 from .results import row_key, run_jobs
 
 HOLDOUT = 0.2  # share of train/good the encoder never sees: the recipe's judge
-RECIPES: dict[str, dict[str, object]] = {
-    "paper": {},
-    "warm-up, peak 0.1": {"lr": 0.1, "warmup": 30},
-    "one-cycle, peak 0.1": {"schedule": "onecycle", "lr": 0.1},
-    "AdamW 3e-4": {"optimiser": "adamw", "lr": 3e-4, "weight_decay": 1e-4},
-    "AdamW 1e-3": {"optimiser": "adamw", "lr": 1e-3, "weight_decay": 1e-4},
-    "AdamW 3e-3": {"optimiser": "adamw", "lr": 3e-3, "weight_decay": 1e-4},
-    "AdamW 1e-3, warm-up": {"optimiser": "adamw", "lr": 1e-3, "weight_decay": 1e-4, "warmup": 30},
-    "AdamW 2e-3, warm-up, decay 0.05": {"optimiser": "adamw", "lr": 2e-3, "weight_decay": 0.05, "warmup": 30},
-    "64 images, half the steps": {"batch": 64, "steps_share": 0.5},
-}
-"""Name -> TrainConfig changes over the profile's; "steps_share" scales the profile's steps (equal images seen)."""
 
 
 @dataclass(frozen=True)
@@ -62,12 +50,11 @@ class RecipeRow:
 
 
 def recipe_config(
-    profile: Profile, recipe: Mapping[str, object], category: str, root: str, seed: int, variant: str = "3way"
+    profile: Profile, recipe: str, category: str, root: str, seed: int, variant: str = "3way"
 ) -> TrainConfig:
-    """The TrainConfig of a recipe at the profile's scale, holding out HOLDOUT of the training normals."""
-    changes = dict(recipe)
-    steps = max(1, round(profile.steps * float(changes.pop("steps_share", 1.0))))
-    return profile.config(variant, category, data_root=root, seed=seed, holdout=HOLDOUT, steps=steps, **changes)
+    """The TrainConfig of a recipe (a name in `cplib.profiles.RECIPES`) at the profile's scale, holding out HOLDOUT of
+    the training normals."""
+    return profile.config(variant, category, data_root=root, seed=seed, holdout=HOLDOUT, recipe=recipe)
 
 
 def measure_recipe(name: str, config: TrainConfig, device: str | None = None) -> RecipeRow:
@@ -111,7 +98,7 @@ def recipe_study(
     categories: Sequence[str],
     profile: Profile,
     seeds: Sequence[int],
-    recipes: Mapping[str, Mapping[str, object]] = RECIPES,
+    recipes: Sequence[str] = tuple(RECIPES),
     out: str | Path | None = None,
     device: str | None = None,
 ) -> list[RecipeRow]:
@@ -121,8 +108,8 @@ def recipe_study(
         (row_key(config, MEASURED), functools.partial(measure_recipe, name, config, device))
         for seed in seeds
         for category in categories
-        for name, recipe in recipes.items()
-        for config in [recipe_config(profile, recipe, category, root, seed)]
+        for name in recipes
+        for config in [recipe_config(profile, name, category, root, seed)]
     ]
     if out is None:
         return [make() for _, make in jobs]
@@ -130,12 +117,15 @@ def recipe_study(
 
 
 def chosen_recipe(rows: Sequence[RecipeRow]) -> str:
-    """The recipe with the highest mean held-out proxy accuracy over categories and seeds (no test label plays a
-    part)."""
-    by_recipe: dict[str, list[float]] = {}
+    """The recipe with the highest mean held-out proxy accuracy over categories and seeds (no test label plays a part),
+    among those measured on the most (category, seed) cells: a recipe screened out after fewer seeds is not compared
+    on them."""
+    cells: dict[str, dict[tuple[str, int], float]] = {}
     for row in rows:
-        by_recipe.setdefault(row.recipe, []).append(row.heldout_accuracy)
-    return max(by_recipe, key=lambda name: float(np.mean(by_recipe[name])))
+        cells.setdefault(row.recipe, {})[row.category, row.seed] = row.heldout_accuracy
+    most = max(len(measured) for measured in cells.values())
+    finalists = {name: measured for name, measured in cells.items() if len(measured) == most}
+    return max(finalists, key=lambda name: float(np.mean(list(finalists[name].values()))))
 
 
 def recipe_table(rows: Sequence[RecipeRow]) -> str:
