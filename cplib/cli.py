@@ -120,8 +120,9 @@ def _table_parser(commands: argparse._SubParsersAction) -> None:
     table.add_argument("--cpus-per-job", type=int, help="Ray: CPUs, torch threads a job (default: CPUs per GPU, or 1)")
 
 
-def _config(args: argparse.Namespace):
-    """The TrainConfig the options describe, holding out --holdout of the training images for the threshold."""
+def _config(args: argparse.Namespace, device: str):
+    """The TrainConfig the options describe, to train on `device`, holding out --holdout of the training images for the
+    threshold."""
     from .detector import DEFAULT_HOLDOUT
 
     profile = get_profile(args.profile)
@@ -130,6 +131,7 @@ def _config(args: argparse.Namespace):
     return profile.config(
         args.variant or "3way",
         args.category,
+        device,
         data_root=chosen_dataset(args.data),
         seed=args.seed,
         weights=args.weights,
@@ -191,8 +193,8 @@ def _train_detector(args: argparse.Namespace, root: str):
     from .train import train
     from .validation import check_images_differ, check_memory
 
-    config = _config(args)
     device = _device(args)
+    config = _config(args, device)
     n_images = count_images(root, config.category, ("train",))["train"]
     kept = holdout_split(n_images, config.holdout, config.seed)[1]
     check_memory(config, n_images, device)

@@ -34,9 +34,12 @@ class Profile:
     precision: str = "fp32"
     device: str = "auto"
 
-    def config(self, variant: str = "3way", category: str = DEFAULT_CATEGORY, **changes: object) -> TrainConfig:
-        """The training configuration of a variant and category at this profile's scale; without data_root, the data
-        that `chosen_dataset` picks."""
+    def config(
+        self, variant: str = "3way", category: str = DEFAULT_CATEGORY, device: str | None = None, **changes: object
+    ) -> TrainConfig:
+        """The training configuration of a variant and category at this profile's scale, to train on `device` (None:
+        resolve_device's rule with this profile), which "auto" precision follows; without data_root, the data that
+        `chosen_dataset` picks."""
         changes.setdefault("data_root", chosen_dataset())
         config = TrainConfig(
             variant=variant, category=category, size=self.size, steps=self.steps, batch=self.batch
@@ -44,13 +47,15 @@ class Profile:
         return (
             config
             if "precision" in changes
-            else config.with_(precision=self.precision_for(config.patch or config.size))
+            else config.with_(precision=self.precision_for(config.patch or config.size, device))
         )
 
-    def precision_for(self, side: int) -> str:
-        """The profile's precision for inputs of `side` px: "auto" is CPLIB_PRECISION if set, else bf16 where native,
-        but fp32 under BF16_MIN_INPUT."""
-        return auto_precision(side) if self.precision == "auto" else self.precision
+    def precision_for(self, side: int, device: str | None = None) -> str:
+        """The profile's precision for inputs of `side` px on `device` (None: resolve_device's rule with this profile):
+        "auto" is `cplib.precision.auto_precision`, the rule scoring follows too."""
+        if self.precision != "auto":
+            return self.precision
+        return auto_precision(side, resolve_device(device, self))
 
 
 def device_setting(requested: str | None = None, profile: Profile | None = None) -> str:
