@@ -36,7 +36,8 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision",
         choices=PRECISIONS,
-        help="fp32, or bf16 autocast, for training and scoring (default: the profile's; scoring: fp32)",
+        help="fp32, or bf16 autocast, for training and scoring (default: the profile's; scoring: fp32, or the one "
+        "saved with --model)",
     )
     parser.add_argument("--seed", type=seed_option, default=0, help="a whole number from 0 to 2**32 - 1")
     parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
@@ -80,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score image files with a trained model")
     score.add_argument("--model", required=True, help="a folder written by `train`")
     score.add_argument("images", nargs="+", help="image files")
-    score.add_argument("--precision", choices=PRECISIONS, help="the encoder's: fp32 (default), or bf16 autocast")
+    score.add_argument(
+        "--precision", choices=PRECISIONS, help="the encoder's: fp32 or bf16 (default: the one saved with --model)"
+    )
 
     _table_parser(commands)
 
@@ -223,7 +226,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     detector, seconds = _train_detector(args, root)
     path = detector.save(out)
     print(f"trained {detector.config.variant} on {detector.config.category} in {seconds:.0f} s; saved to {path}")
-    print(detector.protocol)
+    print(f"{detector.protocol}; features in {detector.precision}")
     if detector.calibration is not None:
         print(f"{detector.calibration.describe()} (threshold {detector.threshold:.3f})")
 
@@ -236,7 +239,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from .staging import write_text
 
     _check_json_path(args.json)
-    loaded = None if args.train else Detector.load(args.model, args.precision or IMAGE_PRECISION)
+    loaded = None if args.train else Detector.load(args.model, args.precision)
     root = _announce_data(args, SPLITS)
     if loaded is not None:
         _check_model(loaded.config, args)
@@ -322,14 +325,14 @@ def _print_table(result: dict) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> None:
-    """Score image files: one line each with the score and the verdict (the score alone for a model without a threshold,
-    said once on stderr)."""
+    """Score image files: one line each with the score and the verdict (the score alone for a model without a
+    threshold); what the scores rest on, their precision included, said once on stderr."""
     from .detector import Detector
 
-    detector = Detector.load(args.model, args.precision or IMAGE_PRECISION)
+    detector = Detector.load(args.model, args.precision)
     scores = detector.score_files(args.images)
-    if detector.threshold is None:
-        print(f"cplib: {args.model}: {detector.protocol}; train with --holdout > 0 for verdicts", file=sys.stderr)
+    verdicts = "" if detector.threshold is not None else "; train with --holdout > 0 for verdicts"
+    print(f"cplib: {args.model}: {detector.protocol}; features in {detector.precision}{verdicts}", file=sys.stderr)
     for path, score in zip(args.images, scores):
         verdict = "" if detector.threshold is None else "\tanomalous" if score >= detector.threshold else "\tnormal"
         print(f"{path}\t{score:.3f}{verdict}")
