@@ -123,9 +123,9 @@ def _table_parser(commands: argparse._SubParsersAction) -> None:
     table.add_argument("--cpus-per-job", type=int, help="Ray: CPUs, torch threads a job (default: CPUs per GPU, or 1)")
 
 
-def _config(args: argparse.Namespace, device: str):
-    """The TrainConfig the options describe, to train on `device`, holding out --holdout of the training images for the
-    threshold."""
+def _config(args: argparse.Namespace):
+    """The TrainConfig the options describe, to train on the --device they name (its "auto" precision that device's),
+    holding out --holdout of the training images for the threshold."""
     from .detector import DEFAULT_HOLDOUT
 
     profile = get_profile(args.profile)
@@ -134,7 +134,7 @@ def _config(args: argparse.Namespace, device: str):
     return profile.config(
         args.variant or "3way",
         args.category,
-        device,
+        args.device,
         data_root=chosen_dataset(args.data),
         seed=args.seed,
         weights=args.weights,
@@ -197,7 +197,7 @@ def _train_detector(args: argparse.Namespace, root: str):
     from .validation import check_images_differ, check_memory
 
     device = _device(args)
-    config = _config(args, device)
+    config = _config(args)
     n_images = count_images(root, config.category, ("train",))["train"]
     kept = holdout_split(n_images, config.holdout, config.seed)[1]
     check_memory(config, n_images, device)

@@ -55,8 +55,10 @@ def test_auto_precision_is_the_native_one_of_the_device_that_runs_in_training_an
     profile = get_profile("cpu")
     assert inference_precision(64, device="cuda") == profile.config(size=64).precision == gpu  # "auto": CUDA here
     assert inference_precision(64, device="cpu") == profile.config(size=64, device="cpu").precision == cpu
-    cli = build_parser().parse_args(["train", "--category", "capsule", "--profile", "cpu", "--out", "unused"])
-    assert cli_config(cli, "cuda").precision == gpu and cli_config(cli, "cpu").precision == cpu
+    for device, expected in (("cuda", gpu), ("cpu", cpu), (None, gpu)):
+        options = ["train", "--category", "capsule", "--profile", "cpu", "--out", "unused"]
+        cli = build_parser().parse_args(options + (["--device", device] if device else []))
+        assert cli_config(cli).precision == expected
     monkeypatch.setenv("CPLIB_DEVICE", "cpu")
     assert profile.config(size=64).precision == cpu
     assert profile.config(size=128, patch=16).precision == inference_precision(16, device="cuda") == "fp32"
