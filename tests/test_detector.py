@@ -97,7 +97,7 @@ def test_a_saved_detector_scores_at_the_precision_its_density_was_fitted_at(
     (folder / "detector.json").write_text(json.dumps({**saved, "precision": "fp16"}))
     with pytest.raises(DataError, match="cannot read .*detector.json"):
         Detector.load(folder)
-    del saved["precision"]  # a detector.json that records no precision was scored in fp32
+    del saved["precision"]  # a detector.json without a precision scores in fp32
     (folder / "detector.json").write_text(json.dumps(saved))
     assert Detector.load(folder).precision == "fp32"
 
