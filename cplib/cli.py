@@ -44,7 +44,8 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision",
         choices=PRECISIONS,
-        help="fp32, or bf16 autocast, for training and scoring (default: the profile's; scoring: fp32)",
+        help="fp32, or bf16 autocast, for training and scoring (default: the profile's; scoring: fp32, or the one "
+        "saved with --model)",
     )
     parser.add_argument("--seed", type=seed_option, default=0, help="a whole number from 0 to 2**32 - 1")
     parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
@@ -94,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score image files with a trained model")
     score.add_argument("--model", required=True, help="a folder written by `train`")
     score.add_argument("images", nargs="+", help="image files")
-    score.add_argument("--precision", choices=PRECISIONS, help="the encoder's: fp32 (default), or bf16 autocast")
+    score.add_argument(
+        "--precision", choices=PRECISIONS, help="the encoder's: fp32 or bf16 (default: the one saved with --model)"
+    )
 
     _table_parser(commands)
 
@@ -135,7 +138,8 @@ def _table_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace):
-    """The TrainConfig the options describe, holding out --holdout of the training images for the threshold."""
+    """The TrainConfig the options describe, to train on the --device they name (its "auto" precision that device's),
+    holding out --holdout of the training images for the threshold."""
     from .detector import DEFAULT_HOLDOUT
 
     profile = get_profile(args.profile)
@@ -144,7 +148,8 @@ def _config(args: argparse.Namespace):
     return profile.config(
         args.variant or "3way",
         args.category,
-        args.recipe,
+        recipe=args.recipe,
+        device=args.device,
         data_root=chosen_dataset(args.data),
         seed=args.seed,
         weights=args.weights,
@@ -206,8 +211,8 @@ def _train_detector(args: argparse.Namespace, root: str):
     from .train import train
     from .validation import check_images_differ, check_memory
 
-    config = _config(args)
     device = _device(args)
+    config = _config(args)
     n_images = count_images(root, config.category, ("train",))["train"]
     kept = holdout_split(n_images, config.holdout, config.seed)[1]
     check_memory(config, n_images, device)
@@ -236,7 +241,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     detector, seconds = _train_detector(args, root)
     path = detector.save(out)
     print(f"trained {detector.config.variant} on {detector.config.category} in {seconds:.0f} s; saved to {path}")
-    print(detector.protocol)
+    print(f"{detector.protocol}; features in {detector.precision}")
     if detector.calibration is not None:
         print(f"{detector.calibration.describe()} (threshold {detector.threshold:.3f})")
 
@@ -249,7 +254,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from .staging import write_text
 
     _check_json_path(args.json)
-    loaded = None if args.train else Detector.load(args.model, args.precision or IMAGE_PRECISION)
+    loaded = None if args.train else Detector.load(args.model, args.precision)
     root = _announce_data(args, SPLITS)
     if loaded is not None:
         _check_model(loaded.config, args)
@@ -335,14 +340,14 @@ def _print_table(result: dict) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> None:
-    """Score image files: one line each with the score and the verdict (the score alone for a model without a threshold,
-    said once on stderr)."""
+    """Score image files: one line each with the score and the verdict (the score alone for a model without a
+    threshold); what the scores rest on, their precision included, said once on stderr."""
     from .detector import Detector
 
-    detector = Detector.load(args.model, args.precision or IMAGE_PRECISION)
+    detector = Detector.load(args.model, args.precision)
     scores = detector.score_files(args.images)
-    if detector.threshold is None:
-        print(f"cplib: {args.model}: {detector.protocol}; train with --holdout > 0 for verdicts", file=sys.stderr)
+    verdicts = "" if detector.threshold is not None else "; train with --holdout > 0 for verdicts"
+    print(f"cplib: {args.model}: {detector.protocol}; features in {detector.precision}{verdicts}", file=sys.stderr)
     for path, score in zip(args.images, scores):
         verdict = "" if detector.threshold is None else "\tanomalous" if score >= detector.threshold else "\tnormal"
         print(f"{path}\t{score:.3f}{verdict}")

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import pickle
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from .metrics import best_f1_threshold
 from .model import CutPasteNet
 from .precision import IMAGE_PRECISION, inference_precision
 from .staging import remove, remove_stale, replace, temporary
-from .train import History, TrainConfig
+from .train import PRECISIONS, History, TrainConfig
 from .validation import image_batch
 
 MODEL_FILES = ("model.pt", "density.pkl", "detector.json")
@@ -313,24 +314,31 @@ class Detector:
         return folder
 
     def _metadata(self) -> dict[str, Any]:
-        """detector.json: the threshold (null: none), the density's image count and, when held-out normals set the
-        threshold, how many and what they support."""
-        saved = {"threshold": self.threshold, "density_images": self.density_images, "protocol": self.protocol}
+        """detector.json: the threshold (null: none), the density's image count, the encoder's precision (the
+        density's and the threshold's) and, when held-out normals set the threshold, how many and what they support."""
+        saved = {
+            "threshold": self.threshold,
+            "density_images": self.density_images,
+            "precision": self.precision,
+            "protocol": self.protocol,
+        }
         if self.calibration is None:
             return saved
         calibration = {**asdict(self.calibration), "expected_false_alarm_rate": self.calibration.false_alarm_rate}
         return {**saved, "calibration": calibration, "note": self.calibration.describe()}
 
     @classmethod
-    def load(cls, folder: str | Path, precision: str | None = IMAGE_PRECISION) -> Detector:
+    def load(cls, folder: str | Path, precision: str | None = None) -> Detector:
         """Read a detector written by save (a folder you trust: the density is a pickle).
 
         Parameters
         ----------
         folder : str or Path
             A folder written by `save` or ``python -m cplib train --out``.
-        precision : {"fp32", "bf16"} or None, default "fp32"
-            The encoder's precision when scoring; None: bf16 where this machine computes it natively, else fp32.
+        precision : {"fp32", "bf16"} or None, default None
+            The encoder's precision when scoring; None: the one saved with the detector, which its density and
+            threshold were fitted at (fp32 where detector.json records none). Another is used as asked, with a
+            warning that scores may shift.
 
         Returns
         -------
@@ -342,7 +350,14 @@ class Detector:
             raise DataError(f"no saved detector in {folder}: pass a folder written by `python -m cplib train --out`")
         trained = load(folder / "model.pt")
         metadata = _read_saved(folder / "detector.json", _parse_metadata)
-        detector = cls.from_trained(trained, _read_saved(folder / "density.pkl", _parse_density), precision)
+        saved = metadata.get("precision", IMAGE_PRECISION)
+        detector = cls.from_trained(trained, _read_saved(folder / "density.pkl", _parse_density), precision or saved)
+        if detector.precision != saved:
+            warnings.warn(
+                f"{folder}: scoring in {detector.precision}, but its density and threshold were fitted on {saved} "
+                f"features: scores may shift and the threshold may not hold; omit precision to score in {saved}",
+                stacklevel=2,
+            )
         detector.threshold = metadata["threshold"]
         detector.density_images = metadata.get("density_images")
         detector.calibration = Calibration(**metadata["calibration"]) if "calibration" in metadata else None
@@ -402,9 +417,12 @@ def _read_saved(path: Path, parse: Callable[[bytes], Any]) -> Any:
 
 
 def _parse_metadata(raw: bytes) -> dict[str, Any]:
-    """detector.json's content, checked: a numeric threshold or null and, if present, a complete calibration."""
+    """detector.json's content, checked: a numeric threshold or null, a known precision if any and, if present, a
+    complete calibration."""
     metadata = json.loads(raw)
     metadata["threshold"] = None if metadata["threshold"] is None else float(metadata["threshold"])
+    if "precision" in metadata and metadata["precision"] not in PRECISIONS:
+        raise ValueError(f"precision {metadata['precision']!r}")
     if "calibration" in metadata:
         metadata["calibration"] = {name: metadata["calibration"][name] for name in Calibration.__dataclass_fields__}
     return metadata

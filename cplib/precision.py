@@ -1,6 +1,6 @@
-"""Which precision runs where, one module for training and scoring alike: bfloat16 where this machine computes it
-natively (AVX512-BF16 or AMX CPUs, CUDA GPUs that support it), float32 elsewhere and for inputs under
-`BF16_MIN_INPUT` px; CPLIB_PRECISION ("fp32" or "bf16") overrides the automatic choice.
+"""Which precision runs where, one rule for training and scoring alike (`auto_precision`): bfloat16 where the device
+that runs computes it natively (AVX512-BF16 or AMX CPUs, CUDA GPUs from Ampere on), float32 elsewhere and for inputs
+under `BF16_MIN_INPUT` px; CPLIB_PRECISION ("fp32" or "bf16") overrides the automatic choice.
 """
 
 from __future__ import annotations
@@ -39,25 +39,31 @@ IMAGE_PRECISION = "fp32"  # bf16 image features moved capsule's image AUROC by 0
 BF16_MIN_INPUT = 32  # bf16 autocast diverges on 16-px crops (batch-norm over 1 x 1 maps: a NaN loss); fp32 trains them
 
 
-def auto_precision(side: int) -> str:
-    """The automatic precision for `side`-px inputs: fp32 under BF16_MIN_INPUT, else CPLIB_PRECISION if set, else bf16
-    where this CPU computes it natively."""
-    return "fp32" if side < BF16_MIN_INPUT else forced_precision() or native_precision()
+def device_precision(device: torch.device | str) -> str:
+    """The native precision of `device`: on CUDA "bf16" where the GPU computes bfloat16 natively (not emulated), on
+    any other device the CPU's (`native_precision`)."""
+    if torch.device(device).type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp32"
+    return native_precision()
+
+
+def auto_precision(side: int, device: torch.device | str) -> str:
+    """The automatic precision for `side`-px inputs on the `device` that runs them, training or scoring: fp32 under
+    BF16_MIN_INPUT, else CPLIB_PRECISION if set, else `device`'s native precision (`device_precision`)."""
+    return "fp32" if side < BF16_MIN_INPUT else forced_precision() or device_precision(device)
 
 
 def inference_precision(side: int, requested: str | None = None, device: torch.device | str = "cpu") -> str:
-    """The precision to encode `side`-px inputs at on `device`: `requested` if given, else the profiles' automatic
-    rule (CPLIB_PRECISION, else bf16 where native, fp32 under BF16_MIN_INPUT px)."""
+    """The precision to encode `side`-px inputs at on `device`: `requested` if given, else `auto_precision`, the rule
+    training follows too (CPLIB_PRECISION, else bf16 where `device` computes it natively, fp32 under BF16_MIN_INPUT
+    px)."""
     if requested is not None:
         if requested not in PRECISIONS:
             raise ConfigError(
                 f"precision={requested!r}: use one of {', '.join(PRECISIONS)}, or None for this machine's"
             )
         return requested
-    if torch.device(device).type != "cuda":
-        return auto_precision(side)
-    native = "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "fp32" if side < BF16_MIN_INPUT else forced_precision() or native
+    return auto_precision(side, device)
 
 
 def precision_note(side: int, requested: str | None = None, device: torch.device | str = "cpu") -> str:

@@ -69,10 +69,17 @@ class Profile:
     recipe: str = "paper"
 
     def config(
-        self, variant: str = "3way", category: str = DEFAULT_CATEGORY, recipe: str | None = None, **changes: object
+        self,
+        variant: str = "3way",
+        category: str = DEFAULT_CATEGORY,
+        *,
+        recipe: str | None = None,
+        device: str | None = None,
+        **changes: object,
     ) -> TrainConfig:
         """The training configuration of a variant and category at this profile's scale, with the profile's recipe
-        unless another is named; without data_root, the data that `chosen_dataset` picks."""
+        unless another is named, to train on `device` (None: resolve_device's rule with this profile), which "auto"
+        precision follows; without data_root, the data that `chosen_dataset` picks."""
         changes.setdefault("data_root", chosen_dataset())
         steps = int(changes.pop("steps", self.steps))
         config = TrainConfig(
@@ -81,13 +88,15 @@ class Profile:
         return (
             config
             if "precision" in changes
-            else config.with_(precision=self.precision_for(config.patch or config.size))
+            else config.with_(precision=self.precision_for(config.patch or config.size, device))
         )
 
-    def precision_for(self, side: int) -> str:
-        """The profile's precision for inputs of `side` px: "auto" is CPLIB_PRECISION if set, else bf16 where native,
-        but fp32 under BF16_MIN_INPUT."""
-        return auto_precision(side) if self.precision == "auto" else self.precision
+    def precision_for(self, side: int, device: str | None = None) -> str:
+        """The profile's precision for inputs of `side` px on `device` (None: resolve_device's rule with this profile):
+        "auto" is `cplib.precision.auto_precision`, the rule scoring follows too."""
+        if self.precision != "auto":
+            return self.precision
+        return auto_precision(side, resolve_device(device, self))
 
 
 def device_setting(requested: str | None = None, profile: Profile | None = None) -> str:

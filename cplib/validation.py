@@ -30,11 +30,11 @@ SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def image_batch(images: object, size: int) -> torch.Tensor:
-    """`images` as the float (N, 3, size, size) batch in [0, 1] that a model of `size` px scores.
+    """`images` as the float32 (N, 3, size, size) batch in [0, 1] that a model of `size` px scores.
 
     Paths and PIL images are read and resized as image files are (`cplib.data.read_image`); tensors and arrays are
-    pixels already at the model's size, uint8 ones divided by 255. Anything else is a TypeError or ValueError
-    naming what was given and what is accepted.
+    pixels already at the model's size, uint8 ones divided by 255, float ones (float64 included) cast to float32.
+    Anything else is a TypeError or ValueError naming what was given and what is accepted.
     """
     if isinstance(images, (str, Path, Image.Image)):
         images = [images]
@@ -77,7 +77,8 @@ def _from_channels_last(array: np.ndarray) -> torch.Tensor:
 
 
 def _unit_floats(batch: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels divided by 255; float pixels checked to be finite and in [0, 1]; other types refused."""
+    """uint8 pixels divided by 255; float pixels (float64 too, numpy's default) checked to be finite and in [0, 1], as
+    float32; other types refused."""
     if batch.dtype == torch.uint8:
         return batch.float() / 255
     if not batch.is_floating_point():
@@ -88,7 +89,7 @@ def _unit_floats(batch: torch.Tensor) -> torch.Tensor:
     if low < 0 or high > 1:
         hint = " (divide 8-bit pixels by 255)" if high > 1 else ""
         raise ValueError(f"images: pixel values from {low:g} to {high:g}; pass floats in [0, 1]{hint}")
-    return batch
+    return batch.float()
 
 
 def check_memory(config: TrainConfig, n_images: int, device: str) -> None:

@@ -447,6 +447,17 @@ def test_score_takes_uint8_one_image_numpy_pil_and_paths_as_the_same_pixels(
         detector.score([{}])
 
 
+def test_score_takes_float64_numpy_and_torch_pixels_as_their_float32_ones(
+    detector: Detector, tile_images: torch.Tensor
+) -> None:
+    expected = detector.score(tile_images)
+    channels_last = tile_images.permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(detector.score(tile_images.double()), expected, rtol=1e-6)
+    np.testing.assert_allclose(detector.score(channels_last.astype(np.float64)), expected, rtol=1e-6)
+    as_bytes = (channels_last[0] * 255).round().astype(np.uint8)  # one image as np.asarray(pil_image) gives it
+    np.testing.assert_allclose(detector.score(as_bytes / 255), detector.score(as_bytes), rtol=1e-6)
+
+
 def test_score_files_takes_one_path_as_one_file_and_refuses_none(
     detector: Detector, trained: tuple[Path, Path]
 ) -> None:

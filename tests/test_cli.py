@@ -123,7 +123,36 @@ def test_holdout_0_is_the_bench_protocol_and_score_says_there_is_no_threshold(ro
     done = run_cli("score", "--model", str(out), str(image))
     path, score = done.stdout.strip().split("\t")  # a score and no verdict
     assert done.returncode == 0 and path == str(image) and float(score) > 0
-    assert done.stderr.strip() == f"cplib: {out}: {result['protocol']}; train with --holdout > 0 for verdicts"
+    assert done.stderr.strip() == (
+        f"cplib: {out}: {result['protocol']}; features in fp32; train with --holdout > 0 for verdicts"
+    )
+
+
+def test_a_model_trained_in_bf16_scores_and_evaluates_in_bf16_unless_asked_otherwise(
+    root: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out, report = tmp_path / "model", tmp_path / "r.json"
+    data = ["--data", root, "--category", "weave"]
+    assert main(["train", *data, "--profile", "tiny", "--precision", "bf16", "--out", str(out)]) == 0
+    assert "; features in bf16" in capsys.readouterr().out
+    image = next(Path(root, "weave", "test", "hole").glob("*.png"))
+    bf16 = Detector.load(out, "bf16").score_files(image)[0]
+
+    assert main(["score", "--model", str(out), str(image)]) == 0
+    scored = capsys.readouterr()
+    assert "; features in bf16" in scored.err and float(scored.out.split("\t")[1]) == pytest.approx(bf16, abs=5e-4)
+    assert main(["evaluate", *data, "--model", str(out), "--json", str(report)]) == 0
+    assert "features in bf16" in capsys.readouterr().out
+    result = json.loads(report.read_text())
+    test = load_split(root, "weave", "test", result["size"], masks=False)
+    expected = image_auroc(test.labels.numpy(), Detector.load(out, "bf16").score(test.images))
+    assert result["scoring_precision"] == "bf16" and result["image_auroc"] == expected
+
+    with pytest.warns(UserWarning, match="scoring in fp32, but its density and threshold were fitted on bf16"):
+        assert main(["score", "--model", str(out), "--precision", "fp32", str(image)]) == 0
+        fp32 = Detector.load(out, "fp32").score_files(image)[0]
+    scored = capsys.readouterr()
+    assert "; features in fp32" in scored.err and float(scored.out.split("\t")[1]) == pytest.approx(fp32, abs=5e-4)
 
 
 def test_evaluate_with_train(root: str, tmp_path: Path) -> None:

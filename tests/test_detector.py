@@ -15,7 +15,7 @@ from cplib.checkpoint import cache_key
 from cplib.data import holdout_split, load_split
 from cplib.density import GaussianDensity
 from cplib.detector import Detector, percentile_rank
-from cplib.errors import ConfigError
+from cplib.errors import ConfigError, DataError
 from cplib.evaluate import extract_features
 from cplib.profiles import get_profile
 from cplib.train import TrainConfig, train
@@ -75,6 +75,31 @@ def test_the_threshold_is_a_held_out_percentile_under_the_density_it_keeps(confi
     assert saved["calibration"]["n_held_out"] == 2 and saved["calibration"][
         "expected_false_alarm_rate"
     ] == pytest.approx(1 / 3)
+
+
+def test_a_saved_detector_scores_at_the_precision_its_density_was_fitted_at(
+    config: TrainConfig, tmp_path: Path
+) -> None:
+    model, history = train(config, progress=False)
+    images = load_split(config.data_root, "tile", "train", config.size).images
+    detector = Detector(model, config, history, precision="bf16").fit(images)
+    folder = detector.save(tmp_path / "model")
+    loaded = Detector.load(folder)
+    assert loaded.precision == "bf16" and json.loads((folder / "detector.json").read_text())["precision"] == "bf16"
+    np.testing.assert_array_equal(loaded.score(images), detector.score(images))
+    with pytest.warns(UserWarning, match="scoring in fp32, but its density and threshold were fitted on bf16"):
+        asked = Detector.load(folder, precision="fp32")
+    fp32 = Detector(model, config, history, detector.density, precision="fp32").score(images)
+    assert asked.precision == "fp32" and np.array_equal(asked.score(images), fp32)
+    assert not np.array_equal(fp32, detector.score(images))
+
+    saved = json.loads((folder / "detector.json").read_text())
+    (folder / "detector.json").write_text(json.dumps({**saved, "precision": "fp16"}))
+    with pytest.raises(DataError, match="cannot read .*detector.json"):
+        Detector.load(folder)
+    del saved["precision"]  # a detector.json without a precision scores in fp32
+    (folder / "detector.json").write_text(json.dumps(saved))
+    assert Detector.load(folder).precision == "fp32"
 
 
 def test_the_threshold_rank_is_numpys_higher_percentile_for_every_size() -> None:

@@ -4,6 +4,7 @@ CUDA is faked present and `train` records the device it was handed)."""
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -52,9 +53,12 @@ def test_auto_is_cuda_where_present_and_cplib_device_or_the_argument_overrides_i
     cuda_present: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert resolve_device() == "cuda" and resolve_device(profile=get_profile("paper")) == "cuda"
+    on_cpu = replace(get_profile("tiny"), device="cpu")
+    assert resolve_device(profile=on_cpu) == "cpu"
     monkeypatch.setenv("CPLIB_DEVICE", "cpu")
     assert resolve_device() == "cpu" and resolve_device("cuda") == "cuda"
-    assert device_setting(None, get_profile("tiny")) == "cpu"
+    monkeypatch.setenv("CPLIB_DEVICE", "cuda:0")
+    assert device_setting(None, on_cpu) == "cuda:0" and device_setting("cpu", on_cpu) == "cpu"
 
 
 def test_auto_is_the_cpu_without_cuda_and_a_missing_device_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,7 +106,9 @@ def test_the_localization_study_puts_both_networks_on_the_device(
     assert devices == ["cuda"] and moved == ["cuda"]
 
 
-def test_a_bench_script_passes_device_through(devices: list[str], root: str, tmp_path: Path) -> None:
+def test_a_bench_script_passes_device_through(
+    cuda_present: None, devices: list[str], root: str, tmp_path: Path
+) -> None:
     script = _load(REPO_ROOT / "bench" / "table1_seeds.py")
     out = tmp_path / "table1"
     arguments = ["--data", root, "--profile", "tiny", "--seeds", "0", "--variants", "scar", "--device", "cpu"]
@@ -114,9 +120,10 @@ def test_a_bench_script_follows_cplib_device(
     devices: list[str], root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cuda_present: None
 ) -> None:
     monkeypatch.setattr(measurements, "random_init_baseline", lambda config, root, device: EVALUATION)
+    monkeypatch.setenv("CPLIB_DEVICE", "cpu")
     script = _load(REPO_ROOT / "bench" / "training_curve.py")
     assert script.main(["--data", root, "--profile", "tiny", "--steps", "2", "--out", str(tmp_path / "curve")]) == 0
-    assert devices == ["cuda"]
+    assert devices == ["cpu"]
 
 
 def _load(path: Path):

@@ -8,6 +8,8 @@ import torch
 from scipy.stats import spearmanr
 
 from cplib import precision as precision_rules
+from cplib.cli import _config as cli_config
+from cplib.cli import build_parser
 from cplib.data import load_split
 from cplib.density import GaussianDensity
 from cplib.detector import Detector
@@ -36,6 +38,32 @@ def test_the_precision_follows_the_request_then_the_environment_then_the_cpu(nat
     assert inference_precision(64, "fp32") == "fp32" and inference_precision(8, "bf16") == "bf16"
     monkeypatch.setenv("CPLIB_PRECISION", "fp32")
     assert inference_precision(64) == "fp32"
+
+
+@pytest.mark.parametrize("gpu", ["bf16", "fp32"])
+@pytest.mark.parametrize("cpu", ["bf16", "fp32"])
+def test_auto_precision_is_the_native_one_of_the_device_that_runs_in_training_and_scoring_alike(
+    gpu: str, cpu: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(precision_rules, "native_precision", lambda: cpu)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    emulated = lambda including_emulation=True: including_emulation or gpu == "bf16"  # noqa: E731
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", emulated)
+    monkeypatch.delenv("CPLIB_PRECISION", raising=False)
+    monkeypatch.delenv("CPLIB_DEVICE", raising=False)
+    profile = get_profile("cpu")
+    assert inference_precision(64, device="cuda") == profile.config(size=64).precision == gpu  # "auto": CUDA here
+    assert inference_precision(64, device="cpu") == profile.config(size=64, device="cpu").precision == cpu
+    for device, expected in (("cuda", gpu), ("cpu", cpu), (None, gpu)):
+        options = ["train", "--category", "capsule", "--profile", "cpu", "--out", "unused"]
+        cli = build_parser().parse_args(options + (["--device", device] if device else []))
+        assert cli_config(cli).precision == expected
+    monkeypatch.setenv("CPLIB_DEVICE", "cpu")
+    assert profile.config(size=64).precision == cpu
+    assert profile.config(size=128, patch=16).precision == inference_precision(16, device="cuda") == "fp32"
+    monkeypatch.setenv("CPLIB_PRECISION", "fp32")
+    assert profile.config(size=64, device="cuda").precision == inference_precision(64, device="cuda") == "fp32"
 
 
 def test_an_unknown_precision_is_refused_by_name() -> None:
@@ -70,13 +98,16 @@ def test_every_scorer_uses_the_precision_it_was_given(monkeypatch) -> None:
 
     monkeypatch.setattr(cplib.evaluate, "encode", spy)
     monkeypatch.setattr(cplib.patches, "encode", spy)
+    monkeypatch.setattr(precision_rules, "native_precision", lambda: "bf16")
+    monkeypatch.delenv("CPLIB_PRECISION", raising=False)
     model = build_model(TrainConfig(size=32))
     config = TrainConfig(size=32)
     Detector(model, config, precision="bf16").fit(torch.rand(4, 3, 32, 32), holdout=0)
     PatchLocalizer(model, Geometry(size=32, patch=16, stride=8), precision="fp32").features(torch.rand(1, 3, 32, 32))
-    Detector(model, config).fit(torch.rand(4, 3, 32, 32), holdout=0)
+    Detector(model, config).fit(torch.rand(4, 3, 32, 32), holdout=0)  # image features: fp32 unless asked
     PatchLocalizer(model, Geometry(size=32, patch=16, stride=8), precision=None).features(torch.rand(1, 3, 32, 32))
-    assert seen == ["bf16", "fp32", "fp32", precision_rules.inference_precision(16)]
+    PatchLocalizer(model, Geometry(size=64, patch=32, stride=16), precision=None).features(torch.rand(1, 3, 64, 64))
+    assert seen == ["bf16", "fp32", "fp32", "fp32", "bf16"]  # dense patches: bf16 where native, from 32 px
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,14 @@
 """Project hygiene: environment.yml and constraints.txt match pyproject.toml, notebooks are committed stripped and
-named NN_topic, the README fits on one screen, the results page pastes the committed tables, and every relative link
-resolves."""
+named NN_topic, notebooks and bench scripts read every test image, the README fits on one screen, the results page
+pastes the committed tables, and every relative link resolves."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import tomllib
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,15 @@ from packaging.specifiers import SpecifierSet
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+BENCH_SCRIPTS = sorted((REPO / "bench").glob("*.py"))
+DEFAULTS = (("masks", True), ("keep_unmasked", False))  # load_split's, for a call that leaves them out
+READS_LEFT = {  # files whose test-split reads leave out defective images without a mask: what those images feed
+    "04_three_way.ipynb": "the proxy task's confusion matrix on the good test images",
+    "06_localization.ipynb": "GradCAM's maps at the image model's size, scored against the patch model's test set",
+    "07_tsne.ipynb": "the real anomalies of the t-SNE and the kNN measures",
+    "08_foreground_cutpaste.ipynb": "GradCAM's pixel AUROC",
+    "machine_spread.py": "notebook 07's kNN measures, read as notebook 07 reads them",
+}
 README = REPO / "README.md"
 README_BYTES = 8 * 1024  # one screen
 RESULTS_PAGE = REPO / "docs" / "results.md"
@@ -148,6 +159,75 @@ def test_notebook_name_rule_accepts(name: str) -> None:
 @pytest.mark.parametrize("name", ["1_intro.ipynb", "01-intro.ipynb", "01_Intro.ipynb", "intro.ipynb", "01_.ipynb"])
 def test_notebook_name_rule_rejects(name: str) -> None:
     assert not NOTEBOOK_NAME.fullmatch(name)
+
+
+def code_of(path: Path) -> str:
+    """A bench script's source, or a notebook's code cells joined."""
+    if path.suffix != ".ipynb":
+        return path.read_text()
+    return "\n".join(
+        "".join(cell["source"]) for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"
+    )
+
+
+def reads_leaving_out_unmasked(code: str) -> list[str]:
+    """The load_split calls in code that read a test split with masks (the default) and without keep_unmasked: they
+    leave out defective images without a mask, so an image metric on them rests on a subset of the test set that
+    `python -m cplib evaluate` scores. A split named by a loop over literals (`for split in ("train", "test")`)
+    counts."""
+    tree = ast.parse(code)
+    looped = defaultdict(set)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, ast.Name):
+            literals = node.iter.elts if isinstance(node.iter, (ast.Tuple, ast.List)) else []
+            looped[node.target.id] |= {item.value for item in literals if isinstance(item, ast.Constant)}
+    found = []
+    for call in ast.walk(tree):
+        function = getattr(call, "func", None)
+        if not isinstance(call, ast.Call) or getattr(function, "id", getattr(function, "attr", None)) != "load_split":
+            continue
+        given = dict(zip(("root", "category", "split", "size", "masks", "keep_unmasked"), call.args))
+        given |= {keyword.arg: keyword.value for keyword in call.keywords}
+        split = given.get("split")
+        splits = {split.value} if isinstance(split, ast.Constant) else looped[getattr(split, "id", None)]
+        masks, keep_unmasked = (getattr(given.get(name), "value", default) for name, default in DEFAULTS)
+        if "test" in splits and masks is not False and keep_unmasked is not True:
+            found.append((call.lineno, call.col_offset, ast.get_source_segment(code, call)))
+    return [segment for *_, segment in sorted(found)]
+
+
+def test_the_test_set_check_finds_the_reads_that_leave_unmasked_images_out() -> None:
+    code = (
+        'test = load_split(root, c, "test", 64)\n'
+        'train, held = (load_split(root, c, split, 64) for split in ("train", "test"))\n'
+        'fine = load_split(root, c, "test", 64, masks=False), load_split(root, c, split="test", keep_unmasked=True)\n'
+        'train = cplib.load_split(root, c, "train", 64), load_split(root, c, "test", 64, False)\n'
+        'pixels = cplib.data.load_split(root, c, size=64, split="test", masks=True)\n'
+    )
+    assert reads_leaving_out_unmasked(code) == [
+        'load_split(root, c, "test", 64)',
+        "load_split(root, c, split, 64)",
+        'cplib.data.load_split(root, c, size=64, split="test", masks=True)',
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(
+            path,
+            id=path.name,
+            marks=pytest.mark.xfail(strict=True, reason=f"leaves them out of {READS_LEFT[path.name]}"),
+        )
+        if path.name in READS_LEFT
+        else pytest.param(path, id=path.name)
+        for path in NOTEBOOKS + BENCH_SCRIPTS
+    ],
+)
+def test_notebooks_and_bench_scripts_read_every_test_image(path: Path) -> None:
+    """One test set for every path: masks=False for image metrics, keep_unmasked=True (and Split.annotated) for pixel
+    ones, as the command line and evaluate_category read it."""
+    assert reads_leaving_out_unmasked(code_of(path)) == []
 
 
 def imported_cplib_modules(notebook: dict) -> set[str]:
