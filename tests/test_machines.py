@@ -58,6 +58,15 @@ def test_the_signature_follows_threads_and_the_instruction_set_cap(monkeypatch: 
     assert "," not in machines.cpu_name()  # it travels in a CSV cell
 
 
+def test_a_run_on_a_gpu_is_signed_by_the_gpu_so_no_cpu_run_is_held_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
+    on_gpu = signature("bf16", "cuda")
+    assert (on_gpu.cpu, on_gpu.isa) == ("NVIDIA H100 80GB HBM3", "CUDA compute 9.0")
+    here = signature("bf16", "cpu")
+    assert on_gpu != here and "DRIFT" in check_reproduction("x", 0.5, [0.9], on_gpu, here, 0.0, "c")  # not raised
+
+
 def test_emulated_machines_change_what_another_machine_changes() -> None:
     code = (
         "from cplib.experiments.machines import signature; from cplib.profiles import get_profile; "
