@@ -17,9 +17,9 @@ from cplib.errors import ConfigError
 from cplib.experiments import grid, results
 from cplib.experiments.launchers import run_grid, task_options
 from cplib.experiments.measurements import RANDOM_INIT, Measurement
-from cplib.experiments.results import read_rows
+from cplib.experiments.results import append_row, read_rows
 from cplib.profiles import get_profile
-from cplib.synthetic import Counts, write_dataset
+from cplib.synthetic import Counts, ensure_default_data, write_dataset
 
 
 @pytest.fixture(scope="module")
@@ -163,15 +163,37 @@ def test_task_options_take_a_gpu_per_job_where_the_cluster_has_gpus() -> None:
         task_options({"CPU": 8.0}, "cuda", None)
 
 
-def test_grid_table_adds_the_papers_mean_and_its_per_category_3way_column() -> None:
+def test_grid_table_adds_the_papers_mean_and_for_mvtec_names_its_per_category_3way_row() -> None:
     rows = [
         Measurement(variant, "capsule", seed, 4, 32, auroc, 0.5, "fp32")
         for variant, auroc in ((RANDOM_INIT, 0.6), ("3way", 0.9))
         for seed in (0, 1)
     ]
-    lines = grid.grid_table(rows).splitlines()
+    lines = grid.grid_table(rows, mvtec_names=True).splitlines()
     assert lines[0] == "| variant (2 seeds) | capsule | paper MVTec mean |"
     assert lines[2:] == ["| random init | 60.0 ± 0.0 | — |", "| 3way | 90.0 ± 0.0 | 95.2 |", "| paper 3-way | 96.2 | |"]
+    assert grid.grid_table(rows, mvtec_names=False).splitlines() == lines[:-1]
+
+
+def _table_of(root: str, out: Path) -> str:
+    """The grid table write_table makes for capsule on `root`, from rows written beside it without training."""
+    jobs = grid.grid_jobs(root, ["capsule"], get_profile("tiny"), [0], ["3way"])
+    for job in jobs:
+        append_row(
+            out / grid.RESULTS, Measurement(job.variant, "capsule", 0, 4, 32, 0.7, math.nan, "fp32", key=job.key)
+        )
+    return grid.write_table(out, jobs, "title")
+
+
+def test_the_papers_capsule_row_is_for_mvtec_data_never_for_data_cplib_drew(mvtec, tmp_path: Path) -> None:
+    drawn = ensure_default_data(
+        tmp_path / "drawn", counts=Counts(train=2, test_good=1, test_per_defect=1), verbose=False
+    )
+    other = tmp_path / "mvtec"
+    mvtec.category(other, "capsule", shape=(32, 32), train=2)
+    assert grid.drawn_by_cplib(drawn) and not grid.drawn_by_cplib(other)
+    assert "paper 3-way" not in _table_of(str(drawn), tmp_path / "drawn-out")
+    assert "| paper 3-way | 96.2 | |" in _table_of(str(other), tmp_path / "mvtec-out")
 
 
 def test_a_grid_on_other_data_into_the_same_folder_runs_its_own_jobs_and_tables_its_own_rows(
@@ -189,7 +211,7 @@ def test_a_grid_on_other_data_into_the_same_folder_runs_its_own_jobs_and_tables_
     rows = read_rows(out / grid.RESULTS, Measurement)
     assert len(rows) == 4 and len({row.key for row in rows}) == 4
     title, table = (out / grid.TABLE).read_text().split("\n\n", 1)
-    assert other in title and table == grid.grid_table(grid.grid_rows(jobs, rows)) + "\n"
+    assert other in title and table == grid.grid_table(grid.grid_rows(jobs, rows), mvtec_names=True) + "\n"
     assert grid.grid_rows(jobs, rows) == rows[2:]
 
 

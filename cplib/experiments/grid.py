@@ -19,6 +19,7 @@ from pathlib import Path
 from ..paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
 from ..profiles import Profile
 from ..staging import write_text
+from ..synthetic import STAMP
 from ..train import TrainConfig
 from .margins import spread_table
 from .measurements import MEASURED, MEASURED_RANDOM, RANDOM_INIT, Measurement, measure, measure_random_init
@@ -97,9 +98,16 @@ def grid_rows(jobs: Sequence[Job], rows: Sequence[Measurement]) -> list[Measurem
     return [by_key[job.key] for job in jobs if job.key in by_key]
 
 
-def grid_table(rows: Sequence[Measurement]) -> str:
+def drawn_by_cplib(root: str | Path) -> bool:
+    """Whether a dataset folder holds images cplib drew (`cplib.synthetic`'s stamp, as the default dataset has): its
+    categories may share MVTec AD's names (capsule), never its images."""
+    return (Path(root) / STAMP).is_file()
+
+
+def grid_table(rows: Sequence[Measurement], mvtec_names: bool) -> str:
     """Markdown: spread_table (mean ± sd over seeds, ↓ below the random network) with the paper's MVTec AD mean per
-    variant, and the paper's per-category 3-way AUROC where the categories are MVTec AD's."""
+    variant; with `mvtec_names` (the categories name MVTec AD's: data not drawn by cplib, `drawn_by_cplib`), the paper's
+    per-category 3-way AUROC of those that MVTec AD has."""
     lines = spread_table(rows).splitlines()
     lines[0] += " paper MVTec mean |"
     lines[1] += "---|"
@@ -107,7 +115,7 @@ def grid_table(rows: Sequence[Measurement]) -> str:
         paper = IMAGE_AUROC_TABLE1.get(line.split(" | ")[0].removeprefix("| "), {}).get("all")
         lines[index] += " — |" if paper is None else f" {paper:.1f} |"
     categories = list(dict.fromkeys(row.category for row in rows))
-    if any(category in IMAGE_AUROC_3WAY for category in categories):
+    if mvtec_names and any(category in IMAGE_AUROC_3WAY for category in categories):
         cells = [f"{IMAGE_AUROC_3WAY[c]:.1f}" if c in IMAGE_AUROC_3WAY else "—" for c in categories]
         lines.append("| paper 3-way | " + " | ".join(cells) + " | |")
     return "\n".join(lines)
@@ -115,6 +123,7 @@ def grid_table(rows: Sequence[Measurement]) -> str:
 
 def write_table(out: Path, jobs: Sequence[Job], title: str) -> str:
     """The table of the grid's rows found in out/RESULTS, written to out/TABLE under `title`; returns the table."""
-    table = grid_table(grid_rows(jobs, read_rows(out / RESULTS, Measurement)))
+    mvtec_names = not any(drawn_by_cplib(job.config.resolved_root()) for job in jobs)
+    table = grid_table(grid_rows(jobs, read_rows(out / RESULTS, Measurement)), mvtec_names)
     write_text(out / TABLE, f"{title}\n\n{table}\n")
     return table
