@@ -240,3 +240,30 @@ def test_the_committed_spread_covers_every_model_the_notebooks_assert_on() -> No
     assert knn == {
         (c, f"kNN {m}") for c in ("capsule", "granite", "weave") for m in ("normal_vs_synthetic", "defect_to_synthetic")
     }
+
+
+def test_the_spread_study_writes_keyed_rows_and_a_rerun_measures_nothing_again(tmp_path: Path) -> None:
+    from cplib.paths import REPO_ROOT
+    from cplib.synthetic import Counts, write_dataset
+
+    root = write_dataset(tmp_path / "data", counts=Counts(train=6, test_good=3, test_per_defect=2))
+    env = {**os.environ, "CPLIB_DATA_DIR": str(tmp_path), "CPLIB_DATASET": str(root), "CPLIB_PROFILE": "tiny"}
+    out = tmp_path / "spread"
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "bench" / "machine_spread.py"),
+        "--machines",
+        "native",
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    written = out.with_suffix(".csv").read_text()
+    rows = from_csv(written, SpreadRow)
+    assert len({row.key for row in rows}) == len(rows) == 5 * 3 + 1 + 5 + 3 * 2 and all(row.cplib for row in rows)
+    assert {row.machine for row in rows} == {machines.machine_label("native")}
+    assert out.with_suffix(".md").read_text().endswith(spread_table(rows) + "\n")
+    again = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, cwd=REPO_ROOT)
+    assert again.returncode == 0, again.stderr
+    assert out.with_suffix(".csv").read_text() == written  # every row found: none measured again

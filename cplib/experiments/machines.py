@@ -159,7 +159,8 @@ def record_signature(stem: str, made_on: Signature, path: Path | None = None) ->
 
 @dataclass(frozen=True)
 class SpreadRow:
-    """One measure of one model, trained and evaluated on one emulated machine (the signature's fields beside it)."""
+    """One measure of one model, trained and evaluated on one emulated machine (the signature's fields beside it), with
+    the cplib version and its key (`results.row_key`); rows written before those two existed read them as empty."""
 
     machine: str
     model: str
@@ -170,6 +171,12 @@ class SpreadRow:
     isa: str
     threads: int
     precision: str
+    cplib: str = ""
+    key: str = ""
+
+    def cell(self) -> tuple[str, str, str, str]:
+        """What the row measured, whatever its value: a table holds one row of each (`results.study_rows`)."""
+        return self.machine, self.model, self.category, self.measure
 
 
 def spreads(rows: Sequence[SpreadRow]) -> dict[tuple[str, str, str], float]:
