@@ -136,9 +136,9 @@ def write_results(prefix: str | Path, rows: Sequence[Any], markdown: str) -> Non
 
 
 def committed_rows(path: Path, root: str, categories: Sequence[str], kind: type) -> list[Any] | None:
-    """A committed result file's rows (of `kind`) if it exists and describes these categories of the default data, else
-    None."""
+    """A committed result file's rows (of `kind`, the newest of each cell: `study_rows`) if it exists and describes
+    these categories of the default data, else None."""
     if not path.is_file() or Path(root).resolve() != default_data_root().resolve():
         return None
-    rows = from_csv(path.read_text(), kind)
+    rows = study_rows(path, kind)
     return rows if {row.category for row in rows} == set(categories) else None
