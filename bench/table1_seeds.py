@@ -1,9 +1,10 @@
 """Table 1 on the default data over several seeds: every variant and the random network, mean ± sd, cells below random
 marked.
 
-Writes a CSV (one row per model), a Markdown table and a figure; models are cached, so a rerun only evaluates. --size
-and --steps train at another scale; the scale study, at 96 and 128 px for the same training time, is
-bench/scale_study.py. About a minute per model at the CPU profile's 64 px on 2 cores:
+Writes a CSV (one row per model, each as its model is measured, keyed on what made it: a rerun skips the rows it has and
+resumes a stopped study), a Markdown table and a figure of every row in the CSV; models are cached, so a rerun of a row
+only evaluates. --size and --steps train at another scale; the scale study, at 96 and 128 px for the same training
+time, is bench/scale_study.py. About a minute per model at the CPU profile's 64 px on 2 cores:
 
     .venv/bin/python bench/table1_seeds.py --seeds 0 1 2 --out build/table1_seeds
 """
@@ -12,14 +13,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.margins import margin_table, spread_table
-from cplib.experiments.results import write_results
+from cplib.experiments.measurements import Measurement
+from cplib.experiments.results import study_rows
 from cplib.experiments.table1 import TABLE1_VARIANTS, seeded_ablation
 from cplib.plots import save_figure, spread_figure
 from cplib.profiles import PROFILES, ensure_dataset, get_profile
+from cplib.staging import write_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,21 +38,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="build/table1_seeds", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
     changes = {name: getattr(args, name) for name in ("size", "steps") if getattr(args, name) is not None}
+    csv = Path(f"{args.out}.csv")
     try:
         root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
-        rows = seeded_ablation(root, list_categories(root), profile, args.seeds, args.variants, args.device, **changes)
+        seeded_ablation(root, list_categories(root), profile, args.seeds, args.variants, args.device, csv, **changes)
     except CplibError as error:
         print(f"table1_seeds: error: {error}", file=sys.stderr)
         return 2
+    rows = study_rows(csv, Measurement)  # the whole study: this run's rows and those earlier runs wrote
     table, gaps = spread_table(rows), margin_table(rows)
     scale = f"{profile.name} profile" + "".join(f", {name} {value}" for name, value in changes.items())
-    write_results(
-        args.out,
-        rows,
-        f"Image AUROC (%), {scale}, mean ± sd over seeds {args.seeds}; ↓ mean below random init\n\n{table}\n\n"
+    seeds = sorted({row.seed for row in rows})
+    write_text(
+        Path(f"{args.out}.md"),
+        f"Image AUROC (%), {scale}, mean ± sd over seeds {seeds}; ↓ mean below random init\n\n{table}\n\n"
         f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · "
-        f"final proxy accuracy\n\n{gaps}",
+        f"final proxy accuracy\n\n{gaps}\n",
     )
     save_figure(spread_figure(rows), f"{args.out}.png")
     print(table, gaps, sep="\n\n")

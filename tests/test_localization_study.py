@@ -3,6 +3,7 @@ and the check that a rerun agrees; on a tiny dataset with the tiny profile."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import subprocess
@@ -30,7 +31,7 @@ from cplib.experiments.localization import (
     to_rows,
 )
 from cplib.experiments.measurements import RANDOM_INIT
-from cplib.experiments.results import from_csv, to_csv
+from cplib.experiments.results import from_csv, read_rows, to_csv
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
@@ -59,7 +60,7 @@ def _rows(draws: np.random.Generator, categories: tuple[str, ...] = CATEGORIES) 
                 metrics = draws.uniform(0.3, 1.0, 3)
                 rows.append(
                     LocalizationRow(
-                        category, network, density, *map(float, metrics), accuracy, 128, 32, 8, 300, "bf16", 0
+                        category, network, density, *map(float, metrics), accuracy, 128, 32, 8, 300, "bf16", 0, "bf16"
                     )
                 )
     return rows
@@ -94,34 +95,112 @@ def test_localization_table_and_lookups_hold_every_row() -> None:
             assert cells[2:] == [f"{pixel[r.category, r.network, r.density]:.3f} ({r.aupro:.3f})" for r in by_hand]
 
 
+def _made_on(rows: list[LocalizationRow], made) -> list[LocalizationRow]:
+    """The rows as if measured on the machine of signature `made`."""
+    return [replace(row, cpu=made.cpu, isa=made.isa, threads=made.threads, torch=made.torch) for row in rows]
+
+
 def test_check_localization_is_strict_where_the_table_was_made_and_reports_elsewhere(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from cplib.experiments.machines import signature
 
     draws = np.random.default_rng(2)
+    monkeypatch.setattr(localization, "cross_machine_spread", lambda measures: 0.0)
     for _ in range(20):
-        committed = _rows(draws)
+        here = signature("bf16")
+        committed = _made_on(_rows(draws), here)  # made on this machine
         mine = [row for row in committed if row.category == "weave"]
         one = int(draws.integers(len(mine)))
         moved = [replace(r, pixel_auroc=r.pixel_auroc + (0.031 if i == one else 0)) for i, r in enumerate(mine)]
         shift = float(draws.uniform(-0.029, 0.029))
-        precision = mine[0].precision
-        monkeypatch.setattr(localization, "committed_signature", lambda stem, precision=precision: signature(precision))
         lines = check_localization(
             committed, [replace(r, pixel_auroc=r.pixel_auroc + shift) for r in mine]
         ).splitlines()
         assert len(lines) == len(mine) and all("reproduced" in line for line in lines)
         with pytest.raises(ResultDrift, match="bench/localization_table.py"):
             check_localization(committed, moved)
-        monkeypatch.setattr(localization, "committed_signature", lambda stem: None)
-        monkeypatch.setattr(localization, "cross_machine_spread", lambda measures: 0.0)
-        assert (
-            check_localization(committed, moved).count("DRIFT") == 1
-        )  # another machine: reported in its line, not raised
+        unrecorded = [replace(r, cpu="", isa="", threads=0, torch="") for r in committed]
+        for elsewhere in (unrecorded, _made_on(committed, replace(here, threads=here.threads + 1))):
+            assert check_localization(elsewhere, moved).count("DRIFT") == 1  # reported in its line, not raised
         assert "not comparable" in check_localization(
             committed, [replace(r, precision="fp32", pixel_auroc=0.0) for r in mine]
         )
+        scored_in_fp32 = [replace(r, scoring_precision="fp32") for r in moved]
+        assert "not comparable" in check_localization(committed, scored_in_fp32)
+        unscored = [replace(r, scoring_precision="") for r in unrecorded]  # written before rows recorded it
+        assert check_localization(unscored, scored_in_fp32).count("DRIFT") == 1
+
+
+def test_a_study_run_records_its_machine_and_a_rerun_here_is_held_to_it(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The strict branch of the drift check runs from the signature the study's rows recorded."""
+    from cplib.experiments.machines import recorded_signature, signature
+
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    tiny = get_profile("tiny")
+    localization.measure_localization(root, ["weave"], tiny, "cpu", tmp_path / "loc.csv")
+    committed = read_rows(tmp_path / "loc.csv", LocalizationRow)
+    assert recorded_signature(committed) == signature(committed[0].precision, "cpu") and len(committed) == 4
+    rerun = to_rows(*compare_networks(root, "weave", tiny, progress=False, device="cpu"), committed[0].stride)
+    lines = check_localization(committed, rerun).splitlines()
+    assert len(lines) == 4 and all("made on this machine): reproduced" in line for line in lines)
+    with pytest.raises(ResultDrift):
+        check_localization(committed, [replace(row, pixel_auroc=row.pixel_auroc + 0.031) for row in rerun])
+
+
+def test_rows_record_the_precision_their_maps_were_scored_in(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile that trains in fp32 scores 32-px patches in bf16 where asked (or native): the rows say both."""
+    from cplib import evaluate
+    from cplib.inference import model_device
+    from cplib.precision import inference_precision
+
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CPLIB_PRECISION", "bf16")
+    tiny = get_profile("tiny")
+    profile = replace(tiny, localization=replace(tiny.localization, size=128, patch_at_256=64, stride_at_256=64))
+    scored, real = [], evaluate.dense_features
+
+    def dense_features(model, images, patch, stride, chunk=None, precision=None):
+        scored.append(inference_precision(patch, precision, model_device(model)))
+        return real(model, images, patch, stride, chunk, precision)
+
+    monkeypatch.setattr(evaluate, "dense_features", dense_features)
+    rows = localization.measure_localization(root, ["weave"], profile, "cpu")
+    assert set(scored) == {"bf16"} and {(row.precision, row.scoring_precision) for row in rows} == {("fp32", "bf16")}
+
+
+def test_a_stopped_study_script_resumes_running_only_the_missing_categories(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = importlib.util.spec_from_file_location("localization_table", REPO_ROOT / "bench" / "localization_table.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    compared, real = [], localization.compare_networks
+
+    def stop_at_the_second(root, category, *args, **kwargs):
+        if len(compared) == 1:
+            raise KeyboardInterrupt  # the end of a session
+        compared.append(category)
+        return real(root, category, *args, **kwargs)
+
+    out = tmp_path / "loc"
+    argv = ["--data", root, "--profile", "tiny", "--out", str(out)]
+    monkeypatch.setattr(localization, "compare_networks", stop_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        script.main(argv)
+    assert [row.category for row in read_rows(out.with_suffix(".csv"), LocalizationRow)] == ["capsule"] * 4
+    monkeypatch.setattr(
+        localization, "compare_networks", lambda root, c, *a, **k: compared.append(c) or real(root, c, *a, **k)
+    )
+    assert script.main(argv) == 0
+    rows = read_rows(out.with_suffix(".csv"), LocalizationRow)
+    assert compared == list(CATEGORIES) and [row.category for row in rows] == [c for c in CATEGORIES for _ in range(4)]
+    assert out.with_suffix(".md").read_text() == localization_table(rows) + "\n"
 
 
 def test_committed_rows_are_read_only_for_the_default_data_at_the_same_settings(

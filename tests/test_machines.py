@@ -58,6 +58,15 @@ def test_the_signature_follows_threads_and_the_instruction_set_cap(monkeypatch: 
     assert "," not in machines.cpu_name()  # it travels in a CSV cell
 
 
+def test_a_run_on_a_gpu_is_signed_by_the_gpu_so_no_cpu_run_is_held_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H100 80GB HBM3")
+    on_gpu = signature("bf16", "cuda")
+    assert (on_gpu.cpu, on_gpu.isa) == ("NVIDIA H100 80GB HBM3", "CUDA compute 9.0")
+    here = signature("bf16", "cpu")
+    assert on_gpu != here and "DRIFT" in check_reproduction("x", 0.5, [0.9], on_gpu, here, 0.0, "c")  # not raised
+
+
 def test_emulated_machines_change_what_another_machine_changes() -> None:
     code = (
         "from cplib.experiments.machines import signature; from cplib.profiles import get_profile; "
@@ -231,3 +240,30 @@ def test_the_committed_spread_covers_every_model_the_notebooks_assert_on() -> No
     assert knn == {
         (c, f"kNN {m}") for c in ("capsule", "granite", "weave") for m in ("normal_vs_synthetic", "defect_to_synthetic")
     }
+
+
+def test_the_spread_study_writes_keyed_rows_and_a_rerun_measures_nothing_again(tmp_path: Path) -> None:
+    from cplib.paths import REPO_ROOT
+    from cplib.synthetic import Counts, write_dataset
+
+    root = write_dataset(tmp_path / "data", counts=Counts(train=6, test_good=3, test_per_defect=2))
+    env = {**os.environ, "CPLIB_DATA_DIR": str(tmp_path), "CPLIB_DATASET": str(root), "CPLIB_PROFILE": "tiny"}
+    out = tmp_path / "spread"
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "bench" / "machine_spread.py"),
+        "--machines",
+        "native",
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr
+    written = out.with_suffix(".csv").read_text()
+    rows = from_csv(written, SpreadRow)
+    assert len({row.key for row in rows}) == len(rows) == 5 * 3 + 1 + 5 + 3 * 2 and all(row.cplib for row in rows)
+    assert {row.machine for row in rows} == {machines.machine_label("native")}
+    assert out.with_suffix(".md").read_text().endswith(spread_table(rows) + "\n")
+    again = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, cwd=REPO_ROOT)
+    assert again.returncode == 0, again.stderr
+    assert out.with_suffix(".csv").read_text() == written  # every row found: none measured again

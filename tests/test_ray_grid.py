@@ -15,7 +15,7 @@ import torch
 from cplib.experiments import grid
 from cplib.experiments.launchers import run_grid
 from cplib.experiments.measurements import RANDOM_INIT, Measurement
-from cplib.experiments.results import to_csv
+from cplib.experiments.results import read_rows, to_csv
 from cplib.profiles import get_profile
 from cplib.synthetic import Counts, write_dataset
 
@@ -54,7 +54,9 @@ def test_a_ray_grid_gives_the_rows_of_the_local_launcher(
         torch.set_num_threads(threads)
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "ray-cache"))
     assert run_grid(jobs, root, tmp_path / "ray", "ray", "cpu", cpus_per_job=1).failures == ()
-    local, on_ray = (grid.grid_rows(jobs, grid.read_rows(tmp_path / name / grid.RESULTS)) for name in ("local", "ray"))
+    local, on_ray = (
+        grid.grid_rows(jobs, read_rows(tmp_path / name / grid.RESULTS, Measurement)) for name in ("local", "ray")
+    )
     assert len(on_ray) == len(jobs) == 12 and to_csv(on_ray) == to_csv(
         local
     )  # as text: the random network's NaN accuracy
@@ -76,7 +78,7 @@ def test_a_killed_worker_is_retried_and_the_table_completes(
     jobs = grid.grid_jobs(root, ["weave"], get_profile("tiny"), [0], ["3way"])
     run = run_grid(jobs, root, tmp_path / "out", "ray", "cpu", functools.partial(kill_once, tmp_path / "killed"), 1)
     assert (tmp_path / "killed").exists() and run.failures == ()
-    rows = grid.read_rows(tmp_path / "out" / grid.RESULTS)
+    rows = read_rows(tmp_path / "out" / grid.RESULTS, Measurement)
     assert sorted(row.variant for row in rows) == ["3way", RANDOM_INIT]
 
 
@@ -92,7 +94,7 @@ def test_a_resumed_ray_grid_trains_only_what_is_missing(
     both = grid.grid_jobs(root, ["weave"], get_profile("tiny"), [0, 1], ["cutout", "3way"])
     run = run_grid(both, root, tmp_path / "out", "ray", "cpu", cpus_per_job=1)
     assert (run.ran, run.skipped) == (3, 3) and len(models(cache)) == 2  # seed 1's cutout and 3-way only
-    assert len(grid.grid_rows(both, grid.read_rows(tmp_path / "out" / grid.RESULTS))) == 6
+    assert len(grid.grid_rows(both, read_rows(tmp_path / "out" / grid.RESULTS, Measurement))) == 6
 
 
 def test_a_broken_job_on_ray_is_named_and_the_others_finish(
@@ -107,5 +109,5 @@ def test_a_broken_job_on_ray_is_named_and_the_others_finish(
     run = run_grid(jobs, str(data), tmp_path / "out", "ray", "cpu", cpus_per_job=1)
     assert sorted(failure.job for failure in run.failures) == ["broken 3way seed 0", "broken random init seed 0"]
     assert all(failure.error.startswith("DataError: ") and "001.png" in failure.error for failure in run.failures)
-    rows = grid.read_rows(tmp_path / "out" / grid.RESULTS)
+    rows = read_rows(tmp_path / "out" / grid.RESULTS, Measurement)
     assert sorted((row.category, row.variant) for row in rows) == [("tiles", "3way"), ("tiles", RANDOM_INIT)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cplib.experiments.results import append_row, from_csv, read_rows, run_jobs, to_csv
+from cplib.experiments.results import append_row, from_csv, read_rows, run_jobs, study_rows, to_csv
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,19 @@ class Row:
     value: float
     count: int
     key: str
+
+
+@dataclass(frozen=True)
+class Later:
+    """A row type that gained its last fields after files of it were written."""
+
+    name: str
+    value: float
+    cplib: str = ""
+    key: str = ""
+
+    def cell(self) -> str:
+        return self.name
 
 
 def test_rows_round_trip_through_csv_text_with_commas_and_quotes() -> None:
@@ -68,3 +81,18 @@ def test_jobs_run_once_and_a_stopped_study_resumes(tmp_path: Path) -> None:
 def test_a_job_whose_row_carries_another_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="keys disagree"):
         run_jobs(tmp_path / "rows.csv", Row, [("a", lambda: Row("x", 0.0, 0, "b"))], progress=False)
+
+
+def test_a_file_written_before_rows_had_keys_loads_and_a_study_reruns_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("name,value\na,1.0\nb,2.0\n")
+    old = [Later("a", 1.0), Later("b", 2.0)]
+    assert read_rows(path, Later) == old  # the later fields at their defaults
+    rerun = Later("a", 3.0, "0.3.0", "key-a")
+    assert run_jobs(path, Later, [("key-a", lambda: rerun)], progress=False) == [rerun]  # an empty key is never done
+    assert path.read_text().splitlines()[0] == "name,value,cplib,key" and read_rows(path, Later) == [*old, rerun]
+    assert from_csv(path.read_text(), Later) == [*old, rerun] and from_csv(to_csv(old), Later) == old
+    assert study_rows(path, Later) == [rerun, old[1]]  # of a cell's rows, the one written last, where the cell began
+    for header in ("value,name", "name", "name,value,key"):  # another order; a field without a default; a gap
+        with pytest.raises(ValueError, match="not a Later CSV"):
+            from_csv(f"{header}\n", Later)

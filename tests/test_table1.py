@@ -3,6 +3,7 @@ tiny dataset with the tiny profile."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -166,6 +167,51 @@ def test_study_scripts_write_their_csv_table_and_figure(
     assert out.with_suffix(".png").stat().st_size > 0 and "weave" in out.with_suffix(".md").read_text()
 
 
+def _script(name: str):
+    """A bench script, imported to run in this process."""
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    "script, options",
+    [
+        ("table1_seeds", ["--seeds", "0", "--variants", "scar"]),
+        ("training_curve", ["--steps", "2", "3"]),
+        ("scale_study", ["--sizes", "32", "--seeds", "0", "--variants", "scar"]),
+    ],
+)
+def test_a_stopped_study_script_resumes_running_only_the_missing_jobs(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, options: list[str]
+) -> None:
+    from cplib.experiments import grid
+    from cplib.experiments.measurements import Measurement
+    from cplib.experiments.results import read_rows
+
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    main, real, ran = _script(script).main, grid.run_job, []
+
+    def stop_at_the_third(job, root, device):
+        if len(ran) == 2:
+            raise KeyboardInterrupt  # the end of a session
+        ran.append(job.key)
+        return real(job, root, device)
+
+    out = tmp_path / "study"
+    argv = ["--data", root, "--profile", "tiny", *options, "--out", str(out)]
+    monkeypatch.setattr(grid, "run_job", stop_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        main(argv)
+    assert [row.key for row in read_rows(out.with_suffix(".csv"), Measurement)] == ran
+    monkeypatch.setattr(grid, "run_job", lambda job, root, device: ran.append(job.key) or real(job, root, device))
+    assert main(argv) == 0
+    rows = read_rows(out.with_suffix(".csv"), Measurement)
+    assert [row.key for row in rows] == ran and len(set(ran)) == len(ran) > 2  # each job once, over the two runs
+    assert all(category in out.with_suffix(".md").read_text() for category in ("capsule", "granite", "weave"))
+
+
 def _rows(draws: np.random.Generator, seeds: int = 3) -> list:
     """Random measurements of two variants and the random network on two categories."""
     from cplib.experiments.measurements import RANDOM_INIT, Measurement
@@ -235,28 +281,64 @@ def test_margins_match_a_brute_force_paired_gap_and_verdict() -> None:
             )
 
 
+def _made_on(rows: list, made) -> list:
+    """The rows as if measured on the machine of signature `made`."""
+    from dataclasses import replace
+
+    return [replace(row, cpu=made.cpu, isa=made.isa, threads=made.threads, torch=made.torch) for row in rows]
+
+
 def test_check_reproduced_compares_a_run_with_the_committed_seeds_of_its_config(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from dataclasses import replace
+
     from cplib.errors import ResultDrift
     from cplib.experiments import table1
     from cplib.experiments.machines import signature
     from cplib.experiments.table1 import check_reproduced
     from cplib.train import TrainConfig
 
-    rows = _rows(np.random.default_rng(4))
     config = TrainConfig(variant="3way", category="capsule", size=64, steps=300, precision="bf16")
+    here = signature(config.precision, "cpu")
+    rows = _made_on(_rows(np.random.default_rng(4)), here)  # made on this machine
     same = [r.auroc for r in rows if (r.variant, r.category) == ("3way", "capsule")]
     mean, reach = float(np.mean(same)), max(3 * float(np.std(same, ddof=1)), 0.03)
-    assert "no committed seed has this config" in check_reproduced(rows, config.with_(precision="fp32"), mean)
-    monkeypatch.setattr(table1, "committed_signature", lambda stem: signature(config.precision))  # made on this machine
-    assert "reproduced" in check_reproduced(rows, config, mean + 0.99 * reach)
+    assert "no committed seed has this config" in check_reproduced(rows, config.with_(precision="fp32"), mean, "cpu")
+    assert "reproduced" in check_reproduced(rows, config, mean + 0.99 * reach, "cpu")
     with pytest.raises(ResultDrift, match="bench/table1_seeds.py"):
-        check_reproduced(rows, config, mean + 1.01 * reach)
-    monkeypatch.setattr(table1, "committed_signature", lambda stem: None)  # made on a machine not recorded
+        check_reproduced(rows, config, mean + 1.01 * reach, "cpu")
     monkeypatch.setattr(table1, "cross_machine_spread", lambda measures: 0.1)
-    assert "inside" in check_reproduced(rows, config, mean + reach + 0.099)
-    assert "DRIFT" in check_reproduced(rows, config, mean + reach + 0.101)  # reported, not raised
+    for elsewhere in (
+        _rows(np.random.default_rng(4)),  # made on a machine not recorded
+        _made_on(rows, replace(here, threads=here.threads + 1)),
+        [replace(row, threads=row.threads + row.seed) for row in rows],  # on several machines
+    ):
+        assert "inside" in check_reproduced(elsewhere, config, mean + reach + 0.099, "cpu")
+        assert "DRIFT" in check_reproduced(elsewhere, config, mean + reach + 0.101, "cpu")  # reported, not raised
+
+
+def test_a_study_run_records_its_machine_and_a_rerun_here_is_held_to_it(
+    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The strict branch of the drift check runs from the signature the study's rows recorded."""
+    from cplib.errors import ResultDrift
+    from cplib.experiments.machines import recorded_signature, signature
+    from cplib.experiments.measurements import Measurement
+    from cplib.experiments.results import read_rows
+    from cplib.experiments.table1 import check_reproduced, seeded_ablation
+
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    tiny = get_profile("tiny")
+    seeded_ablation(root, ["weave"], tiny, [0, 1], ("3way",), "cpu", tmp_path / "study.csv")
+    rows = read_rows(tmp_path / "study.csv", Measurement)
+    config = tiny.config("3way", "weave", data_root=root)
+    assert recorded_signature(rows) == signature(config.precision, "cpu")
+    seeds = [row.auroc for row in rows if row.variant == "3way"]
+    mean, reach = float(np.mean(seeds)), max(3 * float(np.std(seeds, ddof=1)), 0.03)
+    assert "made on this machine): reproduced" in check_reproduced(rows, config, mean, "cpu")
+    with pytest.raises(ResultDrift):
+        check_reproduced(rows, config, mean + 1.01 * reach, "cpu")
 
 
 def test_seeded_results_read_the_committed_table_only_for_the_default_data(

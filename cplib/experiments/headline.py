@@ -12,7 +12,7 @@ from ..localize import default_shared
 from .localization import COMMITTED_LOCALIZATION, TRAINED, LocalizationRow
 from .margins import gap_cells, seed_spreads, spread_cell
 from .measurements import RANDOM_INIT, Measurement
-from .results import from_csv
+from .results import study_rows
 from .table1 import COMMITTED_TABLE1
 from .training_curve import COMMITTED_CURVE
 
@@ -58,11 +58,11 @@ def headline_table(
 
 
 def committed_headline() -> str:
-    """The headline table of the committed studies in bench/results/."""
-    table1 = from_csv(COMMITTED_TABLE1.read_text(), Measurement)
-    table1 = [row for row in table1 if row.variant in (RANDOM_INIT, VARIANT)]
-    curve = from_csv(COMMITTED_CURVE.read_text(), Measurement)
-    return headline_table(table1, curve, from_csv(COMMITTED_LOCALIZATION.read_text(), LocalizationRow))
+    """The headline table of the committed studies in bench/results/ (the newest row of each cell:
+    `results.study_rows`)."""
+    table1 = [row for row in study_rows(COMMITTED_TABLE1, Measurement) if row.variant in (RANDOM_INIT, VARIANT)]
+    curve = study_rows(COMMITTED_CURVE, Measurement)
+    return headline_table(table1, curve, study_rows(COMMITTED_LOCALIZATION, LocalizationRow))
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 from ..profiles import resolve_device
-from .grid import RESULTS, Job, append_row, pending, read_rows, run_job
+from .grid import RESULTS, Job, pending, run_job
 from .measurements import Measurement
+from .results import append_row, read_rows
 
 Runner = Callable[[Job, str, str], Measurement]
 Record = Callable[[Measurement], None]
@@ -70,7 +71,7 @@ def run_grid(
         raise ConfigError(f"unknown launcher {launcher!r}: use one of {', '.join(LAUNCHERS)}")
     out.mkdir(parents=True, exist_ok=True)
     results = out / RESULTS
-    todo = pending(jobs, read_rows(results))
+    todo = pending(jobs, read_rows(results, Measurement))
     record = lambda row: append_row(results, row)  # noqa: E731
     if not todo:
         return GridRun(0, len(jobs), ())

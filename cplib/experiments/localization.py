@@ -4,20 +4,27 @@ agrees."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+import torch
+
+from .. import __version__
 from ..checkpoint import Trained, get_or_train
 from ..data import Split, load_split
 from ..evaluate import GAUSSIAN_LAYOUTS, Localization, localize_densities, per_defect_subset
+from ..inference import model_device
 from ..localize import LocalizationSettings, default_shared
 from ..paths import COMMITTED_RESULTS
+from ..precision import inference_precision
 from ..profiles import Profile, resolve_device
-from ..train import build_model, final_accuracy
-from .machines import check_reproduction, committed_signature, cross_machine_spread, signature
+from ..train import TrainConfig, build_model, final_accuracy
+from .machines import check_reproduction, cross_machine_spread, recorded_signature, signature
 from .measurements import RANDOM_INIT
-from .results import committed_rows
+from .results import committed_rows, row_key, run_jobs
 
 TRAINED = "trained"
 COMMITTED_LOCALIZATION = COMMITTED_RESULTS / "localization.csv"  # written by bench/localization_table.py
@@ -44,6 +51,46 @@ class LocalizationRow:
     steps: int
     precision: str
     seed: int
+    scoring_precision: str = ""
+    cpu: str = ""
+    isa: str = ""
+    threads: int = 0
+    torch: str = ""
+    cplib: str = ""
+    key: str = ""
+
+    def setting(self) -> tuple[str, str, str, int, int, int, int, str, int]:
+        """What made the row but the precision it was scored in: category, network, density, scale, training
+        precision and seed."""
+        return (
+            self.category,
+            self.network,
+            self.density,
+            self.size,
+            self.patch,
+            self.stride,
+            self.steps,
+            self.precision,
+            self.seed,
+        )
+
+    def cell(self) -> tuple[object, ...]:
+        """What the row measured, whatever its values: a table holds one row of each (`results.study_rows`)."""
+        return (*self.setting(), self.scoring_precision)
+
+
+def scoring_precision(config: TrainConfig, device: str | torch.device) -> str:
+    """The precision a patch model's maps are scored in on `device`: `cplib.precision`'s rule for its patch side (bf16
+    where native), whatever precision it trained in."""
+    return inference_precision(config.patch or config.size, None, device)
+
+
+def localization_key(
+    config: TrainConfig, settings: LocalizationSettings, network: str, density: str, scoring: str
+) -> str:
+    """The key of one row (`results.row_key`): the patch model's config, the localisation settings (grid, images used),
+    the network, the density and the scoring precision."""
+    return row_key(config, f"localization at {settings}: {network} network, {density} Gaussian, scored in {scoring}")
 
 
 def localization_splits(root: str, category: str, settings: LocalizationSettings) -> tuple[Split, Split]:
@@ -57,22 +104,27 @@ def compare_networks(
     root: str, category: str, profile: Profile, progress: bool = True, device: str | None = None
 ) -> tuple[Trained, dict[str, dict[str, Localization]]]:
     """The category's 3-way patch model (cached or trained) and {network: {density: Localization}} for it and its
-    untrained self, both on `device` (resolve_device's rule with the profile)."""
+    untrained self, both on `device` (resolve_device's rule with the profile), scored in `scoring_precision`."""
     settings = profile.localization
     config = settings.patch_config(profile, category, data_root=root)
     device = resolve_device(device, profile)
     trained = get_or_train(config, device, progress=progress)
     train, test = localization_splits(root, category, settings)
     networks = {TRAINED: trained.model, RANDOM_INIT: build_model(config).to(device)}
+    scoring = scoring_precision(config, device)
     return trained, {
-        name: localize_densities(model, train, test, settings.geometry(), settings.fit_images)
+        name: localize_densities(model, train, test, settings.geometry(), settings.fit_images, precision=scoring)
         for name, model in networks.items()
     }
 
 
 def to_rows(trained: Trained, compared: dict[str, dict[str, Localization]], stride: int) -> list[LocalizationRow]:
-    """compare_networks' results as one row per network and density; `stride` is the grid's, in pixels."""
+    """compare_networks' results as one row per network and density, each with the precision its maps were scored in
+    and this machine's signature; `stride` is the grid's, in pixels. The rows carry no key: a study's rows get theirs
+    from `localization_keys`."""
     config, accuracy = trained.config, final_accuracy(trained.history.accuracy)
+    device = model_device(trained.model)
+    scoring, made = scoring_precision(config, device), signature(config.precision, device)
     return [
         LocalizationRow(
             config.category,
@@ -88,6 +140,12 @@ def to_rows(trained: Trained, compared: dict[str, dict[str, Localization]], stri
             config.steps,
             config.precision,
             config.seed,
+            scoring,
+            made.cpu,
+            made.isa,
+            made.threads,
+            made.torch,
+            __version__,
         )
         for network, densities in compared.items()
         for density, result in densities.items()
@@ -98,16 +156,43 @@ def _or_nan(value: float | None) -> float:
     return math.nan if value is None else value
 
 
+def localization_keys(root: str, category: str, profile: Profile, device: str) -> dict[tuple[str, str], str]:
+    """(network, density) -> the key of that row of a category (`localization_key`) on `device`."""
+    settings = profile.localization
+    config = settings.patch_config(profile, category, data_root=root)
+    scoring = scoring_precision(config, device)
+    return {
+        (network, density): localization_key(config, settings, network, density, scoring)
+        for network in (TRAINED, RANDOM_INIT)
+        for density in GAUSSIAN_LAYOUTS
+    }
+
+
 def measure_localization(
-    root: str, categories: Sequence[str], profile: Profile, device: str | None = None
+    root: str, categories: Sequence[str], profile: Profile, device: str | None = None, out: str | Path | None = None
 ) -> list[LocalizationRow]:
     """Every category's trained-vs-untrained comparison (a patch model each: about a minute apiece on the CPU
-    profile)."""
-    stride = profile.localization.geometry().stride
-    rows = []
-    for category in categories:
-        rows.extend(to_rows(*compare_networks(root, category, profile, progress=False, device=device), stride))
-    return rows
+    profile). With `out` (a CSV), each row is written as it is measured and the rows already there are kept, so a
+    stopped study resumes (`results.run_jobs`); a category's comparison runs once for all its rows."""
+    stride, device = profile.localization.geometry().stride, resolve_device(device, profile)
+    measured: dict[str, list[LocalizationRow]] = {}  # the last category compared
+
+    def row(category: str, network: str, density: str, key: str) -> LocalizationRow:
+        if category not in measured:
+            compared = compare_networks(root, category, profile, progress=False, device=device)
+            measured.clear()
+            measured[category] = to_rows(*compared, stride)
+        made = next(made for made in measured[category] if (made.network, made.density) == (network, density))
+        return replace(made, key=key)
+
+    jobs = [
+        (key, functools.partial(row, category, network, density, key))
+        for category in categories
+        for (network, density), key in localization_keys(root, category, profile, device).items()
+    ]
+    if out is None:
+        return [make() for _, make in jobs]
+    return run_jobs(out, LocalizationRow, jobs)
 
 
 def localization_results(
@@ -153,39 +238,30 @@ def localization_table(rows: Sequence[LocalizationRow]) -> str:
 
 
 def check_localization(committed: Sequence[LocalizationRow], measured: Sequence[LocalizationRow]) -> str:
-    """One line per row of this run that the committed table has (same category, network, density, scale, precision and
-    seed), comparing their pixel AUROC (machines.check_reproduction: ResultDrift only where the machine that made them
-    disagrees)."""
-    key = lambda row: (
-        row.category,
-        row.network,
-        row.density,
-        row.size,
-        row.patch,
-        row.stride,
-        row.steps,
-        row.precision,
-        row.seed,
-    )  # noqa: E731
-    reference = {key(row): row.pixel_auroc for row in committed}
-    pairs = [(row, reference[key(row)]) for row in measured if key(row) in reference]
+    """One line per row of this run that the committed table has (same category, network, density, scale, precision,
+    seed and scoring precision, where the committed row records one), comparing their pixel AUROC
+    (machines.check_reproduction: ResultDrift only where the machine the committed row records is the one that made
+    this run's)."""
+    reference = {row.setting(): row for row in committed}
+    pairs = [
+        (row, reference[row.setting()])
+        for row in measured
+        if row.setting() in reference and reference[row.setting()].scoring_precision in ("", row.scoring_precision)
+    ]
     if not pairs:
         return (
             f"this machine's {measured[0].category} rows: "
             "not comparable with the committed ones (another precision or setting)"
         )
-    made_on, cross = (
-        committed_signature(COMMITTED_LOCALIZATION.stem),
-        cross_machine_spread([f"pixel AUROC {d}" for d in GAUSSIAN_LAYOUTS]),
-    )
+    cross = cross_machine_spread([f"pixel AUROC {d}" for d in GAUSSIAN_LAYOUTS])
     command = "bench/localization_table.py (docs/results.md)"
     return "\n".join(
         check_reproduction(
             f"{row.category} {row.network}, {row.density}: pixel AUROC",
             row.pixel_auroc,
-            [then],
-            made_on,
-            signature(row.precision),
+            [then.pixel_auroc],
+            recorded_signature([then]),
+            recorded_signature([row]),
             cross,
             command,
         )

@@ -15,6 +15,7 @@ import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -118,9 +119,23 @@ def _cpu_flags() -> set[str]:
     return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.partition(":")[2].split()}
 
 
-def signature(precision: str) -> Signature:
-    """This machine's signature for a run at `precision` (a profile's, e.g. ``get_profile().precision_for(64)``)."""
-    return Signature(cpu_name(), instruction_set(), torch.get_num_threads(), torch.__version__, precision)
+def signature(precision: str, device: str | torch.device = "cpu") -> Signature:
+    """This machine's signature for a run at `precision` (a profile's, e.g. ``get_profile().precision_for(64)``) on
+    `device`; on a CUDA device the GPU's name and compute capability stand for the processor and its instruction set."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        processor, isa = torch.cuda.get_device_name(device).replace(",", ";"), f"CUDA compute {major}.{minor}"
+    else:
+        processor, isa = cpu_name(), instruction_set()
+    return Signature(processor, isa, torch.get_num_threads(), torch.__version__, precision)
+
+
+def recorded_signature(rows: Sequence[Any]) -> Signature | None:
+    """The signature that result rows record (their fields cpu, isa, threads, torch and precision); None where they
+    record none (rows written before rows carried one) or more than one machine made them."""
+    found = {Signature(row.cpu, row.isa, row.threads, row.torch, row.precision) for row in rows}
+    return found.pop() if len(found) == 1 and all(made.cpu for made in found) else None
 
 
 def committed_signature(stem: str, path: Path | None = None) -> Signature | None:
@@ -144,7 +159,8 @@ def record_signature(stem: str, made_on: Signature, path: Path | None = None) ->
 
 @dataclass(frozen=True)
 class SpreadRow:
-    """One measure of one model, trained and evaluated on one emulated machine (the signature's fields beside it)."""
+    """One measure of one model, trained and evaluated on one emulated machine (the signature's fields beside it), with
+    the cplib version and its key (`results.row_key`); rows written before those two existed read them as empty."""
 
     machine: str
     model: str
@@ -155,6 +171,12 @@ class SpreadRow:
     isa: str
     threads: int
     precision: str
+    cplib: str = ""
+    key: str = ""
+
+    def cell(self) -> tuple[str, str, str, str]:
+        """What the row measured, whatever its value: a table holds one row of each (`results.study_rows`)."""
+        return self.machine, self.model, self.category, self.measure
 
 
 def spreads(rows: Sequence[SpreadRow]) -> dict[tuple[str, str, str], float]:
@@ -197,20 +219,21 @@ def check_reproduction(
     measured: float,
     committed: Sequence[float],
     made_on: Signature | None,
-    here: Signature,
+    here: Signature | None,
     cross: float,
     command: str,
 ) -> str:
     """A line comparing this machine's run with the committed values of the same config (one per seed).
 
-    On the machine that made them (``made_on == here``) the run must land within max(3 sd, REPRODUCE_FLOOR), else
-    ResultDrift: the committed results are out of date. Elsewhere the tolerance is widened by `cross`, the measured
-    cross-machine spread, and a run outside it is reported in the line, never raised: another machine is not an error.
+    On the machine that made them (``made_on == here``, both recorded) the run must land within max(3 sd,
+    REPRODUCE_FLOOR), else ResultDrift: the committed results are out of date. Elsewhere the tolerance is widened by
+    `cross`, the measured cross-machine spread, and a run outside it is reported in the line, never raised: another
+    machine is not an error.
     """
     mean, sd = float(np.mean(committed)), float(np.std(committed, ddof=1)) if len(committed) > 1 else 0.0
     values = " / ".join(f"{value:.3f}" for value in committed)
     strict = max(3 * sd, REPRODUCE_FLOOR)
-    if made_on == here:
+    if made_on is not None and made_on == here:
         if abs(measured - mean) > strict:
             raise ResultDrift(
                 f"{name}: this machine's run {measured:.3f} is outside the committed {mean:.3f} ± {strict:.3f}, "

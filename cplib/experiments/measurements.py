@@ -6,16 +6,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import torch
+
 from ..checkpoint import get_or_train
 from ..evaluate import evaluate_model, random_init_baseline
+from ..inference import model_device
 from ..train import TrainConfig, final_accuracy
+from .machines import signature
+from .results import stamp
 
 RANDOM_INIT = "random init"
+MEASURED = "image AUROC and final proxy accuracy of the trained model"
+MEASURED_RANDOM = "image AUROC of the untrained network"
 
 
 @dataclass(frozen=True)
 class Measurement:
-    """One model's image AUROC and final proxy accuracy (NaN for the untrained network), with what made it."""
+    """One model's image AUROC and final proxy accuracy (NaN for the untrained network), with what made it: the
+    signature of the machine that measured it (cpu, isa, threads, torch: `machines.Signature`, with `precision`), the
+    cplib version and its key (`results.row_key`). Rows written before those fields existed read them as empty."""
 
     variant: str
     category: str
@@ -25,6 +34,23 @@ class Measurement:
     auroc: float
     proxy_accuracy: float
     precision: str
+    cpu: str = ""
+    isa: str = ""
+    threads: int = 0
+    torch: str = ""
+    cplib: str = ""
+    key: str = ""
+
+    def cell(self) -> tuple[str, str, int, int, int, str]:
+        """What the row measured, whatever its values: a table holds one row of each (`results.study_rows`)."""
+        return self.variant, self.category, self.seed, self.steps, self.size, self.precision
+
+
+def made_by(config: TrainConfig, measured: str, device: str | torch.device) -> dict[str, object]:
+    """The fields of a row that say what made it: this machine's signature on `device`, the cplib version and the
+    row's key (`results.stamp` of the config and `measured`)."""
+    made = signature(config.precision, device)
+    return {"cpu": made.cpu, "isa": made.isa, "threads": made.threads, "torch": made.torch, **stamp(config, measured)}
 
 
 def measure(config: TrainConfig, root: str, device: str | None = None) -> Measurement:
@@ -32,12 +58,24 @@ def measure(config: TrainConfig, root: str, device: str | None = None) -> Measur
     trained = get_or_train(config, device, progress=False)
     auroc = evaluate_model(trained.model, config, root).auroc
     accuracy = final_accuracy(trained.history.accuracy)
+    made = made_by(config, MEASURED, model_device(trained.model))
     return Measurement(
-        config.variant, config.category, config.seed, config.steps, config.size, auroc, accuracy, config.precision
+        config.variant,
+        config.category,
+        config.seed,
+        config.steps,
+        config.size,
+        auroc,
+        accuracy,
+        config.precision,
+        **made,
     )
 
 
 def measure_random_init(config: TrainConfig, root: str, device: str = "cpu") -> Measurement:
     """Image AUROC of the config's network untrained (same seed): the bar a trained model must clear."""
     auroc = random_init_baseline(config, root, device).auroc
-    return Measurement(RANDOM_INIT, config.category, config.seed, 0, config.size, auroc, math.nan, config.precision)
+    made = made_by(config, MEASURED_RANDOM, device)
+    return Measurement(
+        RANDOM_INIT, config.category, config.seed, 0, config.size, auroc, math.nan, config.precision, **made
+    )

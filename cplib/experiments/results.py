@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +37,23 @@ def to_csv(rows: Sequence[Any]) -> str:
 
 
 def from_csv(text: str, kind: type) -> list[Any]:
-    """Rows of `kind` back from to_csv's text: a committed result file, for the notebooks and the results page."""
+    """Rows of `kind` back from to_csv's text: a committed result file, for the notebooks and the results page.
+
+    A file written before `kind` gained its last fields (those with a default, such as a row's `cplib` and `key`) is
+    read with those fields at their defaults; any other header is refused.
+    """
     header, *lines = csv.reader(io.StringIO(text.strip()))
     kinds = {field.name: field.type for field in fields(kind)}
-    if header != list(kinds):
+    later = [field.name for field in fields(kind)[len(header) :]]
+    if header != list(kinds)[: len(header)] or any(name in _required(kind) for name in later):
         raise ValueError(f"not a {kind.__name__} CSV: header {','.join(header)!r}, expected {','.join(kinds)}")
     convert = {"int": int, "float": float, "str": str}
-    return [kind(**{name: convert[kinds[name]](value) for name, value in zip(kinds, line)}) for line in lines]
+    return [kind(**{name: convert[kinds[name]](value) for name, value in zip(header, line)}) for line in lines]
+
+
+def _required(kind: type) -> set[str]:
+    """The fields of a dataclass without a default."""
+    return {field.name for field in fields(kind) if field.default is MISSING and field.default_factory is MISSING}
 
 
 def row_key(config: TrainConfig, measured: str) -> str:
@@ -55,6 +65,11 @@ def row_key(config: TrainConfig, measured: str) -> str:
         {"config": config_fields(config), "data": data, "cplib": __version__, "measured": measured}, sort_keys=True
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def stamp(config: TrainConfig, measured: str) -> dict[str, str]:
+    """A row's `cplib` (the version that made it) and `key` (`row_key`) fields."""
+    return {"cplib": __version__, "key": row_key(config, measured)}
 
 
 def read_rows(path: str | Path, kind: type) -> list[Any]:
@@ -102,6 +117,16 @@ def run_jobs(path: str | Path, kind: type, jobs: Sequence[Job], progress: bool =
     return [by_key[key] for key, _ in jobs]
 
 
+def study_rows(path: str | Path, kind: type) -> list[Any]:
+    """The rows a study's table is made of: of the rows in its CSV that fill one cell (`kind.cell(row)`: what the row
+    measured, not its values), the one written last, in the order the cells first appear. A cell rerun after a version
+    bump, or after rows gained keys, holds its newest row only."""
+    newest = {}
+    for row in read_rows(path, kind):
+        newest[kind.cell(row)] = row
+    return list(newest.values())
+
+
 def write_results(prefix: str | Path, rows: Sequence[Any], markdown: str) -> None:
     """A study's outputs side by side, each written atomically: prefix.csv (the rows) and prefix.md (its table)."""
     out = Path(prefix)
@@ -111,9 +136,9 @@ def write_results(prefix: str | Path, rows: Sequence[Any], markdown: str) -> Non
 
 
 def committed_rows(path: Path, root: str, categories: Sequence[str], kind: type) -> list[Any] | None:
-    """A committed result file's rows (of `kind`) if it exists and describes these categories of the default data, else
-    None."""
+    """A committed result file's rows (of `kind`, the newest of each cell: `study_rows`) if it exists and describes
+    these categories of the default data, else None."""
     if not path.is_file() or Path(root).resolve() != default_data_root().resolve():
         return None
-    rows = from_csv(path.read_text(), kind)
+    rows = study_rows(path, kind)
     return rows if {row.category for row in rows} == set(categories) else None

@@ -4,13 +4,15 @@ training time there, and the committed study that notebook 05 reads."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..paths import COMMITTED_RESULTS
-from ..profiles import Profile
+from ..profiles import Profile, resolve_device
+from .grid import grid_jobs, measure_jobs
 from .margins import gap_cells, seed_spreads, spread_cell
 from .measurements import RANDOM_INIT, Measurement
 from .results import committed_rows
-from .table1 import CUTPASTE_FAMILY, seeded_ablation
+from .table1 import CUTPASTE_FAMILY
 
 SCALE_SIZES = (64, 96, 128)
 COMMITTED_SCALE = COMMITTED_RESULTS / "scale.csv"  # written by bench/scale_study.py
@@ -33,16 +35,17 @@ def scale_study(
     seeds: Sequence[int],
     variants: Sequence[str] = CUTPASTE_FAMILY,
     device: str | None = None,
+    out: str | Path | None = None,
 ) -> list[Measurement]:
     """The seeded Table 1 at each image size, every model trained for the steps the profile's time buys there
-    (budget_steps)."""
-    return [
-        row
+    (budget_steps). With `out` (a CSV), each row is written as its model is measured and the rows already there are
+    kept, so a stopped study resumes."""
+    jobs = [
+        job
         for size in sizes
-        for row in seeded_ablation(
-            root, categories, profile, seeds, variants, device, size=size, steps=budget_steps(profile, size)
-        )
+        for job in grid_jobs(root, categories, profile, seeds, variants, size=size, steps=budget_steps(profile, size))
     ]
+    return measure_jobs(jobs, root, resolve_device(device, profile), out)
 
 
 def by_size(rows: Sequence[Measurement]) -> dict[int, list[Measurement]]:

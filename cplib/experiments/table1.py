@@ -4,6 +4,7 @@ same over several seeds against each seed's random network, and the committed se
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..checkpoint import get_or_train
 from ..evaluate import evaluate_model
@@ -11,8 +12,9 @@ from ..paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
 from ..paths import COMMITTED_RESULTS
 from ..profiles import Profile, resolve_device
 from ..train import TrainConfig
-from .machines import check_reproduction, committed_signature, cross_machine_spread, signature
-from .measurements import RANDOM_INIT, Measurement, measure, measure_random_init
+from .grid import grid_jobs, measure_jobs
+from .machines import check_reproduction, cross_machine_spread, recorded_signature, signature
+from .measurements import RANDOM_INIT, Measurement
 from .results import committed_rows
 
 TABLE1_VARIANTS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "3way")
@@ -72,18 +74,14 @@ def seeded_ablation(
     seeds: Sequence[int],
     variants: Sequence[str] = TABLE1_VARIANTS,
     device: str | None = None,
+    out: str | Path | None = None,
     **changes: object,
 ) -> list[Measurement]:
     """Every variant (and the random network) on every category for every seed; `changes` (size, steps) go to the
-    configs."""
-    device = resolve_device(device, profile)
-    rows = []
-    for seed in seeds:
-        for category in categories:
-            base = profile.config("3way", category, data_root=root, seed=seed, **changes)
-            rows.append(measure_random_init(base, root, device))
-            rows.extend(measure(base.with_(variant=variant), root, device) for variant in variants)
-    return rows
+    configs. With `out` (a CSV), each row is written as its model is measured and the rows already there are kept, so a
+    stopped study resumes (`grid.measure_jobs`)."""
+    jobs = grid_jobs(root, categories, profile, seeds, variants, **changes)
+    return measure_jobs(jobs, root, resolve_device(device, profile), out)
 
 
 def seeded_results(
@@ -102,11 +100,12 @@ def seeded_results(
     return seeded_ablation(root, categories, profile, [0], variants, device)
 
 
-def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: float) -> str:
-    """A line comparing this machine's run of a config with the committed seeds of the same config
-    (machines.check_reproduction): ResultDrift only where the machine that made them disagrees with itself."""
+def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: float, device: str | None = None) -> str:
+    """A line comparing this machine's run of a config on `device` (resolve_device's rule) with the committed seeds of
+    the same config (machines.check_reproduction): ResultDrift only where the machine the rows record made them all
+    and is this one."""
     same = [
-        row.auroc
+        row
         for row in rows
         if (row.variant, row.category, row.size, row.steps, row.precision)
         == (config.variant, config.category, config.size, config.steps, config.precision)
@@ -118,8 +117,9 @@ def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: fl
             f"no committed seed has this config and precision ({config.precision})"
         )
     made_on, here, cross = (
-        committed_signature(COMMITTED_TABLE1.stem),
-        signature(config.precision),
+        recorded_signature(same),
+        signature(config.precision, resolve_device(device)),
         cross_machine_spread(["image AUROC"]),
     )
-    return check_reproduction(name, auroc, same, made_on, here, cross, "bench/table1_seeds.py (docs/results.md)")
+    values = [row.auroc for row in same]
+    return check_reproduction(name, auroc, values, made_on, here, cross, "bench/table1_seeds.py (docs/results.md)")

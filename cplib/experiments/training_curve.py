@@ -4,10 +4,12 @@ the random network, and the committed curve that notebook 04 reads."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..paths import COMMITTED_RESULTS
 from ..profiles import Profile, resolve_device
-from .measurements import RANDOM_INIT, Measurement, measure, measure_random_init
+from .grid import Job, measure_jobs
+from .measurements import RANDOM_INIT, Measurement
 from .results import committed_rows
 
 COMMITTED_CURVE = COMMITTED_RESULTS / "training_curve.csv"  # written by bench/training_curve.py
@@ -20,16 +22,16 @@ def training_curve(
     lengths: Sequence[int],
     seed: int = 0,
     device: str | None = None,
+    out: str | Path | None = None,
 ) -> list[Measurement]:
     """3-way models trained for each number of steps (each its own cosine cycle), and the random network, per
-    category."""
-    device = resolve_device(device, profile)
-    rows = []
+    category. With `out` (a CSV), each row is written as its model is measured and the rows already there are kept, so
+    a stopped study resumes."""
+    jobs = []
     for category in categories:
         base = profile.config("3way", category, data_root=root, seed=seed)
-        rows.append(measure_random_init(base, root, device))
-        rows.extend(measure(base.with_(steps=steps), root, device) for steps in lengths)
-    return rows
+        jobs += [Job(base, random_init=True), *(Job(base.with_(steps=steps)) for steps in lengths)]
+    return measure_jobs(jobs, root, resolve_device(device, profile), out)
 
 
 def committed_curve(root: str, categories: Sequence[str], profile: Profile) -> list[Measurement] | None:
