@@ -47,8 +47,8 @@ class PrecisionRow:
 
 
 def image_scores(config: TrainConfig, root: str, precision: str) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and scores of every test image (as `python -m cplib evaluate` scores them) under the profile's image model,
-    its Gaussian fitted on every training image."""
+    """Labels and scores of every test image (as `python -m cplib evaluate` scores them) under the profile's image
+    model, its Gaussian fitted on every training image."""
     model = get_or_train(config, "cpu", progress=False).model
     train = load_split(root, config.category, "train", config.size)
     test = load_split(root, config.category, "test", config.size, masks=False)
