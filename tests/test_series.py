@@ -3,12 +3,14 @@ it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from cplib.cli import main
+from cplib.paths import NOTEBOOKS, REPO_ROOT
 from cplib.series import CellFailed, CellTimeout, execute_notebook, run_series
 
 SLEEPER = ["import time", "time.sleep(60)"]
@@ -91,3 +93,28 @@ def test_run_series_writes_html_of_each_notebook_and_returns_wall_times(tmp_path
     seconds = run_series(tmp_path / "build", tmp_path / "notebooks", cell_timeout=60)
     assert list(seconds) == ["00_a.ipynb", "01_b.ipynb"] and all(s > 0 for s in seconds.values())
     assert "01_b.ipynb" in (tmp_path / "build" / "01_b.html").read_text()
+
+
+def test_make_run_executes_every_notebook_of_the_checkout_in_order_and_writes_each_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` is `python -m cplib series --out build` over the checkout's notebooks/: CI does not execute the series
+    a second time after `make test` ran every notebook under nbval, so this checks the path from the Makefile to the
+    pages with each notebook's execution stood in for (the tests above execute real ones)."""
+    recipe = re.search(r"^run: .*\n((?:\t.*\n)+)", (REPO_ROOT / "Makefile").read_text(), re.M)
+    assert recipe and recipe.group(1).split() == ["$(PY)", "-m", "cplib", "series", "--out", "build"]
+    executed = []
+
+    def stand_in(path: Path, cell_timeout: float) -> nbformat.NotebookNode:
+        executed.append(path)
+        notebook = nbformat.read(path, as_version=4)
+        notebook.cells = notebook.cells[:1]  # the title cell: enough to tell the pages apart
+        return notebook
+
+    monkeypatch.setattr("cplib.series.execute_notebook", stand_in)
+    assert main(["series", "--out", str(tmp_path)]) == 0
+    series = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    assert executed == series and series
+    for path in series:
+        title = nbformat.read(path, as_version=4).cells[0].source.splitlines()[0].lstrip("# ")
+        assert title in (tmp_path / f"{path.stem}.html").read_text()
