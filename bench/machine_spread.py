@@ -112,7 +112,7 @@ def patch_rows(root: str, category: str) -> list[LocalizationRow]:
 def knn(config: TrainConfig) -> Measures:
     root = config.resolved_root()
     train, test = (load_split(root, config.category, split, config.size) for split in ("train", "test"))
-    return measures(embed(trained(config).model, train, test))
+    return measures(embed(trained(config).model, train, test, count=min(50, len(train) // 3)))
 
 
 def image_jobs(here: Machine, config: TrainConfig, root: str) -> list[Job]:

@@ -164,7 +164,7 @@ def test_holding_images_out_trains_another_model() -> None:
     for config in (
         TrainConfig(),
         get_profile("cpu").config("3way", "capsule"),
-        get_profile("tiny").config("scar", "bottle", patch=16),
+        get_profile("tiny").config("scar", "weave", patch=16),
     ):
         other = 0.1 if config.holdout else 0.2
         assert cache_key(config.with_(holdout=other)) != cache_key(config)

@@ -26,6 +26,8 @@ def cuda_present(monkeypatch: pytest.MonkeyPatch) -> None:
     """torch reports one CUDA device (nothing runs on it: train is replaced where it would)."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "a faked GPU")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
     monkeypatch.delenv("CPLIB_DEVICE", raising=False)
 
 
@@ -101,7 +103,7 @@ def test_the_localization_study_puts_both_networks_on_the_device(
             return self
 
     monkeypatch.setattr(localization, "build_model", lambda config: Untrained())
-    monkeypatch.setattr(localization, "localize_densities", lambda model, *data: {})
+    monkeypatch.setattr(localization, "localize_densities", lambda model, *data, **options: {})
     localization.compare_networks(root, "tiles", get_profile("tiny"), progress=False)
     assert devices == ["cuda"] and moved == ["cuda"]
 

@@ -246,7 +246,7 @@ def test_the_spread_study_writes_keyed_rows_and_a_rerun_measures_nothing_again(t
     from cplib.paths import REPO_ROOT
     from cplib.synthetic import Counts, write_dataset
 
-    root = write_dataset(tmp_path / "data", counts=Counts(train=6, test_good=3, test_per_defect=2))
+    root = write_dataset(tmp_path / "data", counts=Counts(train=12, test_good=3, test_per_defect=2))
     env = {**os.environ, "CPLIB_DATA_DIR": str(tmp_path), "CPLIB_DATASET": str(root), "CPLIB_PROFILE": "tiny"}
     out = tmp_path / "spread"
     command = [

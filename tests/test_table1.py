@@ -341,6 +341,28 @@ def test_a_study_run_records_its_machine_and_a_rerun_here_is_held_to_it(
         check_reproduced(rows, config, mean + 1.01 * reach, "cpu")
 
 
+def test_a_run_is_compared_only_with_seeds_of_its_own_recipe(root: str, tmp_path: Path, monkeypatch) -> None:
+    """Keyed rows match the config that made them only; rows written before keys (the paper's SGD) match a config with
+    the paper's optimiser settings only."""
+    from dataclasses import replace
+
+    from cplib.experiments.measurements import Measurement
+    from cplib.experiments.results import read_rows
+    from cplib.experiments.table1 import check_reproduced, seeded_ablation
+
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    tiny = get_profile("tiny")
+    seeded_ablation(root, ["weave"], tiny, [0, 1], ("3way",), "cpu", tmp_path / "study.csv")
+    rows = [row for row in read_rows(tmp_path / "study.csv", Measurement) if row.variant == "3way"]
+    paper = tiny.config("3way", "weave", data_root=root)
+    adamw = tiny.config("3way", "weave", recipe="AdamW 1e-3", data_root=root)
+    assert "no committed seed" not in check_reproduced(rows, paper, rows[0].auroc, "cpu")
+    assert "no committed seed" in check_reproduced(rows, adamw, rows[0].auroc, "cpu")
+    keyless = [replace(row, key="", cpu="") for row in rows]
+    assert "no committed seed" not in check_reproduced(keyless, paper, rows[0].auroc, "cpu")
+    assert "no committed seed" in check_reproduced(keyless, adamw, rows[0].auroc, "cpu")
+
+
 def test_seeded_results_read_the_committed_table_only_for_the_default_data(
     root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,12 +10,12 @@ from ..checkpoint import get_or_train
 from ..evaluate import evaluate_model
 from ..paper import IMAGE_AUROC_3WAY, IMAGE_AUROC_TABLE1
 from ..paths import COMMITTED_RESULTS
-from ..profiles import Profile, resolve_device
+from ..profiles import PAPER_RECIPE, Profile, resolve_device
 from ..train import TrainConfig
 from .grid import grid_jobs, measure_jobs
 from .machines import check_reproduction, cross_machine_spread, recorded_signature, signature
-from .measurements import RANDOM_INIT, Measurement
-from .results import committed_rows
+from .measurements import MEASURED, RANDOM_INIT, Measurement
+from .results import committed_rows, row_key
 
 TABLE1_VARIANTS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "3way")
 CUTPASTE_FAMILY = TABLE1_VARIANTS[2:]  # the variants the method is about: CutPaste, CutPaste-Scar and the 3-way
@@ -100,6 +100,14 @@ def seeded_results(
     return seeded_ablation(root, categories, profile, [0], variants, device)
 
 
+def made_with(row: Measurement, config: TrainConfig) -> bool:
+    """Whether a row was measured on `config` at the row's seed: its key says so; a row written before rows kept keys
+    was made with the paper's optimiser settings, so it matches only a config that keeps them."""
+    if row.key:
+        return row.key == row_key(config.with_(seed=row.seed), MEASURED)
+    return all(getattr(config, field) == value for field, value in PAPER_RECIPE.items())
+
+
 def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: float, device: str | None = None) -> str:
     """A line comparing this machine's run of a config on `device` (resolve_device's rule) with the committed seeds of
     the same config (machines.check_reproduction): ResultDrift only where the machine the rows record made them all
@@ -109,6 +117,7 @@ def check_reproduced(rows: Sequence[Measurement], config: TrainConfig, auroc: fl
         for row in rows
         if (row.variant, row.category, row.size, row.steps, row.precision)
         == (config.variant, config.category, config.size, config.steps, config.precision)
+        and made_with(row, config)
     ]
     name = f"{config.category} {config.variant} image AUROC"
     if not same:
