@@ -269,16 +269,14 @@ def perlin_noise(
 
 def _rotate(noise: Tensor, angles: Tensor) -> Tensor:
     """Each (H, W) map rotated by its angle (radians) about its centre, bilinear, 0 outside; unrotated maps as they
-    are."""
-    if not angles.any():
-        return noise
+    are. The rotation in pixels, written for grid_sample's coordinates (each side spans [-1, 1])."""
     batch, height, width = noise.shape
-    down = torch.arange(height, dtype=torch.float64).view(1, -1, 1) - (height - 1) / 2
-    across = torch.arange(width, dtype=torch.float64).view(1, 1, -1) - (width - 1) / 2
-    cos, sin = angles.cos().view(-1, 1, 1), angles.sin().view(-1, 1, 1)
-    rows = (cos * down + sin * across) / max((height - 1) / 2, 0.5)
-    cols = (cos * across - sin * down) / max((width - 1) / 2, 0.5)
-    grid = torch.stack([cols, rows], dim=-1).float()
+    if not angles.any() or min(height, width) < 2:
+        return noise
+    cos, sin, zero = angles.cos(), angles.sin(), torch.zeros_like(angles)
+    aspect = (height - 1) / (width - 1)
+    theta = torch.stack([torch.stack([cos, -sin * aspect, zero], -1), torch.stack([sin / aspect, cos, zero], -1)], 1)
+    grid = F.affine_grid(theta.float(), [batch, 1, height, width], align_corners=True)
     rotated = F.grid_sample(noise[:, None], grid, mode="bilinear", padding_mode="zeros", align_corners=True)[:, 0]
     return torch.where(angles.view(-1, 1, 1) != 0, rotated, noise)
 
