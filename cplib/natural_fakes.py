@@ -45,7 +45,17 @@ REGION_ROUNDS = 32  # draws of a Perlin region before falling back to the noise'
 
 def source_indices(generator: torch.Generator, batch: int, source: str = "other") -> Tensor:
     """Per sample, the index of the image its source comes from (int64, CPU): "other" uniform among the other images,
-    "same" itself; a batch of one takes itself. One draw per sample either way, so both make the same later draws."""
+    "same" itself; a batch of one takes itself. One draw per sample either way, so both make the same later draws.
+
+    Parameters
+    ----------
+    generator : torch.Generator
+        The CPU generator the draws come from.
+    batch : int
+        Images in the batch.
+    source : {"other", "same"}, default "other"
+        Another image of the batch, or the image itself.
+    """
     if source not in SOURCES:
         raise ValueError(f"source={source!r}: must be one of {SOURCES}")
     steps = randint(generator, torch.full((batch,), max(batch - 1, 1)))
@@ -64,6 +74,19 @@ def poisson_blend(destination: Tensor, source: Tensor) -> Tensor:
     from the destination; so the inside follows the source's gradients and meets the destination at the ring without a
     seam. The solve: scipy.fft's type-I discrete sine transform diagonalises that 5-point Laplacian on a rectangle with
     fixed borders (the method of OpenCV's seamlessClone); tests check it against scipy.sparse.linalg.spsolve.
+
+    Parameters
+    ----------
+    destination : Tensor
+        (C, h, w) pixels of the box where the patch goes; its outer ring is kept. A box without an inside (h or w
+        under 3) comes back as it is.
+    source : Tensor
+        (C, h, w) the patch whose gradients the inside takes.
+
+    Returns
+    -------
+    Tensor
+        (C, h, w) float64 on the CPU, not clipped to [0, 1].
     """
     destination, source = destination.double().cpu().numpy(), source.double().cpu().numpy()
     blended = destination.copy()
@@ -111,7 +134,23 @@ def seamless_geometry(
     scale: Range = (0.7, 1.3),
 ) -> Pastes:
     """`seamless_paste`'s draws, in its order: sources, half-widths (rows, then columns), rescale factors, the cut's
-    corner, the paste's corner."""
+    corner, the paste's corner (so a test can replay them).
+
+    Parameters
+    ----------
+    generator : torch.Generator
+        The CPU generator every draw comes from.
+    batch : int
+        Images in the batch.
+    size : tuple of int
+        (H, W) of the images, each at least 3.
+    source : {"other", "same"}, default "other"
+        Where each box is cut (`source_indices`).
+    half_width : tuple of float, default (0.03, 0.4)
+        Bounds of the cut box's half-width as a fraction of each side, in (0, 0.5]; also bounds the pasted sides.
+    scale : tuple of float, default (0.7, 1.3)
+        Bounds of the rescale factor, drawn from N(1, 0.5) and clipped.
+    """
     half_width = check_range("half_width", half_width, 0, 0.5, "(]")
     scale = check_range("scale", scale, 0, math.inf)
     if min(size) < 3:
@@ -239,6 +278,17 @@ def perlin_noise(
     rotation brings in pixels from outside it (DRAEM rotates it with imgaug, filling with 0). Written here rather than
     taken from a package: the classic algorithm is a dozen lines of torch, batched, and the packages that offer it draw
     from their own seeds.
+
+    Parameters
+    ----------
+    generator : torch.Generator
+        The CPU generator the gradients come from.
+    size : tuple of int
+        (H, W) of the noise.
+    cells : tuple of Tensor
+        Lattice cells per sample along the rows and along the columns, (B,) each, at least 1.
+    angles : Tensor
+        (B,) rotation of each noise image in radians; 0 leaves it unrotated.
     """
     rows_cells, cols_cells = (count.long().cpu() for count in cells)
     batch, (height, width) = len(rows_cells), size
@@ -299,6 +349,23 @@ def perlin_regions(
     empty: a sample whose region is empty draws again (all its draws), REGION_ROUNDS times in all, then takes the
     pixels where its last noise is highest (DRAEM labels an empty region normal instead; here the view is labelled
     anomalous, so it must change something).
+
+    Parameters
+    ----------
+    generator : torch.Generator
+        The CPU generator every draw comes from.
+    batch : int
+        Regions to draw.
+    size : tuple of int
+        (H, W) of the images.
+    scales : tuple of int, default (0, 6)
+        Exponents k of the 2^k lattice cells per side, drawn from range(*scales); 0 <= low < high <= 8.
+    threshold : float, default 0.5
+        The noise level above which a pixel joins the region.
+    min_cell : int, default 4
+        The smallest cell, in pixels, that a lattice may have.
+    foreground : Tensor or None, default None
+        Bool (B or 1, 1, H, W) mask the regions are cut to; None: anywhere.
     """
     low, high = scales
     if not (isinstance(low, int) and isinstance(high, int) and 0 <= low < high <= 8):
