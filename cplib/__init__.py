@@ -25,6 +25,7 @@ _EXPORTS = {
     "localize": ("PatchLocalizer",),
     "metrics": ("image_auroc", "pixel_auroc", "aupro"),
     "model": ("CutPasteNet",),
+    "natural_fakes": ("seamless_paste", "perlin_paste"),
     "profiles": ("get_profile", "ensure_dataset"),
     "synthetic": ("ensure_default_data",),
     "train": ("TrainConfig",),

@@ -2,8 +2,9 @@
 
 Cutout, Scar, CutPaste and CutPaste-Scar (Li et al., CVPR 2021, Sec. 3 and Table 1), the pre-augmentation
 before them, and `make_views`, which turns a batch of normal images into the proxy classifier's inputs, labels
-and masks. Their parts live beside: `checks` (arguments), `draws` (seeded randomness), `colour` (jitter),
-`regions` (box and scar geometry), `placement` (on a foreground). Conventions shared by every function:
+and masks (also with the natural fakes of `cplib.natural_fakes`, beyond the paper). Their parts live beside:
+`checks` (arguments), `draws` (seeded randomness), `colour` (jitter), `regions` (box and scar geometry),
+`placement` (on a foreground). Conventions shared by every function:
 
 * images are float tensors (B, C, H, W) in [0, 1], C = 1 or 3, any H and W, on any device; the input is
   never modified in place;
@@ -29,11 +30,23 @@ from torch.nn import functional as F
 
 from .checks import Range, check_foreground, check_images, check_jitter, check_min_overlap, check_number
 from .colour import jitter_colors
+from .natural_fakes import perlin_paste, seamless_paste
 from .placement import boxes_on_foreground, scars_on_foreground
 from .regions import box_coordinates, box_corners, rotated_coordinates, sample_box_sizes, sample_scars
 
 FILLS = ("grey", "mean", "random")
-VARIANTS = ("cutout", "scar", "cutpaste", "cutpaste-scar", "union", "3way")
+VARIANTS = (
+    "cutout",
+    "scar",
+    "cutpaste",
+    "cutpaste-scar",
+    "union",
+    "3way",
+    "seamless",  # beyond the paper (cplib.natural_fakes): NSA's seamless paste
+    "perlin",  # DRAEM's Perlin-shaped region
+    "3way-seamless",  # normal, CutPaste, seamless paste
+    "3way-perlin",  # normal, CutPaste, Perlin region
+)
 
 
 # ---------------------------------------------------------------- cut and paste
@@ -427,6 +440,10 @@ _VIEWS: dict[str, tuple[tuple[Callable[..., tuple[Tensor, Tensor]], ...], ...]] 
     "cutpaste-scar": ((cutpaste_scar,),),
     "union": ((cutpaste, cutpaste_scar),),
     "3way": ((cutpaste,), (cutpaste_scar,)),
+    "seamless": ((seamless_paste,),),
+    "perlin": ((perlin_paste,),),
+    "3way-seamless": ((cutpaste,), (seamless_paste,)),
+    "3way-perlin": ((cutpaste,), (perlin_paste,)),
 }
 
 
@@ -436,7 +453,8 @@ def _check_variant(variant: str) -> None:
 
 
 def num_classes(variant: str) -> int:
-    """Classes of the proxy classifier: 3 for "3way", else 2 (normal vs. augmented)."""
+    """Classes of the proxy classifier: 3 for the 3-way variants ("3way", "3way-seamless", "3way-perlin"), else 2
+    (normal vs. augmented)."""
     _check_variant(variant)
     return len(_VIEWS[variant]) + 1
 
@@ -444,7 +462,8 @@ def num_classes(variant: str) -> int:
 @dataclass(frozen=True)
 class ViewOptions:
     """What make_views passes on: jitter to the augmentations that paste the image's own pixels (Cutout and Scar
-    paint new colours), image_size to the scars, foreground and min_overlap to all."""
+    paint new colours; the natural fakes jitter nothing, as NSA and DRAEM), image_size to the scars (the others are
+    sized by the tensors they see, crops included, as CutPaste's boxes), foreground and min_overlap to all."""
 
     jitter: float = 0.1
     image_size: float | None = None
@@ -487,17 +506,18 @@ def make_views(
     min_overlap: float = 0.5,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Proxy-task batch (inputs, labels, masks): the normal images (label 0), then one augmented copy per
-    anomaly class (label 1, and 2 for "3way"); "union" makes each augmented sample CutPaste or CutPaste-Scar
-    with probability 1/2. The options go where `ViewOptions` says (pass image_size for crops of larger
-    images); the augmentations' other parameters keep the paper's defaults. Pre-augment the batch first, so
-    that every view shares it.
+    anomaly class (label 1, and 2 for the 3-way variants: CutPaste-Scar, or in "3way-seamless" and "3way-perlin" the
+    natural fake after CutPaste); "union" makes each augmented sample CutPaste or CutPaste-Scar with probability
+    1/2. The options go where `ViewOptions` says (pass image_size for crops of larger images); the augmentations'
+    other parameters keep the paper's defaults. Pre-augment the batch first, so that every view shares it.
 
     Parameters
     ----------
     images : Tensor
         Normal float images (B, C, H, W) in [0, 1], C = 1 or 3; not modified.
     variant : str
-        The proxy task, one of VARIANTS: "cutout", "scar", "cutpaste", "cutpaste-scar", "union", "3way".
+        The proxy task, one of VARIANTS: "cutout", "scar", "cutpaste", "cutpaste-scar", "union", "3way", and beyond
+        the paper "seamless", "perlin", "3way-seamless", "3way-perlin" (`cplib.natural_fakes`).
     generator : torch.Generator
         The CPU generator every random draw comes from.
     jitter : float, default 0.1
@@ -514,7 +534,7 @@ def make_views(
     inputs : Tensor
         (B · (classes), C, H, W): the normal images, then each anomaly class's views.
     labels : Tensor
-        Class of each input: 0 normal, 1 (and 2 for "3way") anomalous.
+        Class of each input: 0 normal, 1 (and 2 for the 3-way variants) anomalous.
     masks : Tensor
         Bool (len(inputs), 1, H, W), True where a view changed its image.
 

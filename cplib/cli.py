@@ -129,7 +129,7 @@ def _table_parser(commands: argparse._SubParsersAction) -> None:
     table.add_argument(
         "--seeds", type=seed_option, nargs="+", default=[0, 1, 2, 3, 4], help="default: five, as the paper"
     )
-    table.add_argument("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=TABLE1_VARIANTS)
+    table.add_argument("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=VARIANTS)
     table.add_argument("--categories", nargs="+", help="default: every category under --data")
     table.add_argument("--out", required=True, help="folder of the results (a rerun skips the rows already there)")
     table.add_argument("--launcher", default="local", choices=LAUNCHERS, help="local, or ray (RAY_ADDRESS or local)")

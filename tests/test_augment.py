@@ -3,6 +3,7 @@ pixels, masks, determinism, errors."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import pytest
@@ -11,6 +12,7 @@ import torchvision.transforms.v2.functional as TF
 
 from cplib import augment as A
 from cplib import colour, regions
+from cplib.natural_fakes import NATURAL_FAKES
 
 AREA = (0.02, 0.15)
 ASPECT = (0.3, 1 / 0.3)
@@ -411,13 +413,50 @@ def test_make_views_labels_shapes_and_masks(variant):
     images = torch.rand(6, 3, 64, 48, generator=generator(23))
     inputs, labels, masks = A.make_views(images, variant, generator())
     classes = A.num_classes(variant)
-    assert classes == (3 if variant == "3way" else 2)
+    assert classes == (3 if variant.startswith("3way") else 2)
     assert inputs.shape == (6 * classes, 3, 64, 48) and masks.shape == (6 * classes, 1, 64, 48)
     assert labels.tolist() == [k for k in range(classes) for _ in range(6)]
     assert torch.equal(inputs[:6], images) and not masks[:6].any() and masks[6:].any(dim=(1, 2, 3)).all()
     assert torch.equal(masks, changed(images.repeat(classes, 1, 1, 1), inputs))
     assert torch.equal(A.make_views(images, variant, generator())[0], inputs)
     assert not torch.equal(A.make_views(images, variant, generator(1))[0], inputs)
+
+
+# The paper's variants' views for one seed, computed before the natural fakes joined VARIANTS (cplib 0.3.0 at ee5f58b):
+# a digest of the masks (whole pixels, exact on any machine) and each anomalous view's pixel sum (float rounding aside).
+PINNED_VIEWS = {
+    "cutout": ("b32f1bf8282e1316", [1531.312, 1536.053, 1558.499, 1547.039]),
+    "scar": ("30c1ce8762e2c98c", [1531.898, 1528.015, 1557.434, 1544.459]),
+    "cutpaste": ("714849f7f14d4666", [1531.127, 1513.851, 1551.941, 1555.345]),
+    "cutpaste-scar": ("30c1ce8762e2c98c", [1531.653, 1528.172, 1557.608, 1547.653]),
+    "union": ("9e813aea952fa1d9", [1531.127, 1513.851, 1551.941, 1547.537]),
+    "3way": (
+        "5b9d11df19b1fbbe",
+        [1531.127, 1513.851, 1551.941, 1555.345, 1529.952, 1526.719, 1558.245, 1547.537],
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", list(PINNED_VIEWS))
+def test_the_paper_s_variants_draw_as_before_the_natural_fakes(variant):
+    images = torch.rand(4, 3, 32, 32, generator=generator(0))
+    inputs, _, masks = A.make_views(images, variant, generator(1))
+    digest, sums = PINNED_VIEWS[variant]
+    assert hashlib.sha256(masks.numpy().tobytes()).hexdigest()[:16] == digest
+    assert inputs.double().sum(dim=(1, 2, 3))[4:].tolist() == pytest.approx(sums, abs=2e-3)
+
+
+@pytest.mark.parametrize(("variant", "fake"), [("3way-seamless", "seamless"), ("3way-perlin", "perlin")])
+def test_natural_three_way_views_are_cutpaste_then_the_fake(variant, fake):
+    """The same draws as calling the augmentations by hand: CutPaste (label 1), then the natural fake (label 2); the
+    binary variant is the fake alone."""
+    images = torch.rand(6, 3, 48, 40, generator=generator(2))
+    inputs, labels, _ = A.make_views(images, variant, generator(3), jitter=0.2)
+    g = generator(3)
+    by_hand = [A.cutpaste(images, g, jitter=0.2)[0], NATURAL_FAKES[fake](images, g)[0]]
+    assert torch.equal(inputs, torch.cat([images, *by_hand])) and labels.tolist() == [0] * 6 + [1] * 6 + [2] * 6
+    alone, _, _ = A.make_views(images, fake, generator(3))
+    assert torch.equal(alone[6:], NATURAL_FAKES[fake](images, generator(3))[0])
 
 
 def test_three_way_views_are_cutpaste_then_scar():

@@ -12,7 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from cplib.cli import main
+from cplib.augment import num_classes
+from cplib.cli import build_parser, main
 from cplib.data import load_split
 from cplib.detector import Detector
 from cplib.evaluate import evaluate_model
@@ -203,6 +204,20 @@ def test_unknown_category_lists_the_known_ones(root: str) -> None:
 def test_unknown_variant_is_refused_by_the_parser(root: str) -> None:
     done = run_cli("train", "--data", root, "--category", "weave", "--variant", "mixup", "--out", "unused")
     assert done.returncode == 2 and "invalid choice: 'mixup'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("variant", ["seamless", "perlin", "3way-seamless", "3way-perlin"])
+def test_the_natural_fakes_are_variants_of_train_and_table(variant: str) -> None:
+    """Beyond the paper (cplib.natural_fakes): `train --variant` and `table --variants` take them, and so does a
+    config, with a third class for the 3-way ones."""
+    parser = build_parser()
+    assert parser.parse_args(["train", "--category", "weave", "--variant", variant, "--out", "x"]).variant == variant
+    assert parser.parse_args(["table", "--out", "x", "--variants", "cutpaste", variant]).variants == [
+        "cutpaste",
+        variant,
+    ]
+    config = get_profile("tiny").config(variant, "weave")
+    assert num_classes(config.variant) == (3 if variant.startswith("3way") else 2)
 
 
 def test_corrupt_image_is_named(model_dir: Path, tmp_path: Path) -> None:
