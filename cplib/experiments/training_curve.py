@@ -1,4 +1,4 @@
-"""Image AUROC against training length: 3-way models trained for each number of steps (each its own cosine cycle) beside
+"""Image AUROC against training length: 3-way models trained for each number of steps (each its own schedule) beside
 the random network, and the committed curve that notebook 04 reads."""
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ def training_curve(
     device: str | None = None,
     out: str | Path | None = None,
 ) -> list[Measurement]:
-    """3-way models trained for each number of steps (each its own cosine cycle), and the random network, per
+    """3-way models trained for each number of steps (each its own schedule), and the random network, per
     category. With `out` (a CSV), each row is written as its model is measured and the rows already there are kept, so
     a stopped study resumes."""
     jobs = []
     for category in categories:
+        at = {steps: profile.config("3way", category, data_root=root, seed=seed, steps=steps) for steps in lengths}
         base = profile.config("3way", category, data_root=root, seed=seed)
-        jobs += [Job(base, random_init=True), *(Job(base.with_(steps=steps)) for steps in lengths)]
+        jobs += [Job(base, random_init=True), *(Job(config) for config in at.values())]
     return measure_jobs(jobs, root, resolve_device(device, profile), out)
 
 
