@@ -556,3 +556,16 @@ def test_the_committed_scale_study_is_read_only_for_the_default_data_at_budget_s
     assert committed_scale(str(tmp_path / "default"), ["weave"], cpu) is None
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path / "elsewhere"))  # the same images, no longer the default dataset
     assert committed_scale(str(tmp_path / "default"), ["capsule", "weave"], cpu) is None
+
+
+def test_each_length_of_the_training_curve_warms_up_for_its_own_share_of_steps(monkeypatch) -> None:
+    from dataclasses import replace
+
+    from cplib.experiments import training_curve
+
+    captured = []
+    monkeypatch.setattr(training_curve, "measure_jobs", lambda jobs, *rest: captured.extend(jobs) or [])
+    profile = replace(get_profile("tiny"), recipe="AdamW 1e-3, warm-up, decay 0.05")
+    training_curve.training_curve("unused", ["weave"], profile, [100, 1000], device="cpu")
+    trained = [(job.config.steps, job.config.warmup) for job in captured if not job.random_init]
+    assert trained == [(100, 10), (1000, 100)] and all(job.config.optimiser == "adamw" for job in captured)

@@ -29,9 +29,8 @@ def training_curve(
     a stopped study resumes."""
     jobs = []
     for category in categories:
-        at = {steps: profile.config("3way", category, data_root=root, seed=seed, steps=steps) for steps in lengths}
-        base = profile.config("3way", category, data_root=root, seed=seed)
-        jobs += [Job(base, random_init=True), *(Job(config) for config in at.values())]
+        jobs.append(Job(profile.config("3way", category, data_root=root, seed=seed), random_init=True))
+        jobs += [Job(profile.config("3way", category, data_root=root, seed=seed, steps=steps)) for steps in lengths]
     return measure_jobs(jobs, root, resolve_device(device, profile), out)
 
 
