@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cplib.augment import VARIANTS
 from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.margins import margin_table, spread_table
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=TABLE1_VARIANTS)
+    parser.add_argument("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=VARIANTS)
     parser.add_argument("--size", type=int, help="image size (default: the profile's)")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the profile's)")
     parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")

@@ -281,6 +281,28 @@ def test_margins_match_a_brute_force_paired_gap_and_verdict() -> None:
             )
 
 
+def test_a_table_of_uneven_seed_counts_names_each_variants_count_and_pairs_gaps_by_seed() -> None:
+    from cplib.experiments.margins import margins, spread_table
+    from cplib.experiments.measurements import RANDOM_INIT
+
+    draws = np.random.default_rng(2)
+    for _ in range(20):
+        rows = _rows(draws, seeds=5)
+        kept = int(draws.integers(1, 5))
+        rows = [r for r in rows if r.variant != "cutout" or r.seed < kept]
+        table = spread_table(rows)
+        assert table.startswith("| variant (seeds) |")
+        labels = [line.split(" | ")[0].strip("| ") for line in table.splitlines()[2:]]
+        assert labels == [f"{RANDOM_INIT} (5)", f"cutout ({kept})", "3way (5)"]
+        auroc = {(r.variant, r.category, r.seed): r.auroc for r in rows}
+        for category, margin in margins(rows, "cutout").items():
+            assert np.allclose(
+                margin.differences,
+                [auroc["cutout", category, s] - auroc[RANDOM_INIT, category, s] for s in range(kept)],
+            )
+    assert spread_table(_rows(draws, seeds=3)).startswith("| variant (3 seeds) |")
+
+
 def _made_on(rows: list, made) -> list:
     """The rows as if measured on the machine of signature `made`."""
     from dataclasses import replace

@@ -38,18 +38,21 @@ def spread_cell(spread: tuple[float, float], random_mean: float | None) -> str:
 
 def spread_table(rows: Sequence[Measurement]) -> str:
     """Markdown: image AUROC (%) mean ± sd over seeds per variant and category; ↓ marks a mean below the random
-    network's."""
+    network's. Where variants have different seed counts, each row names its own."""
     cells = seed_spreads(rows)
     categories = list(dict.fromkeys(row.category for row in rows))
     variants = list(dict.fromkeys(row.variant for row in rows))
-    seeds = len({row.seed for row in rows})
-    lines = [f"| variant ({seeds} seeds) | " + " | ".join(categories) + " |", "|---" * (len(categories) + 1) + "|"]
+    seeds = {variant: len({row.seed for row in rows if row.variant == variant}) for variant in variants}
+    same = len(set(seeds.values())) == 1
+    header = f"variant ({seeds[variants[0]]} seeds)" if same else "variant (seeds)"
+    lines = [f"| {header} | " + " | ".join(categories) + " |", "|---" * (len(categories) + 1) + "|"]
     for variant in variants:
         marks = [
             spread_cell(cells[variant, c], cells[RANDOM_INIT, c][0] if variant != RANDOM_INIT else None)
             for c in categories
         ]
-        lines.append(f"| {variant} | " + " | ".join(marks) + " |")
+        label = variant if same else f"{variant} ({seeds[variant]})"
+        lines.append(f"| {label} | " + " | ".join(marks) + " |")
     return "\n".join(lines)
 
 
