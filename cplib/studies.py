@@ -15,7 +15,7 @@ from torch import Tensor
 
 from .augment import num_classes
 from .evaluate import ProxyViews, proxy_views
-from .experiments.margins import MARKS, Margin
+from .experiments.margins import MARKS, Margin, mean_sd, paired_margin
 from .experiments.measurements import Measurement
 from .model import CutPasteNet
 from .train import TrainConfig, final_accuracy  # noqa: F401  (notebook 08 imports final_accuracy from here)
@@ -31,15 +31,14 @@ def verdict(differences: Sequence[float]) -> str:
 def compare_variants(rows: Sequence[Measurement], variant: str, other: str) -> dict[str, Margin]:
     """Per category, `variant` against `other` seed by seed (both trained from the same seed): a Margin whose
     random_* fields hold `other`'s mean and sd, and whose differences are variant − other per seed."""
-    auroc = {(row.variant, row.category, row.seed): row.auroc for row in rows}
+    auroc: dict[tuple[str, str], dict[int, float]] = {}
+    for row in rows:
+        auroc.setdefault((row.variant, row.category), {})[row.seed] = row.auroc
     found = {}
     for category in dict.fromkeys(row.category for row in rows if row.variant == variant):
-        seeds = sorted(s for (v, c, s) in auroc if (v, c) == (variant, category) and (other, c, s) in auroc)
-        mine, theirs = [auroc[variant, category, s] for s in seeds], [auroc[other, category, s] for s in seeds]
-        if seeds:
-            found[category] = Margin(
-                variant, category, *_mean_sd(mine), *_mean_sd(theirs), tuple(np.subtract(mine, theirs))
-            )
+        mine, theirs = auroc[variant, category], auroc.get((other, category), {})
+        if mine.keys() & theirs.keys():
+            found[category] = paired_margin(variant, category, mine, theirs)
     return found
 
 
@@ -55,10 +54,6 @@ def describe_comparison(margin: Margin, other: str, seeds: Sequence[int]) -> str
         f"(ahead on {wins} of {len(margin.differences)} seeds {list(seeds)}): "
         f"{margin.verdict}{' ' + mark if mark else ''}"
     )
-
-
-def _mean_sd(values: Sequence[float]) -> tuple[float, float]:
-    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
 def proxy_confusion(
@@ -130,7 +125,7 @@ def summarize_runs(runs: list[Run]) -> dict[tuple[str, bool], dict[str, tuple[fl
 
 def _spread(values: list[float]) -> tuple[float, float, int]:
     """Mean, sample standard deviation (0 for one value) and count."""
-    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, len(values)
+    return (*mean_sd(values), len(values))
 
 
 def runs_table(runs: list[Run]) -> str:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..localize import default_shared
-from .localization import COMMITTED_LOCALIZATION, TRAINED, LocalizationRow
+from .localization import COMMITTED_LOCALIZATION, TRAINED, LocalizationRow, default_density, pixel_aurocs
 from .margins import gap_cells, seed_spreads, spread_cell
 from .measurements import RANDOM_INIT, Measurement
 from .results import study_rows
@@ -23,15 +22,15 @@ def headline_table(
     table1: Sequence[Measurement], curve: Sequence[Measurement], localization: Sequence[LocalizationRow]
 ) -> str:
     """Markdown: per category, the 3-way model's image AUROC over seeds beside its random networks', their paired
-    gap, the longest training of the curve against its random network, and pixel AUROC with the default density."""
+    gap, the longest training of the curve against its random network, and pixel AUROC with the default density (the
+    mean over the localisation study's seeds)."""
     categories = list(dict.fromkeys(row.category for row in table1))
     seeds = sorted({row.seed for row in table1})
     spreads = seed_spreads(table1)
     steps = max(row.steps for row in table1)
     longest = max(row.steps for row in curve)
     at = {(row.category, row.steps, row.variant): row.auroc for row in curve}
-    pixel = {(row.category, row.network, row.density): row.pixel_auroc for row in localization}
-    density = {c: "shared" if default_shared(c) else "per-location" for c in categories}
+    pixel, density = pixel_aurocs(localization), {c: default_density(c) for c in categories}
     seed_names = ", ".join(map(str, seeds))
     rows = [
         (
@@ -48,13 +47,19 @@ def headline_table(
             [f"{100 * at[c, longest, VARIANT]:.1f} vs {100 * at[c, 0, RANDOM_INIT]:.1f}" for c in categories],
         ),
         (
-            f"pixel AUROC, 3-way patch model vs random, {localization[0].size} px (seed {localization[0].seed})",
+            f"pixel AUROC, 3-way patch model vs random, {localization[0].size} px ({_seeds_named(localization)})",
             [f"{pixel[c, TRAINED, density[c]]:.3f} vs {pixel[c, RANDOM_INIT, density[c]]:.3f}" for c in categories],
         ),
     ]
     lines = ["| default data, CPU profile | " + " | ".join(categories) + " |", "|---" * (len(categories) + 1) + "|"]
     lines.extend(f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows)
     return "\n".join(lines)
+
+
+def _seeds_named(rows: Sequence[LocalizationRow]) -> str:
+    """ "seed 0" for one seed, "mean of seeds 0, 1, 2" for several."""
+    seeds = sorted({row.seed for row in rows})
+    return f"seed {seeds[0]}" if len(seeds) == 1 else "mean of seeds " + ", ".join(map(str, seeds))
 
 
 def committed_headline() -> str:

@@ -1,6 +1,7 @@
-"""Notebook 06's comparison on every category: the trained 3-way patch model against the same network untrained, each
-with a shared and a per-location Gaussian; as rows that bench/localization_table.py commits, and the check that a rerun
-agrees."""
+"""Notebook 06's comparison on every category over seeds: the trained 3-way patch model against the same network
+untrained (its seed's initialisation), each with a shared and a per-location Gaussian; as rows that
+bench/localization_table.py commits, their table (mean ± sd over seeds, and paired per-seed gaps under the course's
+rule), and the check that a rerun agrees."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import torch
 from .. import __version__
 from ..checkpoint import Trained, get_or_train
 from ..data import Split, load_split
+from ..errors import ConfigError
 from ..evaluate import GAUSSIAN_LAYOUTS, Localization, localize_densities, per_defect_subset
 from ..inference import model_device
 from ..localize import LocalizationSettings, default_shared
@@ -23,6 +25,7 @@ from ..precision import inference_precision
 from ..profiles import Profile, resolve_device
 from ..train import TrainConfig, build_model, final_accuracy
 from .machines import check_reproduction, cross_machine_spread, recorded_signature, signature
+from .margins import Margin, gap_cell, mean_sd, paired_margin
 from .measurements import RANDOM_INIT
 from .results import committed_rows, row_key, run_jobs
 
@@ -101,12 +104,13 @@ def localization_splits(root: str, category: str, settings: LocalizationSettings
 
 
 def compare_networks(
-    root: str, category: str, profile: Profile, progress: bool = True, device: str | None = None
+    root: str, category: str, profile: Profile, progress: bool = True, device: str | None = None, seed: int = 0
 ) -> tuple[Trained, dict[str, dict[str, Localization]]]:
-    """The category's 3-way patch model (cached or trained) and {network: {density: Localization}} for it and its
-    untrained self, both on `device` (resolve_device's rule with the profile), scored in `scoring_precision`."""
+    """The category's 3-way patch model of `seed` (cached or trained) and {network: {density: Localization}} for it and
+    its untrained self (the seed's initialisation), both on `device` (resolve_device's rule with the profile), scored in
+    `scoring_precision`."""
     settings = profile.localization
-    config = settings.patch_config(profile, category, data_root=root)
+    config = settings.patch_config(profile, category, data_root=root, seed=seed)
     device = resolve_device(device, profile)
     trained = get_or_train(config, device, progress=progress)
     train, test = localization_splits(root, category, settings)
@@ -156,10 +160,12 @@ def _or_nan(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def localization_keys(root: str, category: str, profile: Profile, device: str) -> dict[tuple[str, str], str]:
-    """(network, density) -> the key of that row of a category (`localization_key`) on `device`."""
+def localization_keys(
+    root: str, category: str, profile: Profile, device: str, seed: int = 0
+) -> dict[tuple[str, str], str]:
+    """(network, density) -> the key of that row of a category and seed (`localization_key`) on `device`."""
     settings = profile.localization
-    config = settings.patch_config(profile, category, data_root=root)
+    config = settings.patch_config(profile, category, data_root=root, seed=seed)
     scoring = scoring_precision(config, device)
     return {
         (network, density): localization_key(config, settings, network, density, scoring)
@@ -169,37 +175,53 @@ def localization_keys(root: str, category: str, profile: Profile, device: str) -
 
 
 def measure_localization(
-    root: str, categories: Sequence[str], profile: Profile, device: str | None = None, out: str | Path | None = None
+    root: str,
+    categories: Sequence[str],
+    profile: Profile,
+    device: str | None = None,
+    out: str | Path | None = None,
+    seeds: Sequence[int] = (0,),
 ) -> list[LocalizationRow]:
-    """Every category's trained-vs-untrained comparison (a patch model each: about a minute apiece on the CPU
-    profile). With `out` (a CSV), each row is written as it is measured and the rows already there are kept, so a
-    stopped study resumes (`results.run_jobs`); a category's comparison runs once for all its rows."""
+    """Every category's trained-vs-untrained comparison for every seed (a patch model each: about two minutes apiece
+    on the CPU profile), every category of a seed before the next seed. With `out` (a CSV), each row is written as it
+    is measured and the rows already there are kept, so a stopped study resumes (`results.run_jobs`); a category's
+    comparison at a seed runs once for all its rows."""
+    check_seeds(seeds)
     stride, device = profile.localization.geometry().stride, resolve_device(device, profile)
-    measured: dict[str, list[LocalizationRow]] = {}  # the last category compared
+    measured: dict[tuple[str, int], list[LocalizationRow]] = {}  # the last category and seed compared
 
-    def row(category: str, network: str, density: str, key: str) -> LocalizationRow:
-        if category not in measured:
-            compared = compare_networks(root, category, profile, progress=False, device=device)
+    def row(category: str, seed: int, network: str, density: str, key: str) -> LocalizationRow:
+        if (category, seed) not in measured:
+            compared = compare_networks(root, category, profile, progress=False, device=device, seed=seed)
             measured.clear()
-            measured[category] = to_rows(*compared, stride)
-        made = next(made for made in measured[category] if (made.network, made.density) == (network, density))
+            measured[category, seed] = to_rows(*compared, stride)
+        made = next(made for made in measured[category, seed] if (made.network, made.density) == (network, density))
         return replace(made, key=key)
 
     jobs = [
-        (key, functools.partial(row, category, network, density, key))
+        (key, functools.partial(row, category, seed, network, density, key))
+        for seed in seeds
         for category in categories
-        for (network, density), key in localization_keys(root, category, profile, device).items()
+        for (network, density), key in localization_keys(root, category, profile, device, seed).items()
     ]
     if out is None:
         return [make() for _, make in jobs]
     return run_jobs(out, LocalizationRow, jobs)
 
 
+def check_seeds(seeds: Sequence[int]) -> None:
+    """Refuse a study without seeds or with a seed named twice (TrainConfig refuses a seed out of range)."""
+    if not seeds:
+        raise ConfigError("no seeds: name at least one, e.g. 0 1 2")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds {list(seeds)}: name each seed once")
+
+
 def localization_results(
     root: str, categories: Sequence[str], profile: Profile, device: str | None = None
 ) -> list[LocalizationRow]:
-    """The committed rows where they describe this data at this profile's settings (the default data), else measured
-    here."""
+    """The committed rows (every seed they hold) where they describe this data at this profile's settings (the default
+    data), else seed 0 measured here."""
     settings = profile.localization
     scale = (settings.size, settings.geometry().patch, settings.geometry().stride, settings.steps)
     rows = committed_rows(COMMITTED_LOCALIZATION, root, categories, LocalizationRow)
@@ -208,33 +230,124 @@ def localization_results(
     return measure_localization(root, categories, profile, device)
 
 
+def default_density(category: str) -> str:
+    """The Gaussian a category localises with by default (`localize.default_shared`)."""
+    return "shared" if default_shared(category) else "per-location"
+
+
+def by_seed(rows: Sequence[LocalizationRow], measure: str) -> dict[tuple[str, str, str], dict[int, float]]:
+    """(category, network, density) -> {seed: the row's `measure`}, e.g. measure "pixel_auroc"."""
+    values: dict[tuple[str, str, str], dict[int, float]] = {}
+    for row in rows:
+        values.setdefault((row.category, row.network, row.density), {})[row.seed] = getattr(row, measure)
+    return values
+
+
+def seed_count(rows: Sequence[LocalizationRow], category: str) -> int:
+    """How many seeds a category's rows hold."""
+    return len({row.seed for row in rows if row.category == category})
+
+
 def pixel_aurocs(rows: Sequence[LocalizationRow]) -> dict[tuple[str, str, str], float]:
-    """(category, network, density) -> pixel AUROC, for reading and asserting a comparison."""
-    return {(row.category, row.network, row.density): row.pixel_auroc for row in rows}
+    """(category, network, density) -> pixel AUROC, the mean over seeds, for reading and asserting a comparison."""
+    return {cell: mean_sd(list(values.values()))[0] for cell, values in by_seed(rows, "pixel_auroc").items()}
 
 
 def proxy_accuracy(rows: Sequence[LocalizationRow]) -> dict[str, float]:
-    """Per category, the trained patch model's final proxy accuracy."""
-    return {row.category: row.proxy_accuracy for row in rows if row.network == TRAINED}
+    """Per category, the trained patch model's final proxy accuracy, the mean over seeds."""
+    accuracy = by_seed([row for row in rows if row.network == TRAINED], "proxy_accuracy")
+    per_category = {category: values for (category, _, _), values in accuracy.items()}  # the densities agree
+    return {category: mean_sd(list(values.values()))[0] for category, values in per_category.items()}
+
+
+def training_margins(rows: Sequence[LocalizationRow], measure: str = "pixel_auroc") -> dict[str, Margin]:
+    """Per category, the trained network against random init with the category's default density, seed by seed
+    (`margins.paired_margin`: each seed's trained model starts from that seed's random network)."""
+    values = by_seed(rows, measure)
+    return {
+        category: paired_margin(
+            TRAINED, category, values[category, TRAINED, density], values[category, RANDOM_INIT, density]
+        )
+        for category, density in _categories(rows).items()
+    }
+
+
+def density_margins(rows: Sequence[LocalizationRow], measure: str = "pixel_auroc") -> dict[tuple[str, str], Margin]:
+    """(category, network) -> the per-location Gaussian against the shared one on the same network, seed by seed: a
+    Margin whose variant is "per-location", whose random_* fields hold the shared Gaussian's mean and sd, and whose
+    differences are per-location − shared per seed."""
+    values = by_seed(rows, measure)
+    return {
+        (category, network): paired_margin(
+            "per-location", category, values[category, network, "per-location"], values[category, network, "shared"]
+        )
+        for category in _categories(rows)
+        for network in (TRAINED, RANDOM_INIT)
+    }
+
+
+def _categories(rows: Sequence[LocalizationRow]) -> dict[str, str]:
+    """The rows' categories in order, each with its default density."""
+    return {row.category: default_density(row.category) for row in rows}
+
+
+LOCALIZATION_LEGEND = (
+    "Pixel AUROC (AUPRO), mean ± sd over each category's seeds; gaps are paired seed by seed, "
+    "▲/▼ where the mean gap lies beyond two sds of the per-seed gaps (one seed: no spread, so no verdict)."
+)
 
 
 def localization_table(rows: Sequence[LocalizationRow]) -> str:
-    """Markdown: pixel AUROC (AUPRO) per category of both networks with both densities, and the proxy accuracy."""
+    """Markdown: per category, both networks with both densities (pixel AUROC and AUPRO, mean ± sd over seeds), the
+    proxy accuracy and the trained − random init gap with the default density; then per category and network, the
+    per-location − shared gap; gaps paired per seed, ▲/▼ beyond two sds; and the legend."""
+    return "\n\n".join((_network_table(rows), _density_table(rows), LOCALIZATION_LEGEND))
+
+
+def _network_table(rows: Sequence[LocalizationRow]) -> str:
     columns = [(network, density) for network in (TRAINED, RANDOM_INIT) for density in GAUSSIAN_LAYOUTS]
-    cells = {(row.category, row.network, row.density): row for row in rows}
+    pixel, aupro = by_seed(rows, "pixel_auroc"), by_seed(rows, "aupro")
+    accuracy = by_seed([row for row in rows if row.network == TRAINED], "proxy_accuracy")
+    gaps, aupro_gaps = training_margins(rows), training_margins(rows, "aupro")
+    names = " | ".join(f"{n}, {d}" for n, d in columns)
     lines = [
-        "| category (default density) | proxy acc. | " + " | ".join(f"{n}, {d}" for n, d in columns) + " |",
-        "|---" * (len(columns) + 2) + "|",
+        f"| category (default density; seeds) | proxy acc. | {names} | trained − random init, default density |",
+        "|---" * (len(columns) + 3) + "|",
     ]
-    for category, accuracy in proxy_accuracy(rows).items():
-        default = "shared" if default_shared(category) else "per-location"
-        found = [cells[(category, *column)] for column in columns]
-        lines.append(
-            f"| {category} ({default}) | {accuracy:.2f} | "
-            + " | ".join(f"{r.pixel_auroc:.3f} ({r.aupro:.3f})" for r in found)
-            + " |"
-        )
+    for category, density in _categories(rows).items():
+        cells = [f"{_spread(pixel[category, n, d], 3)} ({_spread(aupro[category, n, d], 3)})" for n, d in columns]
+        trained_accuracy = _spread(accuracy[category, TRAINED, density], 2)
+        gap = f"{_gap(gaps[category])} ({_gap(aupro_gaps[category])})"
+        lines.append(f"| {_label(rows, category)} | {trained_accuracy} | " + " | ".join(cells) + f" | {gap} |")
     return "\n".join(lines)
+
+
+def _density_table(rows: Sequence[LocalizationRow]) -> str:
+    gaps, aupro_gaps = density_margins(rows), density_margins(rows, "aupro")
+    lines = [
+        "| category (default density; seeds) | "
+        + " | ".join(f"per-location − shared, {network}" for network in (TRAINED, RANDOM_INIT))
+        + " |",
+        "|---|---|---|",
+    ]
+    for category in _categories(rows):
+        cells = [f"{_gap(gaps[category, n])} ({_gap(aupro_gaps[category, n])})" for n in (TRAINED, RANDOM_INIT)]
+        lines.append(f"| {_label(rows, category)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _label(rows: Sequence[LocalizationRow], category: str) -> str:
+    count = seed_count(rows, category)
+    return f"{category} ({default_density(category)}; {'one seed' if count == 1 else f'{count} seeds'})"
+
+
+def _spread(values: dict[int, float], digits: int) -> str:
+    mean, sd = mean_sd(list(values.values()))
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def _gap(margin: Margin) -> str:
+    return gap_cell(margin, scale=1, digits=3)
 
 
 def check_localization(committed: Sequence[LocalizationRow], measured: Sequence[LocalizationRow]) -> str:

@@ -21,12 +21,14 @@ def over_seeds(rows: Sequence[Measurement], field: str) -> dict[tuple[str, str],
     return groups
 
 
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """The mean and sample sd of values over seeds; the sd of one seed is 0."""
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
 def seed_spreads(rows: Sequence[Measurement]) -> dict[tuple[str, str], tuple[float, float]]:
     """(variant, category) -> (mean, sample sd) of the AUROC over seeds."""
-    return {
-        key: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
-        for key, v in over_seeds(rows, "auroc").items()
-    }
+    return {key: mean_sd(values) for key, values in over_seeds(rows, "auroc").items()}
 
 
 def spread_cell(spread: tuple[float, float], random_mean: float | None) -> str:
@@ -76,7 +78,7 @@ class Margin:
 
     @property
     def gap_sd(self) -> float:
-        return float(np.std(self.differences, ddof=1)) if len(self.differences) > 1 else 0.0
+        return mean_sd(self.differences)[1]
 
     @property
     def verdict(self) -> str:
@@ -95,6 +97,21 @@ class Margin:
             f" · gap {self.gap:+.3f} ± {self.gap_sd:.3f} "
             f"(better on {wins} of {len(self.differences)} seeds): {self.verdict}"
         )
+
+
+def paired_margin(variant: str, category: str, mine: dict[int, float], theirs: dict[int, float]) -> Margin:
+    """A Margin of `mine` against `theirs` ({seed: value}) over the seeds both have: each one's mean and sd over those
+    seeds, and the per-seed differences mine − theirs; its random_* fields hold `theirs`' mean and sd."""
+    seeds = sorted(mine.keys() & theirs.keys())
+    mine_values, their_values = [mine[s] for s in seeds], [theirs[s] for s in seeds]
+    differences = tuple(a - b for a, b in zip(mine_values, their_values))
+    return Margin(variant, category, *mean_sd(mine_values), *mean_sd(their_values), differences)
+
+
+def gap_cell(margin: Margin, scale: float = 100, digits: int = 1) -> str:
+    """A margin's paired gap as "mean ± sd" (times `scale`), marked ▲/▼ beyond two sds."""
+    gap, sd = scale * margin.gap, scale * margin.gap_sd
+    return f"{gap:+.{digits}f} ± {sd:.{digits}f}{MARKS.get(margin.verdict, '')}"
 
 
 def margins(rows: Sequence[Measurement], variant: str) -> dict[str, Margin]:
@@ -124,10 +141,7 @@ def gap_cells(rows: Sequence[Measurement], variant: str, categories: Sequence[st
     """Per category: the variant's paired gap to the random network (points, mean ± sd, ▲/▼ beyond two sds) · proxy
     accuracy."""
     found, accuracy = margins(rows, variant), proxy_accuracies(rows, variant)
-    return [
-        f"{100 * found[c].gap:+.1f} ± {100 * found[c].gap_sd:.1f}{MARKS.get(found[c].verdict, '')} · {accuracy[c]:.2f}"
-        for c in categories
-    ]
+    return [f"{gap_cell(found[c])} · {accuracy[c]:.2f}" for c in categories]
 
 
 def margin_table(rows: Sequence[Measurement]) -> str:
