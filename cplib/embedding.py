@@ -96,6 +96,18 @@ def tsne(features: np.ndarray, seed: int = 0, perplexity: float = 30.0) -> np.nd
         return model.fit_transform(features)
 
 
+def closest_pair(embedding: Embedding, first: str = "CutPaste", second: str = "real defect") -> tuple[int, int]:
+    """Indices (into the embedding's points) of the member of group `first` and the member of group `second` that lie
+    nearest each other in the original feature space: the synthetic view that most resembles a real defect."""
+    chosen = [np.flatnonzero(embedding.groups == GROUPS.index(name)) for name in (first, second)]
+    if not all(len(members) for members in chosen):
+        raise ValueError(f"closest_pair: groups {first!r} and {second!r} both need points in this embedding")
+    model = NearestNeighbors(n_neighbors=1).fit(embedding.features[chosen[1]])
+    distances, nearest = model.kneighbors(embedding.features[chosen[0]])
+    best = int(np.argmin(distances[:, 0]))
+    return int(chosen[0][best]), int(chosen[1][nearest[best, 0]])
+
+
 # ---------------------------------------------------------------- measures in feature space
 
 

@@ -273,6 +273,22 @@ def plot_embedding(axis: Axes, embedding: Embedding, title: str = "") -> None:
     axis.set(title=title, xticks=[], yticks=[])
 
 
+def view_beside_defect_figure(images: Tensor, embedding: Embedding, pair: tuple[int, int], title: str = "") -> Figure:
+    """A synthetic view and a real defect (pair: indices into images and embedding, `embedding.closest_pair`) side by
+    side, and both as points of the t-SNE map among every group: does the nearest view look like the defect?"""
+    figure, axes = plt.subplots(1, 3, figsize=(10, 3.4), gridspec_kw={"width_ratios": (1, 1, 1.4)})
+    for axis, index in zip(axes[:2], pair):
+        axis.imshow(to_display(images[index]))
+        axis.set(title=GROUPS[embedding.groups[index]], xticks=[], yticks=[])
+    plot_embedding(axes[2], embedding, title)
+    ends = embedding.points[list(pair)]
+    axes[2].plot(ends[:, 0], ends[:, 1], color="black", linewidth=1)
+    axes[2].scatter(ends[:, 0], ends[:, 1], s=120, facecolors="none", edgecolors="black", linewidths=1.5)
+    figure.legend(handles=legend_handles(), loc="lower center", ncol=len(GROUPS), frameon=False)
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
+    return figure
+
+
 def legend_handles() -> list[Line2D]:
     """Legend entries for the groups, with the same colours and markers as the panels."""
     return [

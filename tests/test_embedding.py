@@ -7,11 +7,13 @@ from collections import Counter
 import matplotlib
 import numpy as np
 import pytest
+import torch
 
 from cplib.data import load_split
 from cplib.embedding import (
     GROUPS,
     Embedding,
+    closest_pair,
     embed,
     group_images,
     loo_knn_predict,
@@ -22,7 +24,7 @@ from cplib.embedding import (
     tsne,
 )
 from cplib.model import CutPasteNet
-from cplib.plots import embedding_figure
+from cplib.plots import embedding_figure, view_beside_defect_figure
 from cplib.synthetic import Counts, write_dataset
 
 matplotlib.use("Agg")
@@ -165,3 +167,32 @@ def test_figure_has_one_panel_per_model_and_category() -> None:
     figure = embedding_figure({"3-way": {"weave": embedding, "capsule": embedding}, "random": {"weave": embedding}})
     assert len(figure.axes) == 4 and not figure.axes[3].axison
     assert [text.get_text() for text in figure.legends[0].get_texts()] == list(GROUPS)
+
+
+def test_closest_pair_matches_a_brute_force_search_over_every_pair() -> None:
+    draws = np.random.default_rng(3)
+    for _ in range(30):
+        sizes = tuple(int(n) for n in draws.integers(1, 7, size=len(GROUPS)))
+        features, groups = clusters(sizes, spread=float(draws.uniform(0.5, 4.0)), seed=int(draws.integers(1 << 30)))
+        embedding = Embedding(features, groups, features[:, :2])
+        first, second = (np.flatnonzero(groups == GROUPS.index(name)) for name in ("CutPaste", "real defect"))
+        distance = {(a, b): np.linalg.norm(features[a] - features[b]) for a in first for b in second}
+        view, defect = closest_pair(embedding)
+        assert (groups[view], groups[defect]) == (GROUPS.index("CutPaste"), GROUPS.index("real defect"))
+        assert np.isclose(distance[view, defect], min(distance.values()))
+    lacking = Embedding(features, np.where(groups == GROUPS.index("real defect"), 0, groups), features[:, :2])
+    with pytest.raises(ValueError, match="real defect"):
+        closest_pair(lacking)
+
+
+def test_the_view_beside_the_defect_shows_both_images_and_rings_both_points() -> None:
+    features, groups = clusters((4, 4, 4, 4, 4))
+    embedding = Embedding(features, groups, features[:, :2])
+    images = np.random.default_rng(0).uniform(size=(len(groups), 3, 8, 8))
+    pair = closest_pair(embedding)
+    figure = view_beside_defect_figure(torch.as_tensor(images, dtype=torch.float32), embedding, pair)
+    assert [axis.get_title() for axis in figure.axes[:2]] == ["CutPaste", "real defect"]
+    shown = figure.axes[0].get_images()[0].get_array()
+    assert np.allclose(shown, images[pair[0]].transpose(1, 2, 0), atol=1e-6)
+    ringed = figure.axes[2].collections[-1].get_offsets()
+    assert np.allclose(ringed, features[list(pair), :2])
