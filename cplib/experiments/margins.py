@@ -3,7 +3,7 @@ measured seed by seed (each trained model starts from its seed's random network)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,12 +21,14 @@ def over_seeds(rows: Sequence[Measurement], field: str) -> dict[tuple[str, str],
     return groups
 
 
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """The mean and sample sd of values over seeds (sd 0 for one value)."""
+    return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
 def seed_spreads(rows: Sequence[Measurement]) -> dict[tuple[str, str], tuple[float, float]]:
     """(variant, category) -> (mean, sample sd) of the AUROC over seeds."""
-    return {
-        key: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
-        for key, v in over_seeds(rows, "auroc").items()
-    }
+    return {key: mean_sd(values) for key, values in over_seeds(rows, "auroc").items()}
 
 
 def spread_cell(spread: tuple[float, float], random_mean: float | None) -> str:
@@ -60,7 +62,8 @@ def spread_table(rows: Sequence[Measurement]) -> str:
 class Margin:
     """A variant against the random network on one category over seeds. Each seed's trained model starts from that
     seed's random network, so the gap is measured per seed (paired): training's effect, without the spread of the
-    initialisations."""
+    initialisations. Other paired comparisons (`paired_margins`: one scorer against another on each seed's model, one
+    training against another from each seed) keep their baseline's mean and sd in the random_* fields."""
 
     variant: str
     category: str
@@ -97,18 +100,24 @@ class Margin:
         )
 
 
+def paired_margins(values: Mapping[tuple[str, str, int], float], name: str, baseline: str) -> dict[str, Margin]:
+    """Per category, `name` against `baseline` seed by seed, from values keyed (name, category, seed): each side's
+    mean ± sd over its own seeds, and the gaps name − baseline on the seeds both have, in the order `values` holds
+    them. Categories are those where the two share a seed, in the order `values` first names them with `name`."""
+    found = {}
+    for category in dict.fromkeys(c for (n, c, _) in values if n == name):
+        mine = {s: value for (n, c, s), value in values.items() if (n, c) == (name, category)}
+        theirs = {s: value for (n, c, s), value in values.items() if (n, c) == (baseline, category)}
+        differences = tuple(float(mine[s] - theirs[s]) for s in mine if s in theirs)
+        if differences:
+            spreads = (*mean_sd(list(mine.values())), *mean_sd(list(theirs.values())))
+            found[category] = Margin(name, category, *spreads, differences)
+    return found
+
+
 def margins(rows: Sequence[Measurement], variant: str) -> dict[str, Margin]:
     """Per category, the variant's seed spread, the random network's, and the per-seed gaps between them."""
-    spreads = seed_spreads(rows)
-    auroc = {(row.variant, row.category, row.seed): row.auroc for row in rows}
-    result = {}
-    for category in dict.fromkeys(row.category for row in rows if row.variant == variant):
-        seeds = [s for (v, c, s) in auroc if (v, c) == (variant, category) and (RANDOM_INIT, c, s) in auroc]
-        differences = tuple(auroc[variant, category, s] - auroc[RANDOM_INIT, category, s] for s in seeds)
-        result[category] = Margin(
-            variant, category, *spreads[variant, category], *spreads[RANDOM_INIT, category], differences
-        )
-    return result
+    return paired_margins({(row.variant, row.category, row.seed): row.auroc for row in rows}, variant, RANDOM_INIT)
 
 
 def proxy_accuracies(rows: Sequence[Measurement], variant: str) -> dict[str, float]:
@@ -124,10 +133,15 @@ def gap_cells(rows: Sequence[Measurement], variant: str, categories: Sequence[st
     """Per category: the variant's paired gap to the random network (points, mean ± sd, ▲/▼ beyond two sds) · proxy
     accuracy."""
     found, accuracy = margins(rows, variant), proxy_accuracies(rows, variant)
-    return [
-        f"{100 * found[c].gap:+.1f} ± {100 * found[c].gap_sd:.1f}{MARKS.get(found[c].verdict, '')} · {accuracy[c]:.2f}"
-        for c in categories
-    ]
+    return [f"{gap_cell(found[c])} · {accuracy[c]:.2f}" for c in categories]
+
+
+def gap_cell(margin: Margin | None) -> str:
+    """A paired gap in points (×100: AUROC or a share), mean ± sd of the per-seed gaps, marked ▲/▼ beyond two sds;
+    a dash where there is no pair."""
+    if margin is None:
+        return "—"
+    return f"{100 * margin.gap:+.1f} ± {100 * margin.gap_sd:.1f}{MARKS.get(margin.verdict, '')}"
 
 
 def margin_table(rows: Sequence[Measurement]) -> str:
