@@ -321,8 +321,3 @@ class LocalizationSettings:
         return profile.config("3way", category, size=self.size, patch=patch, steps=self.steps, batch=self.batch).with_(
             **changes
         )
-
-    def image_config(self, profile: Profile, category: str, **changes: object) -> TrainConfig:
-        """The whole-image 3-way model GradCAM explains: the series' own (notebook 04's, cached), at the profile's
-        size."""
-        return profile.config("3way", category).with_(**changes)

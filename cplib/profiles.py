@@ -99,6 +99,30 @@ class Profile:
         return auto_precision(side, resolve_device(device, self))
 
 
+def lesson_config(profile: Profile, category: str, root: str | None, seed: int = 0) -> TrainConfig:
+    """The lesson's 3-way model of a category: the one config that notebooks 04-07 and 10 train once and reuse from the
+    model cache, and whose seeds the Table 1, density and foreground studies share.
+
+    Parameters
+    ----------
+    profile : Profile
+        The scale: image size, steps, batch, precision, optimiser settings (`Profile.recipe`) and the share of
+        train/good held out (`Profile.holdout`).
+    category : str
+        The category folder to train on.
+    root : str or None
+        The MVTec-layout dataset folder (e.g. `ensure_dataset`'s); None: the embedded default dataset.
+    seed : int, default 0
+        The seed; the lessons train seed 0, the studies more.
+
+    Returns
+    -------
+    TrainConfig
+        ``profile.config("3way", category, data_root=root, seed=seed)``.
+    """
+    return profile.config("3way", category, data_root=root, seed=seed)
+
+
 def device_setting(requested: str | None = None, profile: Profile | None = None) -> str:
     """The device asked for, unresolved: `requested` (--device), else CPLIB_DEVICE, else the profile's, else "auto"."""
     return requested or os.environ.get("CPLIB_DEVICE") or (profile.device if profile else "auto")

@@ -1,24 +1,26 @@
 """Seeded comparisons behind the notebooks' verdicts, under the course's one rule for an effect (`EFFECT_RULE`, the rule
 of `cplib.experiments.margins.Margin`): one variant against another over the committed seeds, the 3-way task's confusion
-on held-out views, and notebook 08's study of plain against foreground-aware training (one `Run` per trained model,
-summarised as a table of mean ± standard deviation and a figure of every seed)."""
+on held-out views, and the figures of the seeded studies that notebooks 05 and 08 read (every seed's model: the density
+study, `cplib.experiments.densities`, and plain against foreground-aware training, `cplib.experiments.foreground`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
 from .augment import num_classes
 from .evaluate import ProxyViews, proxy_views
-from .experiments.margins import MARKS, Margin, mean_sd, paired_margin
+from .experiments.densities import BASELINE, SCORERS, DensityRow
+from .experiments.foreground import AWARE, LABELS, MEASURES, PLAIN, ForegroundRow
+from .experiments.margins import MARKS, Margin, mean_sd, paired_margins
 from .experiments.measurements import Measurement
 from .model import CutPasteNet
-from .train import TrainConfig, final_accuracy  # noqa: F401  (notebook 08 imports final_accuracy from here)
+from .train import TrainConfig
 
 EFFECT_RULE = "an effect counts when the mean of the per-seed gaps lies beyond two standard deviations of those gaps"
 
@@ -29,17 +31,15 @@ def verdict(differences: Sequence[float]) -> str:
 
 
 def compare_variants(rows: Sequence[Measurement], variant: str, other: str) -> dict[str, Margin]:
-    """Per category, `variant` against `other` seed by seed (both trained from the same seed): a Margin whose
-    random_* fields hold `other`'s mean and sd, and whose differences are variant − other per seed."""
-    auroc: dict[tuple[str, str], dict[int, float]] = {}
-    for row in rows:
-        auroc.setdefault((row.variant, row.category), {})[row.seed] = row.auroc
-    found = {}
-    for category in dict.fromkeys(row.category for row in rows if row.variant == variant):
-        mine, theirs = auroc[variant, category], auroc.get((other, category), {})
-        if mine.keys() & theirs.keys():
-            found[category] = paired_margin(variant, category, mine, theirs)
-    return found
+    """Per category, `variant` against `other` on the seeds both have (both trained from the same seed): a Margin
+    whose random_* fields hold `other`'s mean and sd on those seeds, and whose differences are variant − other per
+    seed."""
+    auroc = {(row.variant, row.category, row.seed): row.auroc for row in rows}
+    paired = {}
+    for category in dict.fromkeys(c for (v, c, _) in auroc if v == variant):
+        for seed in sorted(s for (v, c, s) in auroc if (v, c) == (variant, category) and (other, c, s) in auroc):
+            paired.update({(name, category, seed): auroc[name, category, seed] for name in (variant, other)})
+    return paired_margins(paired, variant, other)
 
 
 def describe_comparison(margin: Margin, other: str, seeds: Sequence[int]) -> str:
@@ -87,85 +87,53 @@ def recognised_by_contrast(
     return bins
 
 
-@dataclass(frozen=True)
-class Run:
-    """One trained model's figures: category, setting (foreground-aware or not), seed, and what was measured.
-
-    pixel_auroc is that of the model's GradCAM maps (`cplib.gradcam`): the image-level model has no patch maps.
-    """
-
-    category: str
-    foreground: bool
-    seed: int
-    proxy_accuracy: float
-    image_auroc: float
-    waste: float
-    pixel_auroc: float
-
-
-MEASURES = ("waste", "proxy_accuracy", "image_auroc", "pixel_auroc")
-LABELS = {
-    "waste": "wasted draws (share)",
-    "proxy_accuracy": "proxy accuracy (final)",
-    "image_auroc": "image AUROC",
-    "pixel_auroc": "pixel AUROC (GradCAM)",
-}
-
-
-def summarize_runs(runs: list[Run]) -> dict[tuple[str, bool], dict[str, tuple[float, float, int]]]:
-    """Per (category, foreground): (mean, sample standard deviation, number of seeds) of each measure."""
-    groups: dict[tuple[str, bool], list[Run]] = {}
-    for run in runs:
-        groups.setdefault((run.category, run.foreground), []).append(run)
-    return {
-        key: {name: _spread([getattr(run, name) for run in members]) for name in MEASURES}
-        for key, members in groups.items()
-    }
-
-
-def _spread(values: list[float]) -> tuple[float, float, int]:
-    """Mean, sample standard deviation (0 for one value) and count."""
-    return (*mean_sd(values), len(values))
-
-
-def runs_table(runs: list[Run]) -> str:
-    """A markdown table of summarize_runs: mean ± standard deviation over seeds, per category and setting."""
-    names = ["category", "placement", "seeds", *(LABELS[name] for name in MEASURES)]
-    header = "| " + " | ".join(names) + " |\n" + "|---" * len(names) + "|"
-    lines = [header]
-    for (category, aware), measures in summarize_runs(runs).items():
-        cells = [f"{mean:.3f} ± {std:.3f}" for mean, std, _ in (measures[name] for name in MEASURES)]
-        seeds = measures["image_auroc"][2]
-        lines.append(
-            f"| {category} | {'foreground-aware' if aware else 'plain'} | {seeds} | " + " | ".join(cells) + " |"
-        )
-    return "\n".join(lines)
-
-
-def comparison_figure(runs: list[Run]) -> Figure:
+def comparison_figure(rows: Sequence[ForegroundRow]) -> Figure:
     """One panel per measure: every seed's value (dots) and the mean ± standard deviation (bar), for plain and
-    foreground-aware training on each category."""
-    categories = list(dict.fromkeys(run.category for run in runs))
+    foreground-aware training on each category (`cplib.experiments.foreground`)."""
+    categories = list(dict.fromkeys(row.category for row in rows))
     figure, axes = plt.subplots(1, len(MEASURES), figsize=(3.4 * len(MEASURES), 3.3))
-    styles = {False: ("#BBBBBB", "o", "plain"), True: ("#228833", "^", "foreground-aware")}
+    styles = {PLAIN: ("#BBBBBB", "o"), AWARE: ("#228833", "^")}
     for axis, name in zip(axes, MEASURES):
-        for offset, (aware, (colour, marker, label)) in zip((-0.15, 0.15), styles.items()):
+        for offset, (placement, (colour, marker)) in zip((-0.15, 0.15), styles.items()):
             for position, category in enumerate(categories):
-                values = [getattr(run, name) for run in runs if run.category == category and run.foreground == aware]
-                mean, std, _ = _spread(values)
-                axis.errorbar(position + offset, mean, yerr=std, fmt="_", color="black", capsize=4, markersize=14)
-                axis.scatter(
-                    np.full(len(values), position + offset),
-                    values,
-                    c=colour,
-                    marker=marker,
-                    edgecolors="#333333",
-                    linewidths=0.5,
-                    label=label if position == 0 else None,
-                    zorder=3,
-                )
+                values = [getattr(row, name) for row in rows if (row.category, row.placement) == (category, placement)]
+                seed_dots(axis, position + offset, values, colour, marker, placement if position == 0 else None)
         axis.set_xticks(range(len(categories)), categories)
         axis.set_title(LABELS[name], fontsize=10)
     axes[0].legend(fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def density_figure(rows: Sequence[DensityRow]) -> Figure:
+    """One panel per category: each scorer's image AUROC on every seed's model (dots) and its mean ± standard deviation
+    (bar), the paper's Gaussian first and in colour (`cplib.experiments.densities`)."""
+    categories = list(dict.fromkeys(row.category for row in rows))
+    figure, axes = plt.subplots(1, len(categories), figsize=(3.6 * len(categories), 3.6), sharey=True, squeeze=False)
+    for axis, category in zip(axes[0], categories):
+        for position, column in enumerate(SCORERS):
+            values = [getattr(row, column) for row in rows if row.category == category]
+            seed_dots(axis, position, values, "#4477AA" if column == BASELINE else "#BBBBBB", "o", None)
+        axis.set_xticks(range(len(SCORERS)), [scorer.label for scorer in SCORERS.values()], rotation=40, ha="right")
+        axis.set_title(category, fontsize=10)
+    axes[0, 0].set_ylabel("image AUROC")
+    figure.tight_layout()
+    return figure
+
+
+def seed_dots(
+    axis: Axes, position: float, values: Sequence[float], colour: str, marker: str, label: str | None
+) -> None:
+    """Every seed's value as a dot at `position`, and their mean ± standard deviation as a bar."""
+    mean, sd = mean_sd(values)
+    axis.errorbar(position, mean, yerr=sd, fmt="_", color="black", capsize=4, markersize=14)
+    axis.scatter(
+        np.full(len(values), position),
+        values,
+        c=colour,
+        marker=marker,
+        edgecolors="#333333",
+        linewidths=0.5,
+        label=label,
+        zorder=3,
+    )

@@ -186,7 +186,7 @@ def test_the_margins_and_lookups_equal_a_hand_loop_over_the_paired_seeds() -> No
             mean, sd, verdict = _gap_by_hand(mine, theirs)
             found = trained[category]
             assert np.isclose(found.gap, mean) and np.isclose(found.gap_sd, sd) and found.verdict == verdict
-            assert len(found.differences) == len(theirs) and np.isclose(found.mean, np.mean([mine[s] for s in theirs]))
+            assert len(found.differences) == len(theirs) and np.isclose(found.mean, np.mean(list(mine.values())))
             verdicts.add(verdict)
             for network in NETWORKS:
                 values = [_values(rows, category, network, d, "pixel_auroc") for d in ("per-location", "shared")]

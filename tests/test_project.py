@@ -22,7 +22,6 @@ READS_LEFT = {  # files whose test-split reads leave out defective images withou
     "04_three_way.ipynb": "the proxy task's confusion matrix on the good test images",
     "06_localization.ipynb": "GradCAM's maps at the image model's size, scored against the patch model's test set",
     "07_tsne.ipynb": "the real anomalies of the t-SNE and the kNN measures",
-    "08_foreground_cutpaste.ipynb": "GradCAM's pixel AUROC",
     "machine_spread.py": "notebook 07's kNN measures, read as notebook 07 reads them",
 }
 README = REPO / "README.md"

@@ -1,4 +1,7 @@
-"""Notebook 08's study helpers: per-seed runs summarised as mean ± standard deviation, in a table and a figure."""
+"""The seeded comparisons' helpers (cplib.studies and the pairing they share, cplib.experiments.margins): one variant
+against another over seeds, any paired comparison under the one rule, and the proxy task's confusion. The figures of
+the density and foreground studies are tested with their studies (tests/test_density_study.py,
+tests/test_foreground_study.py)."""
 
 from __future__ import annotations
 
@@ -6,20 +9,10 @@ import matplotlib
 import numpy as np
 import pytest
 
-from cplib.studies import LABELS, MEASURES, Run, comparison_figure, final_accuracy, runs_table, summarize_runs
+from cplib.experiments.margins import mean_sd, paired_margins
+from cplib.train import final_accuracy
 
 matplotlib.use("Agg")
-
-RUNS = [Run("capsule", aware, seed, 0.9, 0.6 + 0.1 * seed, 0.2, 0.8) for aware in (False, True) for seed in (0, 1)]
-
-
-def test_runs_table_reports_mean_and_spread() -> None:
-    summary = summarize_runs(RUNS)
-    mean, std, count = summary[("capsule", True)]["image_auroc"]
-    assert (mean, count) == (pytest.approx(0.65), 2) and std == pytest.approx(np.std([0.6, 0.7], ddof=1))
-    table = runs_table(RUNS)
-    assert "foreground-aware" in table and "0.650 ± 0.071" in table and "0.800 ± 0.000" in table
-    assert all(line.count("|") == 3 + len(MEASURES) + 1 for line in table.splitlines())
 
 
 def test_final_accuracy_is_the_mean_of_the_last_steps() -> None:
@@ -29,9 +22,35 @@ def test_final_accuracy_is_the_mean_of_the_last_steps() -> None:
         final_accuracy([])
 
 
-def test_comparison_figure_has_one_panel_per_measure() -> None:
-    figure = comparison_figure(RUNS)
-    assert [axis.get_title() for axis in figure.axes] == [LABELS[name] for name in MEASURES]
+def test_paired_margins_match_a_brute_force_pairing_over_random_seeds() -> None:
+    """Each side's mean ± sd over its own seeds; the gaps on the seeds both have, in the order the values hold them;
+    a category without a shared seed left out; the verdict by the rule, by hand."""
+    draws = np.random.default_rng(11)
+    for _ in range(60):
+        values = {}
+        for name in ("a", "b"):
+            for category in ("capsule", "weave"):
+                for seed in draws.permutation(6)[: int(draws.integers(0, 6))]:
+                    values[name, category, int(seed)] = float(draws.uniform())
+        found = paired_margins(values, "a", "b")
+        for category in ("capsule", "weave"):
+            mine = {s: v for (n, c, s), v in values.items() if (n, c) == ("a", category)}
+            theirs = {s: v for (n, c, s), v in values.items() if (n, c) == ("b", category)}
+            shared = [s for s in mine if s in theirs]
+            if not shared:
+                assert category not in found
+                continue
+            margin, gaps = found[category], np.array([mine[s] - theirs[s] for s in shared])
+            assert margin.differences == pytest.approx(tuple(gaps))
+            assert (margin.mean, margin.sd) == pytest.approx(mean_sd(list(mine.values())))
+            assert (margin.random_mean, margin.random_sd) == pytest.approx(mean_sd(list(theirs.values())))
+            if len(gaps) < 2:
+                expected = "one seed: no spread"
+            elif abs(gaps.mean()) <= 2 * gaps.std(ddof=1):
+                expected = "inside the noise"
+            else:
+                expected = "above" if gaps.mean() > 0 else "below"
+            assert margin.verdict == expected
 
 
 def test_compare_variants_pairs_seeds_under_the_one_rule() -> None:

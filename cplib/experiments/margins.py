@@ -3,7 +3,7 @@ measured seed by seed (each trained model starts from its seed's random network)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +62,8 @@ def spread_table(rows: Sequence[Measurement]) -> str:
 class Margin:
     """A variant against the random network on one category over seeds. Each seed's trained model starts from that
     seed's random network, so the gap is measured per seed (paired): training's effect, without the spread of the
-    initialisations."""
+    initialisations. Other paired comparisons (`paired_margins`: one scorer against another on each seed's model, one
+    training against another from each seed) keep their baseline's mean and sd in the random_* fields."""
 
     variant: str
     category: str
@@ -99,33 +100,28 @@ class Margin:
         )
 
 
-def paired_margin(variant: str, category: str, mine: dict[int, float], theirs: dict[int, float]) -> Margin:
-    """A Margin of `mine` against `theirs` ({seed: value}) over the seeds both have: each one's mean and sd over those
-    seeds, and the per-seed differences mine − theirs; its random_* fields hold `theirs`' mean and sd."""
-    seeds = sorted(mine.keys() & theirs.keys())
-    mine_values, their_values = [mine[s] for s in seeds], [theirs[s] for s in seeds]
-    differences = tuple(a - b for a, b in zip(mine_values, their_values))
-    return Margin(variant, category, *mean_sd(mine_values), *mean_sd(their_values), differences)
+def paired_margin(variant: str, category: str, mine: Mapping[int, float], theirs: Mapping[int, float]) -> Margin:
+    """A Margin of `mine` against `theirs` ({seed: value}): each side's mean and sd over its own seeds, and the
+    per-seed differences mine − theirs on the seeds both have, in `mine`'s order; its random_* fields hold `theirs`."""
+    differences = tuple(float(mine[s] - theirs[s]) for s in mine if s in theirs)
+    return Margin(variant, category, *mean_sd(list(mine.values())), *mean_sd(list(theirs.values())), differences)
 
 
-def gap_cell(margin: Margin, scale: float = 100, digits: int = 1) -> str:
-    """A margin's paired gap as "mean ± sd" (times `scale`), marked ▲/▼ beyond two sds."""
-    gap, sd = scale * margin.gap, scale * margin.gap_sd
-    return f"{gap:+.{digits}f} ± {sd:.{digits}f}{MARKS.get(margin.verdict, '')}"
+def paired_margins(values: Mapping[tuple[str, str, int], float], name: str, baseline: str) -> dict[str, Margin]:
+    """Per category, `name` against `baseline` seed by seed (`paired_margin`), from values keyed (name, category,
+    seed). Categories are those where the two share a seed, in the order `values` first names them with `name`."""
+    found = {}
+    for category in dict.fromkeys(c for (n, c, _) in values if n == name):
+        mine = {s: value for (n, c, s), value in values.items() if (n, c) == (name, category)}
+        theirs = {s: value for (n, c, s), value in values.items() if (n, c) == (baseline, category)}
+        if mine.keys() & theirs.keys():
+            found[category] = paired_margin(name, category, mine, theirs)
+    return found
 
 
 def margins(rows: Sequence[Measurement], variant: str) -> dict[str, Margin]:
     """Per category, the variant's seed spread, the random network's, and the per-seed gaps between them."""
-    spreads = seed_spreads(rows)
-    auroc = {(row.variant, row.category, row.seed): row.auroc for row in rows}
-    result = {}
-    for category in dict.fromkeys(row.category for row in rows if row.variant == variant):
-        seeds = [s for (v, c, s) in auroc if (v, c) == (variant, category) and (RANDOM_INIT, c, s) in auroc]
-        differences = tuple(auroc[variant, category, s] - auroc[RANDOM_INIT, category, s] for s in seeds)
-        result[category] = Margin(
-            variant, category, *spreads[variant, category], *spreads[RANDOM_INIT, category], differences
-        )
-    return result
+    return paired_margins({(row.variant, row.category, row.seed): row.auroc for row in rows}, variant, RANDOM_INIT)
 
 
 def proxy_accuracies(rows: Sequence[Measurement], variant: str) -> dict[str, float]:
@@ -142,6 +138,15 @@ def gap_cells(rows: Sequence[Measurement], variant: str, categories: Sequence[st
     accuracy."""
     found, accuracy = margins(rows, variant), proxy_accuracies(rows, variant)
     return [f"{gap_cell(found[c])} · {accuracy[c]:.2f}" for c in categories]
+
+
+def gap_cell(margin: Margin | None, scale: float = 100, digits: int = 1) -> str:
+    """A margin's paired gap as "mean ± sd" of the per-seed gaps (times `scale`: points for an AUROC or a share),
+    marked ▲/▼ beyond two sds; a dash where there is no pair."""
+    if margin is None:
+        return "—"
+    gap, sd = scale * margin.gap, scale * margin.gap_sd
+    return f"{gap:+.{digits}f} ± {sd:.{digits}f}{MARKS.get(margin.verdict, '')}"
 
 
 def margin_table(rows: Sequence[Measurement]) -> str:
