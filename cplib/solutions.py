@@ -12,10 +12,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
+import torchvision.transforms.v2.functional as TF
+from sklearn.covariance import LedoitWolf
+from sklearn.metrics import roc_auc_score
 from torch import Tensor
 from torch.nn import functional as F
 
-from .augment import cutout, cutpaste, make_views, num_classes, sample_box_sizes, scar
+from .augment import cutout, cutpaste, make_views, num_classes, pre_augment, sample_box_sizes, scar
 from .data import load_split
 from .density import GaussianDensity, PerLocationGaussian, SingularCovariance
 from .embedding import separability
@@ -211,6 +214,88 @@ def empirical_covariance_rank(samples: int, dims: int = 16, seed: int = 0) -> tu
     except SingularCovariance:
         return rank, True
     return rank, False
+
+
+def _uniform(generator: torch.Generator, count: int, low: float, high: float) -> Tensor:
+    """`count` draws of U[low, high) in float64, as cplib draws them."""
+    return low + (high - low) * torch.rand(count, generator=generator, dtype=torch.float64)
+
+
+def _mean_grey(patch: Tensor, padded: tuple[int, int]) -> Tensor:
+    """Mean grey of a (3, h, w) patch, summed inside zeros the size of the batch's largest box: float addition depends
+    on its order, and cplib sums each patch so, in one padded tensor for the whole batch."""
+    grey = torch.zeros(padded)
+    grey[: patch.shape[1], : patch.shape[2]] = TF.rgb_to_grayscale(patch)[0]
+    return grey.sum() / (patch.shape[1] * patch.shape[2])
+
+
+def _jitter(patch: Tensor, factors: list[Tensor], padded: tuple[int, int]) -> Tensor:
+    """ColorJitter of one (3, h, w) patch in cplib's fixed order: brightness, contrast (towards the mean grey),
+    saturation (towards each pixel's grey), hue."""
+    brightness, contrast, saturation, hue = factors
+    patch = (patch * brightness).clamp(0, 1)
+    patch = (patch * contrast + _mean_grey(patch, padded) * (1 - contrast)).clamp(0, 1)
+    patch = (patch * saturation + TF.rgb_to_grayscale(patch) * (1 - saturation)).clamp(0, 1)
+    return TF.adjust_hue(patch, hue.item()).clamp(0, 1)
+
+
+def _cutpaste_views(images: Tensor, generator: torch.Generator) -> Tensor:
+    """CutPaste of every image: a box of 2-15 % of the image, width/height log-uniform in [0.3, 1/0.3], cut, jittered by
+    0.1 and pasted at an independent place; each quantity drawn for the whole batch in turn, as in cplib's."""
+    count, _, height, width = images.shape
+    jitter = 0.1
+    pixels = _uniform(generator, count, 0.02 * height * width, 0.15 * height * width)
+    ratios = torch.exp(_uniform(generator, count, math.log(0.3), math.log(1 / 0.3)))
+    heights, widths = torch.sqrt(pixels / ratios).round().long(), torch.sqrt(pixels * ratios).round().long()
+    corner = lambda side, box: (torch.rand(count, generator=generator, dtype=torch.float64) * (side - box + 1)).long()
+    cut = corner(height, heights), corner(width, widths)
+    paste = corner(height, heights), corner(width, widths)
+    factors = [_uniform(generator, count, 1 - jitter, 1 + jitter) for _ in range(3)]
+    factors.append(_uniform(generator, count, -jitter, jitter))
+    views, padded = images.clone(), (int(heights.max()), int(widths.max()))
+    for i, (h, w) in enumerate(zip(heights.tolist(), widths.tolist())):
+        patch = images[i, :, cut[0][i] : cut[0][i] + h, cut[1][i] : cut[1][i] + w]
+        jittered = _jitter(patch, [factor[i].float() for factor in factors], padded)
+        views[i, :, paste[0][i] : paste[0][i] + h, paste[1][i] : paste[1][i] + w] = jittered
+    return views
+
+
+@torch.no_grad()
+def _pooled_features(model: CutPasteNet, images: Tensor) -> np.ndarray:
+    """512-d pooled features (float64) of images, the network in eval mode (batch-norm's running statistics) and the
+    inputs channels-last, as cplib encodes them (the memory layout changes the order of a convolution's additions)."""
+    return model.eval().features(images.contiguous(memory_format=torch.channels_last)).double().numpy()
+
+
+def binary_cutpaste_by_hand(
+    root: str, category: str, size: int = 32, steps: int = 4, batch: int = 4, seed: int = 0
+) -> tuple[CutPasteNet, float]:
+    """The whole image-level method for binary CutPaste (one augmentation, two classes: the simplest to write), in plain
+    torch and scikit-learn: train the network to tell normal images from their CutPaste views (the paper's SGD, one
+    cosine cycle), fit a Gaussian (Ledoit-Wolf) to the clean training images' 512-d features, score the test images by
+    Mahalanobis distance. Returns the network and the image AUROC: those of cplib.train.train and
+    cplib.evaluate.evaluate_model for the same config, since every random number is drawn in cplib's order."""
+    images = load_split(root, category, "train", size).images
+    torch.manual_seed(seed)
+    model = CutPasteNet(num_classes=2).to(memory_format=torch.channels_last).train()
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.03, momentum=0.9, weight_decay=3e-5)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps)
+    generator, order = torch.Generator().manual_seed(seed), torch.empty(0, dtype=torch.long)
+    for _ in range(steps):
+        while len(order) < batch:  # epoch after epoch, each one shuffle of every training image
+            order = torch.cat([order, torch.randperm(len(images), generator=generator)])
+        sources, order = order[:batch], order[batch:]
+        normal = pre_augment(images[sources], generator)  # cplib's shift and jitter: long to repeat, not the method
+        inputs = torch.cat([normal, _cutpaste_views(normal, generator)]).contiguous(memory_format=torch.channels_last)
+        loss = F.cross_entropy(model(inputs)[1], torch.arange(2).repeat_interleave(batch))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+    test = load_split(root, category, "test", size, masks=False)
+    gaussian = LedoitWolf().fit(_pooled_features(model, images))  # the clean images, not their views
+    scores = gaussian.mahalanobis(_pooled_features(model, test.images))  # squared distances: the same ranking
+    return model, float(roc_auc_score(test.labels.numpy(), scores))
 
 
 # ---------------------------------------------------------------- 06 localisation

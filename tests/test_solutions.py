@@ -90,6 +90,26 @@ def test_empirical_covariance_has_rank_n_minus_1_and_is_singular_below_d() -> No
     assert solutions.empirical_covariance_rank(64) == (16, False)
 
 
+def test_binary_cutpaste_by_hand_is_cplib_train_and_evaluate_to_the_bit(tmp_path: Path) -> None:
+    from cplib.evaluate import evaluate_model
+    from cplib.profiles import get_profile
+    from cplib.synthetic import Counts, write_dataset
+    from cplib.train import build_model, train
+
+    root = str(write_dataset(tmp_path / "default", counts=Counts(train=10, test_good=3, test_per_defect=2)))
+    config = get_profile("tiny").config("cutpaste", "capsule", data_root=root)
+    arguments = (root, "capsule", config.size, config.steps, config.batch)
+    by_hand, auroc = solutions.binary_cutpaste_by_hand(*arguments, seed=config.seed)
+    by_cplib, _ = train(config, progress=False)
+    weights = by_cplib.state_dict()
+    assert by_hand.state_dict().keys() == weights.keys()
+    assert all(torch.equal(value, weights[name]) for name, value in by_hand.state_dict().items())  # buffers too
+    assert auroc == evaluate_model(by_cplib, config).auroc
+    other_seed, _ = solutions.binary_cutpaste_by_hand(*arguments, seed=config.seed + 1)
+    for other in (other_seed, build_model(config)):  # another seed's draws; the network before training
+        assert not torch.equal(other.state_dict()["classifier.weight"], weights["classifier.weight"])
+
+
 def test_per_location_gaussian_flags_a_misplaced_appearance_and_shared_does_not() -> None:
     ratios = solutions.shared_vs_per_location()
     assert ratios["per location"] > 5 and ratios["shared"] < 1
