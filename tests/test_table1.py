@@ -591,3 +591,35 @@ def test_each_length_of_the_training_curve_warms_up_for_its_own_share_of_steps(m
     training_curve.training_curve("unused", ["weave"], profile, [100, 1000], device="cpu")
     trained = [(job.config.steps, job.config.warmup) for job in captured if not job.random_init]
     assert trained == [(100, 10), (1000, 100)] and all(job.config.optimiser == "adamw" for job in captured)
+
+
+def test_the_headline_names_the_recipe_each_study_was_trained_with(root: str) -> None:
+    from dataclasses import replace
+
+    from cplib.experiments.headline import recipe_name
+    from cplib.experiments.measurements import MEASURED
+    from cplib.experiments.results import row_key
+    from cplib.profiles import LESSON_RECIPE
+
+    cpu, draws = get_profile("cpu"), np.random.default_rng(5)
+    rows = [row for row in _rows(draws, seeds=2) if row.variant != "random init"]
+    keyed = {
+        recipe: [
+            replace(
+                row,
+                key=row_key(
+                    cpu.config(
+                        row.variant, row.category, recipe=recipe, data_root=root, seed=row.seed, steps=row.steps
+                    ),
+                    MEASURED,
+                ),
+            )
+            for row in rows
+        ]
+        for recipe in (LESSON_RECIPE, "paper", "AdamW 1e-3")
+    }
+    untrained = [row for row in _rows(draws, seeds=2) if row.variant == "random init"]  # no recipe trained these
+    assert recipe_name(keyed[LESSON_RECIPE] + untrained, cpu, root) == "lesson recipe"
+    assert recipe_name(keyed["paper"], cpu, root) == recipe_name(rows, cpu, root) == "paper's SGD"  # keyless: SGD
+    assert recipe_name(keyed["AdamW 1e-3"], cpu, root) == "mixed recipes"
+    assert recipe_name(keyed[LESSON_RECIPE][:-1] + keyed["paper"][-1:], cpu, root) == "mixed recipes"

@@ -8,22 +8,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..profiles import LESSON_RECIPE, Profile, ensure_dataset, get_profile
 from .localization import COMMITTED_LOCALIZATION, TRAINED, LocalizationRow, default_density, pixel_aurocs
 from .margins import gap_cells, seed_spreads, spread_cell
 from .measurements import RANDOM_INIT, Measurement
 from .results import study_rows
-from .table1 import COMMITTED_TABLE1
+from .table1 import COMMITTED_TABLE1, made_with
 from .training_curve import COMMITTED_CURVE
 
 VARIANT = "3way"
+RECIPE_NAMES = {LESSON_RECIPE: "lesson recipe", "paper": "paper's SGD"}
+
+
+def recipe_name(rows: Sequence[Measurement], profile: Profile, root: str) -> str:
+    """Which recipe trained the rows' models (`table1.made_with`): the lesson recipe or the paper's SGD."""
+    trained = [row for row in rows if row.variant != RANDOM_INIT]
+    for recipe, name in RECIPE_NAMES.items():
+        made = (
+            made_with(row, profile.config(row.variant, row.category, recipe=recipe, data_root=root, steps=row.steps))
+            for row in trained
+        )
+        if all(made):
+            return name
+    return "mixed recipes"
 
 
 def headline_table(
-    table1: Sequence[Measurement], curve: Sequence[Measurement], localization: Sequence[LocalizationRow]
+    table1: Sequence[Measurement],
+    curve: Sequence[Measurement],
+    localization: Sequence[LocalizationRow],
+    recipes: tuple[str, str] = ("", ""),
 ) -> str:
     """Markdown: per category, the 3-way model's image AUROC over seeds beside its random networks', their paired
     gap, the longest training of the curve against its random network, and pixel AUROC with the default density (the
-    mean over the localisation study's seeds)."""
+    mean over the localisation study's seeds); `recipes` names what trained the table's and the curve's models."""
+    table_recipe, curve_recipe = (f", {name}" if name else "" for name in recipes)
     categories = list(dict.fromkeys(row.category for row in table1))
     seeds = sorted({row.seed for row in table1})
     spreads = seed_spreads(table1)
@@ -34,7 +53,7 @@ def headline_table(
     seed_names = ", ".join(map(str, seeds))
     rows = [
         (
-            f"image AUROC %, 3-way, {steps} steps (seeds {seed_names})",
+            f"image AUROC %, 3-way, {steps} steps{table_recipe} (seeds {seed_names})",
             [spread_cell(spreads[VARIANT, c], spreads[RANDOM_INIT, c][0]) for c in categories],
         ),
         (
@@ -43,7 +62,7 @@ def headline_table(
         ),
         ("3-way's gap to it, points · proxy acc. (▲ beyond 2 sd)", gap_cells(table1, VARIANT, categories)),
         (
-            f"image AUROC %, 3-way, {longest} steps vs random (seed {curve[0].seed})",
+            f"image AUROC %, 3-way, {longest} steps{curve_recipe} vs random (seed {curve[0].seed})",
             [f"{100 * at[c, longest, VARIANT]:.1f} vs {100 * at[c, 0, RANDOM_INIT]:.1f}" for c in categories],
         ),
         (
@@ -67,7 +86,9 @@ def committed_headline() -> str:
     `results.study_rows`)."""
     table1 = [row for row in study_rows(COMMITTED_TABLE1, Measurement) if row.variant in (RANDOM_INIT, VARIANT)]
     curve = study_rows(COMMITTED_CURVE, Measurement)
-    return headline_table(table1, curve, study_rows(COMMITTED_LOCALIZATION, LocalizationRow))
+    profile, root = get_profile("cpu"), ensure_dataset()
+    recipes = (recipe_name(table1, profile, root), recipe_name(curve, profile, root))
+    return headline_table(table1, curve, study_rows(COMMITTED_LOCALIZATION, LocalizationRow), recipes)
 
 
 if __name__ == "__main__":
