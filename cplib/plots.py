@@ -82,6 +82,31 @@ def augmentation_figure(
     return figure
 
 
+def fakes_beside_defect_figure(
+    images: Tensor,
+    fakes: Mapping[str, tuple[Tensor, Tensor]],
+    defects: Tensor,
+    defect_masks: Tensor | None = None,
+    title: str = "",
+) -> Figure:
+    """One row per normal image (B, C, H, W): the image, each fake of it (name -> its augmented batch and changed-pixel
+    masks (B, 1, H, W), as every augmentation returns them) with the changed pixels outlined, then a real defect of the
+    same category (defects: (B, C, H, W)), its annotated pixels outlined where `defect_masks` is given."""
+    columns = [("normal", images, None), *((name, *fake) for name, fake in fakes.items())]
+    columns.append(("real defect", defects, defect_masks))
+    figure, axes = plt.subplots(len(images), len(columns), figsize=(2 * len(columns), 2 * len(images)), squeeze=False)
+    for column, (name, batch, masks) in enumerate(columns):
+        axes[0, column].set_title(name, fontsize=9)
+        for row in range(len(images)):
+            axes[row, column].imshow(to_display(batch[row]))
+            if masks is not None and masks[row].any():
+                axes[row, column].contour(masks[row, 0].cpu().numpy(), levels=[0.5], colors="#EE3377", linewidths=0.8)
+    hide_ticks(axes.flat)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
 def training_curves(histories: Mapping[str, History], window: int = 10) -> Figure:
     """Loss and proxy-task accuracy per step (moving average over `window` steps) for one or more runs."""
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.4))

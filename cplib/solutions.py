@@ -1,4 +1,4 @@
-"""Worked solutions to the exercises at the end of notebooks 00-09, one small function per exercise.
+"""Worked solutions to the exercises at the end of notebooks 00-09 and 11, one small function per exercise.
 
 The notebooks call these when a learner reveals a solution; tests/test_solutions.py and tests/test_solutions_evidence.py
 run every one, so none rots. Each returns the numbers the exercise asks the learner to predict. Only method modules are
@@ -26,6 +26,7 @@ from .evaluate import evaluate_localization, per_defect_subset
 from .localize import default_shared, gaussian_kernel, upsample
 from .metrics import image_auroc
 from .model import CutPasteNet
+from .natural_fakes import NATURAL_FAKES
 from .profiles import Profile
 from .train import build_model
 
@@ -443,3 +444,18 @@ def accuracy_gap_correlation(accuracy: Mapping[tuple[str, str], float], gaps: Ga
         np.argsort(np.argsort(values)) for values in ([accuracy[k] for k in keys], [np.mean(gaps[k]) for k in keys])
     ]
     return float(np.corrcoef(*ranks)[0, 1])
+
+
+# ---------------------------------------------------------------- 11 natural fakes
+
+
+def largest_change_on_flat_images(count: int = 8, size: int = 32, seed: int = 0) -> dict[str, float]:
+    """On a batch of flat images, each its own grey: the largest pixel change of the seamless paste and of the Perlin
+    region, each from another image of the batch. Poisson blending keeps the destination's border and adds the source's
+    gradients, which a flat patch has none of, so the seamless fake vanishes (0); the Perlin region blends in the other
+    image's grey, so it shows."""
+    greys = torch.linspace(0.1, 0.9, count).view(-1, 1, 1, 1).expand(count, 3, size, size).contiguous()
+    return {
+        name: (make(greys, torch.Generator().manual_seed(seed))[0] - greys).abs().max().item()
+        for name, make in NATURAL_FAKES.items()
+    }

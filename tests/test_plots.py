@@ -88,3 +88,23 @@ def test_contrast_figure_draws_each_runs_share_recognised_per_bin() -> None:
     expected = [share for views, label in runs.values() for *_, share in recognised_by_contrast(views, label)]
     assert [bar.get_height() for bar in bars] == pytest.approx(expected)
     assert [text.get_text() for text in figure.axes[0].get_legend().get_texts()] == ["a", "b"]
+
+
+def test_fakes_beside_defect_draws_each_fake_of_each_image_and_outlines_what_changed() -> None:
+    from cplib.natural_fakes import NATURAL_FAKES
+    from cplib.plots import fakes_beside_defect_figure, to_display
+
+    images, defects = torch.rand(2, 3, 24, 24), torch.rand(2, 3, 24, 24)
+    defect_masks = torch.zeros(2, 1, 24, 24, dtype=torch.bool)
+    defect_masks[0, 0, 5:9, 5:9] = True  # the second defect has no annotated pixel: nothing to outline
+    fakes = {name: make(images, torch.Generator().manual_seed(0)) for name, make in NATURAL_FAKES.items()}
+    figure = fakes_beside_defect_figure(images, fakes, defects, defect_masks, title="weave")
+    axes = np.array(figure.axes).reshape(2, 4)
+    assert [axis.get_title() for axis in axes[0]] == ["normal", "seamless", "perlin", "real defect"]
+    columns = [images, fakes["seamless"][0], fakes["perlin"][0], defects]
+    for row in range(2):
+        for column, batch in enumerate(columns):
+            assert np.array_equal(axes[row, column].images[0].get_array(), to_display(batch[row]))
+    outlined = [[bool(axis.collections) for axis in line] for line in axes]
+    assert outlined == [[False, True, True, True], [False, True, True, False]]
+    assert figure._suptitle.get_text() == "weave"

@@ -200,3 +200,8 @@ def test_every_solution_cell_stays_collapsed_until_asked_for(notebook: Path) -> 
             f"{notebook.name}: '{first}' shows its answer before the learner asks: set its metadata "
             '"jupyter": {"source_hidden": true, "outputs_hidden": true}'
         )
+
+
+def test_a_seamless_paste_vanishes_on_flat_images_and_a_perlin_region_does_not() -> None:
+    change = solutions.largest_change_on_flat_images()
+    assert change["seamless"] == 0.0 and change["perlin"] > 0.1
