@@ -2,11 +2,12 @@
 training move us toward the paper? Each length is its own run (its own cosine cycle), cached, so a rerun only evaluates.
 
 Writes a CSV (one row per model, each as its model is measured, keyed on what made it: a rerun skips the rows it has and
-resumes a stopped study), and a Markdown table and a figure of every row in the CSV.
+resumes a stopped study, which leaves whole seeds: they run one after another), and a Markdown table and a figure of
+every row in the CSV (mean ± sd over the seeds).
 
-About 50 min on 2 cores:
+About 50 min a seed on 2 cores:
 
-    .venv/bin/python bench/training_curve.py --steps 100 300 1000 2000 --out bench/results/training_curve
+    .venv/bin/python bench/training_curve.py --steps 100 300 1000 2000 --seeds 0 1 2 --out bench/results/training_curve
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
     parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
     parser.add_argument("--steps", type=int, nargs="+", default=[100, 300, 1000, 2000])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
     parser.add_argument("--out", default="build/training_curve", help="prefix of the .csv, .md and .png written")
     args = parser.parse_args(argv)
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         root = args.data or ensure_dataset()
         profile = get_profile(args.profile)
-        training_curve(root, list_categories(root), profile, sorted(args.steps), args.seed, args.device, csv)
+        training_curve(root, list_categories(root), profile, sorted(args.steps), args.seeds, args.device, csv)
     except CplibError as error:
         print(f"training_curve: error: {error}", file=sys.stderr)
         return 2

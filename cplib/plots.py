@@ -23,6 +23,7 @@ from .experiments.margins import margins, proxy_accuracies
 from .experiments.measurements import RANDOM_INIT, Measurement
 from .experiments.recipes import RecipeRow
 from .experiments.scale import by_size
+from .experiments.training_curve import curve_means
 from .foreground import ForegroundSteps
 from .localize import gaussian_kernel, kernel_sigma, upsample
 from .metrics import aupro, image_auroc, pro_curve, roc_points
@@ -377,20 +378,19 @@ def spread_figure(rows: Sequence[Measurement]) -> Figure:
 
 
 def curve_figure(rows: Sequence[Measurement]) -> Figure:
-    """3-way image AUROC and proxy accuracy against training steps per category, the random network as a dashed line."""
-    categories = list(dict.fromkeys(row.category for row in rows))
+    """3-way image AUROC and proxy accuracy against training steps per category: the mean over seeds, shaded ± sd where
+    there are several, and the random network's mean as a dashed line."""
+    points = curve_means(rows)
     figure, (auroc, accuracy) = plt.subplots(1, 2, figsize=(10, 3.4))
-    for category in categories:
-        trained = sorted(
-            (row for row in rows if row.category == category and row.variant != RANDOM_INIT), key=lambda row: row.steps
-        )
-        (line,) = auroc.plot([row.steps for row in trained], [row.auroc for row in trained], marker="o", label=category)
-        random = [row.auroc for row in rows if row.category == category and row.variant == RANDOM_INIT]
-        auroc.axhline(np.mean(random), color=line.get_color(), linestyle="--")
-        accuracy.plot(
-            [row.steps for row in trained], [row.proxy_accuracy for row in trained], marker="o", label=category
-        )
-    auroc.set(xscale="log", xlabel="optimiser steps", ylabel="image AUROC", title="3-way (dashed: random init)")
+    for category in dict.fromkeys(row.category for row in rows):
+        trained = sorted((p for p in points.values() if p.category == category and p.steps), key=lambda p: p.steps)
+        steps = [p.steps for p in trained]
+        line = mean_band(auroc, steps, [p.auroc for p in trained], [p.sd for p in trained], category)
+        if (category, 0) in points:
+            auroc.axhline(points[category, 0].auroc, color=line.get_color(), linestyle="--")
+        mean_band(accuracy, steps, [p.proxy_accuracy for p in trained], [p.proxy_sd for p in trained], category)
+    band = "; shaded: ± sd over seeds" if len({row.seed for row in rows}) > 1 else ""
+    auroc.set(xscale="log", xlabel="optimiser steps", ylabel="image AUROC", title=f"3-way (dashed: random init{band})")
     accuracy.axhline(1 / 3, color="grey", linestyle=":")
     accuracy.set(
         xscale="log", xlabel="optimiser steps", ylabel="proxy accuracy (last 20 steps)", title="chance ⅓ dotted"
@@ -398,6 +398,14 @@ def curve_figure(rows: Sequence[Measurement]) -> Figure:
     auroc.legend(fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def mean_band(axis: Axes, x: Sequence[float], means: Sequence[float], sds: Sequence[float], label: str) -> Line2D:
+    """A line of means with a band of ± sd around it (none where the sd is 0: one seed)."""
+    (line,) = axis.plot(x, means, marker="o", label=label)
+    low, high = np.subtract(means, sds), np.add(means, sds)
+    axis.fill_between(x, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+    return line
 
 
 def scale_figure(rows: Sequence[Measurement]) -> Figure:

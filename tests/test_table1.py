@@ -116,21 +116,29 @@ def test_seeded_ablation_measures_every_variant_seed_and_the_random_network(
     assert to_csv(rows).count("\n") == len(rows) + 1
 
 
-def test_training_curve_trains_each_length_once_and_keeps_the_random_line(
+def test_training_curve_runs_seed_by_seed_each_model_once_and_resumes(
     root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from cplib.experiments import grid
     from cplib.experiments.measurements import RANDOM_INIT
     from cplib.experiments.training_curve import training_curve
 
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
-    rows = training_curve(root, ["weave"], get_profile("tiny"), lengths=[2, 4])
-    assert [(r.variant, r.steps) for r in rows] == [(RANDOM_INIT, 0), ("3way", 2), ("3way", 4)]
-    assert np.isnan(rows[0].proxy_accuracy)
-    for row in rows[1:]:  # the mean proxy accuracy over the last 20 steps of that length's own training history
-        config = get_profile("tiny").config("3way", "weave", data_root=root, steps=row.steps)
+    real, ran = grid.run_job, []
+    monkeypatch.setattr(grid, "run_job", lambda job, root, device: ran.append(job.key) or real(job, root, device))
+    out, tiny = tmp_path / "curve.csv", get_profile("tiny")
+    rows = training_curve(root, ["weave"], tiny, lengths=[2, 4], seeds=[0, 1], out=out)
+    assert [(r.seed, r.variant, r.steps) for r in rows] == [
+        (seed, variant, steps) for seed in (0, 1) for variant, steps in ((RANDOM_INIT, 0), ("3way", 2), ("3way", 4))
+    ]
+    assert ran == [r.key for r in rows] and all(np.isnan(r.proxy_accuracy) for r in rows if r.variant == RANDOM_INIT)
+    for row in rows[1:3] + rows[4:]:  # the mean proxy accuracy over the last 20 steps of that model's own history
+        config = tiny.config("3way", "weave", data_root=root, seed=row.seed, steps=row.steps)
         accuracy = get_or_train(config, progress=False).history.accuracy
         assert len(accuracy) == row.steps and row.proxy_accuracy == pytest.approx(np.mean(accuracy[-20:]))
-    assert len(list((tmp_path / "models").glob("*.pt"))) == 2
+    assert len(list((tmp_path / "models").glob("*.pt"))) == 4
+    again = training_curve(root, ["weave"], tiny, lengths=[2, 4], seeds=[0, 1], out=out)
+    assert [r.key for r in again] == ran and len(ran) == 6  # the rerun measures nothing
 
 
 @pytest.mark.parametrize(
@@ -414,27 +422,54 @@ def test_seeded_results_read_the_committed_table_only_for_the_default_data(
     assert all(r.steps == tiny.steps for r in measured if r.variant == "cutout")
 
 
-def _curve(draws: np.random.Generator, lengths: tuple[int, ...] = (100, 300, 1000)) -> list:
-    """A random training-length curve: the random network and each length, on two categories."""
+def _curve(draws: np.random.Generator, lengths: tuple[int, ...] = (100, 300, 1000), seeds: int = 1) -> list:
+    """A random training-length curve: the random network and each length, on two categories, seed by seed."""
     from cplib.experiments.measurements import RANDOM_INIT, Measurement
 
     return [
         Measurement(
             RANDOM_INIT if n == 0 else "3way",
             c,
-            0,
+            seed,
             n,
             64,
             float(draws.uniform(0.4, 1.0)),
             float(draws.uniform()),
             "bf16",
         )
+        for seed in range(seeds)
         for c in ("capsule", "weave")
         for n in (0, *lengths)
     ]
 
 
-def test_curve_table_holds_every_length_in_order() -> None:
+def _cells(table: str) -> dict[str, list[str]]:
+    """A Markdown table's body, first cell -> the others, stripped."""
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:] if line]
+    return {first: rest for first, *rest in rows if not first.startswith("mean ±")}
+
+
+def _brute_cell(rows: list, category: str, steps: int) -> str:
+    """A curve table's cell from the rows by hand: AUROC (%) mean ± sample sd over the seeds, ▲/▼ where the paired gap
+    to the random network passes two sds, · mean proxy accuracy, and the seeds where the category has more."""
+    from cplib.experiments.measurements import RANDOM_INIT
+
+    mine = {r.seed: r for r in rows if (r.category, r.steps) == (category, steps)}
+    random = {r.seed: r.auroc for r in rows if (r.category, r.variant) == (category, RANDOM_INIT)}
+    auroc = np.array([r.auroc for r in mine.values()])
+    cell = f"{100 * auroc.mean():.1f}" + (f" ± {100 * auroc.std(ddof=1):.1f}" if len(mine) > 1 else "")
+    gaps = np.array([r.auroc - random[s] for s, r in mine.items()])
+    if steps and len(gaps) > 1 and abs(gaps.mean()) > 2 * gaps.std(ddof=1):
+        cell += " ▲" if gaps.mean() > 0 else " ▼"
+    if steps:
+        cell += f" · {np.mean([r.proxy_accuracy for r in mine.values()]):.2f}"
+    if set(mine) != {r.seed for r in rows if r.category == category}:
+        cell += " (seeds " + ", ".join(map(str, sorted(mine))) + ")"
+    return cell
+
+
+@pytest.mark.parametrize("seeds", [1, 3])
+def test_curve_table_holds_every_length_in_order_over_the_seeds(seeds: int) -> None:
     from cplib.experiments.training_curve import curve_table
 
     draws = np.random.default_rng(5)
@@ -442,16 +477,74 @@ def test_curve_table_holds_every_length_in_order() -> None:
         lengths = tuple(
             sorted(draws.choice([100, 300, 1000, 3000], size=int(draws.integers(1, 5)), replace=False).tolist())
         )
-        rows = _curve(draws, lengths)
-        lines = curve_table(rows).splitlines()
-        assert lines[0] == "| category | random init | " + " | ".join(f"{n} steps" for n in lengths) + " |"
-        for line, category in zip(lines[2:], ("capsule", "weave")):
-            mine = {r.steps: r for r in rows if r.category == category}
-            expected = [
-                f"{100 * mine[0].auroc:.1f}",
-                *(f"{100 * mine[n].auroc:.1f} · {mine[n].proxy_accuracy:.2f}" for n in lengths),
-            ]
-            assert [cell.strip() for cell in line.strip("|").split("|")] == [category, *expected]
+        rows = _curve(draws, lengths, seeds)
+        table = curve_table(rows)
+        lines = table.splitlines()
+        assert lines[0] == "| category | seeds | random init | " + " | ".join(f"{n} steps" for n in lengths) + " |"
+        names = ", ".join(map(str, range(seeds)))
+        assert _cells(table) == {
+            c: [names, *(_brute_cell(rows, c, n) for n in (0, *lengths))] for c in ("capsule", "weave")
+        }
+        assert ("±" in table) == (seeds > 1)
+
+
+def test_curve_means_and_gaps_are_the_seeds_mean_sd_and_paired_differences() -> None:
+    from cplib.experiments.training_curve import curve_gaps, curve_means
+
+    rows = _curve(np.random.default_rng(7), (100, 1000), seeds=3)
+    points, gaps = curve_means(rows), curve_gaps(rows)
+    assert set(points) == {(c, n) for c in ("capsule", "weave") for n in (0, 100, 1000)} and set(gaps) == set(
+        points
+    ) - {
+        ("capsule", 0),
+        ("weave", 0),
+    }
+    for (category, steps), point in points.items():
+        mine = [r for r in rows if (r.category, r.steps) == (category, steps)]
+        auroc, accuracy = np.array([r.auroc for r in mine]), np.array([r.proxy_accuracy for r in mine])
+        assert (point.category, point.steps, point.seeds) == (category, steps, (0, 1, 2))
+        assert (point.auroc, point.sd) == pytest.approx((auroc.mean(), auroc.std(ddof=1)))
+        if steps:
+            assert (point.proxy_accuracy, point.proxy_sd) == pytest.approx((accuracy.mean(), accuracy.std(ddof=1)))
+            random = np.array([r.auroc for r in rows if (r.category, r.steps) == (category, 0)])
+            assert gaps[category, steps].differences == pytest.approx(auroc - random)
+            assert (gaps[category, steps].random_mean, gaps[category, steps].mean) == pytest.approx(
+                (random.mean(), auroc.mean())
+            )
+
+
+def test_a_curve_with_partial_seeds_reports_the_seeds_each_cell_has() -> None:
+    from cplib.experiments.training_curve import curve_gaps, curve_means, curve_table
+
+    full = _curve(np.random.default_rng(8), (100, 1000), seeds=3)
+    rows = [
+        r for r in full if not (r.seed == 2 and r.steps == 1000) and not (r.category == "weave" and r.steps == 1000)
+    ]
+    points, gaps = curve_means(rows), curve_gaps(rows)
+    assert points["capsule", 1000].seeds == (0, 1) and len(gaps["capsule", 1000].differences) == 2
+    assert points["capsule", 100].seeds == (0, 1, 2) and ("weave", 1000) not in points
+    cells = _cells(curve_table(rows))
+    assert cells["capsule"] == ["0, 1, 2", *(_brute_cell(rows, "capsule", n) for n in (0, 100, 1000))]
+    assert cells["capsule"][-1].endswith("(seeds 0, 1)") and cells["weave"][-1] == "—"
+    alone = [r for r in rows if r.seed == 2 and r.category == "weave"]  # one seed: values, no spread
+    assert _cells(curve_table(alone)) == {
+        "weave": ["2", f"{100 * alone[0].auroc:.1f}", _brute_cell(alone, "weave", 100)]
+    }
+
+
+def test_curve_figure_draws_a_band_per_category_where_there_are_seeds() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cplib.plots import curve_figure
+
+    rows = _curve(np.random.default_rng(9), (100, 1000), seeds=2)
+    auroc, accuracy = curve_figure(rows).axes
+    assert len(auroc.collections) == len(accuracy.collections) == 2
+    trained = [line for line in auroc.lines if line.get_label() in ("capsule", "weave")]
+    capsule = [np.mean([r.auroc for r in rows if (r.category, r.steps) == ("capsule", n)]) for n in (100, 1000)]
+    assert list(trained[0].get_xdata()) == [100, 1000] and trained[0].get_ydata() == pytest.approx(capsule)
+    assert curve_figure(_curve(np.random.default_rng(9))).axes[0].get_legend() is not None
 
 
 def test_the_committed_curve_is_read_only_for_the_default_data_at_the_profile_size(
