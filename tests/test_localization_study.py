@@ -469,3 +469,25 @@ def test_the_headline_shows_the_pixel_auroc_mean_over_the_localization_seeds() -
             default = "shared" if category in ("granite", "weave") else "per-location"
             means = [np.mean(list(_values(rows, category, n, default, "pixel_auroc").values())) for n in NETWORKS]
             assert cell == f"{means[0]:.3f} vs {means[1]:.3f}"
+
+
+def test_the_headline_reads_the_curve_as_the_mean_over_its_seeds() -> None:
+    from cplib.experiments.headline import VARIANT, headline_table
+    from cplib.experiments.measurements import Measurement
+    from cplib.experiments.results import study_rows
+    from cplib.experiments.table1 import COMMITTED_TABLE1
+
+    table1 = [r for r in study_rows(COMMITTED_TABLE1, Measurement) if r.variant in (RANDOM_INIT, VARIANT)]
+    draws = np.random.default_rng(7)
+    curve = [
+        Measurement(VARIANT if n else RANDOM_INIT, c, seed, n, 64, float(draws.uniform(0.4, 1.0)), 0.5, "bf16")
+        for seed in range(3)
+        for c in CATEGORIES
+        for n in (0, 100, 1000)
+    ]
+    line = headline_table(table1, curve, _rows(draws)).splitlines()[-2]
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert cells[0].endswith("1000 steps vs random (mean of seeds 0, 1, 2)")
+    for cell, category in zip(cells[1:], CATEGORIES):
+        mean = [np.mean([r.auroc for r in curve if (r.category, r.steps) == (category, n)]) for n in (1000, 0)]
+        assert cell == f"{100 * mean[0]:.1f} vs {100 * mean[1]:.1f}"

@@ -14,7 +14,7 @@ from .margins import gap_cells, seed_spreads, spread_cell
 from .measurements import RANDOM_INIT, Measurement
 from .results import study_rows
 from .table1 import COMMITTED_TABLE1, made_with
-from .training_curve import COMMITTED_CURVE
+from .training_curve import COMMITTED_CURVE, curve_means
 
 VARIANT = "3way"
 RECIPE_NAMES = {LESSON_RECIPE: "lesson recipe", "paper": "paper's SGD"}
@@ -40,15 +40,16 @@ def headline_table(
     recipes: tuple[str, str] = ("", ""),
 ) -> str:
     """Markdown: per category, the 3-way model's image AUROC over seeds beside its random networks', their paired
-    gap, the longest training of the curve against its random network, and pixel AUROC with the default density (the
-    mean over the localisation study's seeds); `recipes` names what trained the table's and the curve's models."""
+    gap, the longest training of the curve against its random network (each the mean over the curve's seeds), and
+    pixel AUROC with the default density (the mean over the localisation study's seeds); `recipes` names what trained
+    the table's and the curve's models."""
     table_recipe, curve_recipe = (f", {name}" if name else "" for name in recipes)
     categories = list(dict.fromkeys(row.category for row in table1))
     seeds = sorted({row.seed for row in table1})
     spreads = seed_spreads(table1)
     steps = max(row.steps for row in table1)
     longest = max(row.steps for row in curve)
-    at = {(row.category, row.steps, row.variant): row.auroc for row in curve}
+    at = curve_means(curve)
     pixel, density = pixel_aurocs(localization), {c: default_density(c) for c in categories}
     seed_names = ", ".join(map(str, seeds))
     rows = [
@@ -62,8 +63,8 @@ def headline_table(
         ),
         ("3-way's gap to it, points · proxy acc. (▲ beyond 2 sd)", gap_cells(table1, VARIANT, categories)),
         (
-            f"image AUROC %, 3-way, {longest} steps{curve_recipe} vs random (seed {curve[0].seed})",
-            [f"{100 * at[c, longest, VARIANT]:.1f} vs {100 * at[c, 0, RANDOM_INIT]:.1f}" for c in categories],
+            f"image AUROC %, 3-way, {longest} steps{curve_recipe} vs random ({_seeds_named(curve)})",
+            [f"{100 * at[c, longest].auroc:.1f} vs {100 * at[c, 0].auroc:.1f}" for c in categories],
         ),
         (
             f"pixel AUROC, 3-way patch model vs random, {localization[0].size} px ({_seeds_named(localization)})",
@@ -75,7 +76,7 @@ def headline_table(
     return "\n".join(lines)
 
 
-def _seeds_named(rows: Sequence[LocalizationRow]) -> str:
+def _seeds_named(rows: Sequence[LocalizationRow | Measurement]) -> str:
     """ "seed 0" for one seed, "mean of seeds 0, 1, 2" for several."""
     seeds = sorted({row.seed for row in rows})
     return f"seed {seeds[0]}" if len(seeds) == 1 else "mean of seeds " + ", ".join(map(str, seeds))
