@@ -16,53 +16,48 @@ Notebook 11 reads the committed copy:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from cplib.augment import VARIANTS
-from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.fakes import FAKES_VARIANTS, fakes_study, fakes_table
 from cplib.experiments.measurements import Measurement
 from cplib.experiments.results import study_rows
-from cplib.plots import save_figure, spread_figure
-from cplib.profiles import PROFILES, ensure_dataset, get_profile
-from cplib.staging import write_text
+from cplib.plots import spread_figure
 from cplib.studies import EFFECT_RULE
+from cplib.study_cli import (
+    CATEGORIES,
+    DEVICE,
+    option,
+    publish,
+    refused,
+    seeds_option,
+    study_parser,
+    study_seeds,
+    study_setting,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
-    parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--categories", nargs="+", help="default: every category of the data folder")
-    parser.add_argument("--variants", nargs="+", default=list(FAKES_VARIANTS), choices=VARIANTS)
-    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
-    parser.add_argument("--out", default="build/fakes", help="prefix of the .csv, .md and .png written")
+    variants = option("--variants", nargs="+", default=list(FAKES_VARIANTS), choices=VARIANTS)
+    parser = study_parser(__doc__, "build/fakes", seeds_option([0, 1, 2]), CATEGORIES, variants, DEVICE)
     args = parser.parse_args(argv)
     csv = Path(f"{args.out}.csv")
     try:
-        root = args.data or ensure_dataset()
-        profile = get_profile(args.profile)
-        categories = args.categories or list_categories(root)
+        root, profile, categories = study_setting(args)
         fakes_study(root, categories, profile, args.seeds, csv, args.variants, args.device)
     except CplibError as error:
-        print(f"fakes_study: error: {error}", file=sys.stderr)
-        return 2
+        return refused("fakes_study", error)
     rows = study_rows(csv, Measurement)  # the whole study: this run's rows and those earlier runs wrote
     table = fakes_table(rows)
-    seeds = sorted({row.seed for row in rows})
-    write_text(
-        Path(f"{args.out}.md"),
+    caption = (
         f"Natural fakes under CutPaste's protocol, {profile.name} profile ({profile.size} px, {profile.steps} steps), "
-        f"seeds {seeds}: image AUROC (%, mean ± sd; ↓ mean below random init) · final proxy accuracy; then each "
-        f"natural fake's gap to the task it changes and every variant's gap to the random network, seed by seed (AUROC "
-        f"points, mean ± sd; ▲/▼ beyond two sds: {EFFECT_RULE})\n\n{table}\n",
+        f"seeds {study_seeds(rows)}: image AUROC (%, mean ± sd; ↓ mean below random init) · final proxy accuracy; then "
+        f"each natural fake's gap to the task it changes and every variant's gap to the random network, seed by seed "
+        f"(AUROC points, mean ± sd; ▲/▼ beyond two sds: {EFFECT_RULE})"
     )
-    save_figure(spread_figure(rows), f"{args.out}.png")
-    print(table)
+    publish(args.out, f"{caption}\n\n{table}", table, spread_figure(rows))
     return 0
 
 

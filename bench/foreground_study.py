@@ -12,49 +12,34 @@ seed. Notebook 08 reads the committed copy:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.foreground import ForegroundRow, foreground_study, foreground_table
 from cplib.experiments.results import study_rows
-from cplib.plots import save_figure
-from cplib.profiles import PROFILES, ensure_dataset, get_profile, resolve_device
-from cplib.staging import write_text
+from cplib.profiles import resolve_device
 from cplib.studies import EFFECT_RULE, comparison_figure
+from cplib.study_cli import CATEGORIES, DEVICE, publish, refused, seeds_option, study_parser, study_seeds, study_setting
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
-    parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--categories", nargs="+", help="default: every category of the data folder")
-    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
-    parser.add_argument("--out", default="build/foreground", help="prefix of the .csv, .md and .png written")
+    parser = study_parser(__doc__, "build/foreground", seeds_option([0, 1, 2]), CATEGORIES, DEVICE)
     args = parser.parse_args(argv)
     csv = Path(f"{args.out}.csv")
     try:
-        root = args.data or ensure_dataset()
-        profile = get_profile(args.profile)
-        categories = args.categories or list_categories(root)
+        root, profile, categories = study_setting(args)
         foreground_study(root, categories, profile, args.seeds, csv, resolve_device(args.device, profile))
     except CplibError as error:
-        print(f"foreground_study: error: {error}", file=sys.stderr)
-        return 2
+        return refused("foreground_study", error)
     rows = study_rows(csv, ForegroundRow)  # the whole study: this run's rows and those earlier runs wrote
     table = foreground_table(rows)
-    seeds = sorted({row.seed for row in rows})
-    write_text(
-        Path(f"{args.out}.md"),
+    caption = (
         f"Plain vs foreground-aware 3-way, {profile.name} profile ({profile.size} px, {profile.steps} steps), mean "
-        f"± sd over seeds {seeds}; then the gap foreground-aware − plain, seed by seed (points, mean ± sd; ▲/▼ "
-        f"beyond two sds: {EFFECT_RULE})\n\n{table}\n",
+        f"± sd over seeds {study_seeds(rows)}; then the gap foreground-aware − plain, seed by seed (points, mean ± sd; "
+        f"▲/▼ beyond two sds: {EFFECT_RULE})"
     )
-    save_figure(comparison_figure(rows), f"{args.out}.png")
-    print(table)
+    publish(args.out, f"{caption}\n\n{table}", table, comparison_figure(rows))
     return 0
 
 

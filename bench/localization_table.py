@@ -15,7 +15,6 @@ machine that made it; the table is made of every row in the CSV.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,29 +22,23 @@ from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.localization import LocalizationRow, localization_table, measure_localization
 from cplib.experiments.results import study_rows
-from cplib.profiles import PROFILES, ensure_dataset, get_profile
-from cplib.staging import write_text
+from cplib.profiles import ensure_dataset, get_profile
+from cplib.study_cli import DEVICE, option, publish, refused, study_parser
 from cplib.validation import seed_option
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
-    parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
-    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
-    parser.add_argument("--seeds", type=seed_option, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
-    parser.add_argument("--out", default="build/localization", help="prefix of the .csv and .md written")
+    seeds = option("--seeds", type=seed_option, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
+    parser = study_parser(__doc__, "build/localization", DEVICE, seeds, written=".csv and .md")
     args = parser.parse_args(argv)
     csv = Path(f"{args.out}.csv")
     try:
         root = args.data or ensure_dataset()
         measure_localization(root, list_categories(root), get_profile(args.profile), args.device, csv, args.seeds)
     except CplibError as error:
-        print(f"localization_table: error: {error}", file=sys.stderr)
-        return 2
+        return refused("localization_table", error)
     table = localization_table(study_rows(csv, LocalizationRow))  # this run's rows and those earlier runs wrote
-    write_text(Path(f"{args.out}.md"), table + "\n")
-    print(table)
+    publish(args.out, table, table)
     return 0
 
 

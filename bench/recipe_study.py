@@ -14,49 +14,45 @@ recipe:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.recipes import HOLDOUT, RecipeRow, chosen_recipe, recipe_study, recipe_table
 from cplib.experiments.results import read_rows
-from cplib.plots import recipe_figure, save_figure
-from cplib.profiles import PROFILES, RECIPES, ensure_dataset, get_profile, resolve_device
-from cplib.staging import write_text
+from cplib.plots import recipe_figure
+from cplib.profiles import RECIPES, resolve_device
+from cplib.study_cli import (
+    CATEGORIES,
+    DEVICE,
+    option,
+    publish,
+    refused,
+    seeds_option,
+    study_parser,
+    study_seeds,
+    study_setting,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
-    parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--categories", nargs="+", help="default: every category of the data folder")
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
-    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
-    parser.add_argument("--out", default="build/recipes", help="prefix of the .csv, .md and .png written")
+    recipes = option("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser = study_parser(__doc__, "build/recipes", seeds_option([0, 1, 2]), CATEGORIES, recipes, DEVICE)
     args = parser.parse_args(argv)
+    csv = Path(f"{args.out}.csv")
     try:
-        root = args.data or ensure_dataset()
-        profile = get_profile(args.profile)
-        categories = args.categories or list_categories(root)
-        csv = Path(f"{args.out}.csv")
+        root, profile, categories = study_setting(args)
         recipe_study(root, categories, profile, args.seeds, args.recipes, csv, resolve_device(args.device, profile))
     except CplibError as error:
-        print(f"recipe_study: error: {error}", file=sys.stderr)
-        return 2
+        return refused("recipe_study", error)
     rows = read_rows(csv, RecipeRow)  # the whole study: this run's rows and those earlier runs wrote
     table = recipe_table(rows)
-    seeds = sorted({row.seed for row in rows})
-    write_text(
-        Path(f"{args.out}.md"),
-        f"3-way, {profile.name} profile, seeds {seeds}, {HOLDOUT:.0%} of train/good held out; "
+    caption = (
+        f"3-way, {profile.name} profile, seeds {study_seeds(rows)}, {HOLDOUT:.0%} of train/good held out; "
         f"held-out proxy accuracy (mean ± sd; chance 0.33) chooses **{chosen_recipe(rows)}**; AUROC gap to the random "
-        f"network in points, reported only\n\n{table}\n",
+        f"network in points, reported only"
     )
-    save_figure(recipe_figure(rows), f"{args.out}.png")
-    print(table)
+    publish(args.out, f"{caption}\n\n{table}", table, recipe_figure(rows))
     return 0
 
 

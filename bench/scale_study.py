@@ -12,51 +12,43 @@ About 15 min per size and seed on 2 cores:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.measurements import Measurement
 from cplib.experiments.results import study_rows
 from cplib.experiments.scale import SCALE_SIZES, scale_study, scale_table
 from cplib.experiments.table1 import CUTPASTE_FAMILY, TABLE1_VARIANTS
-from cplib.plots import save_figure, scale_figure
-from cplib.profiles import PROFILES, ensure_dataset, get_profile
-from cplib.staging import write_text
+from cplib.plots import scale_figure
+from cplib.study_cli import DEVICE, option, publish, refused, seeds_option, study_parser, study_seeds, study_setting
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
-    parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SCALE_SIZES))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--variants", nargs="+", default=list(CUTPASTE_FAMILY), choices=TABLE1_VARIANTS)
-    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
-    parser.add_argument("--out", default="build/scale", help="prefix of the .csv, .md and .png written")
+    parser = study_parser(
+        __doc__,
+        "build/scale",
+        option("--sizes", type=int, nargs="+", default=list(SCALE_SIZES)),
+        seeds_option([0, 1, 2]),
+        option("--variants", nargs="+", default=list(CUTPASTE_FAMILY), choices=TABLE1_VARIANTS),
+        DEVICE,
+    )
     args = parser.parse_args(argv)
     csv = Path(f"{args.out}.csv")
     try:
-        root = args.data or ensure_dataset()
-        profile = get_profile(args.profile)
-        categories = list_categories(root)
+        root, profile, categories = study_setting(args)
         scale_study(root, categories, profile, args.sizes, args.seeds, args.variants, args.device, csv)
     except CplibError as error:
-        print(f"scale_study: error: {error}", file=sys.stderr)
-        return 2
+        return refused("scale_study", error)
     rows = study_rows(csv, Measurement)  # the whole study: this run's rows and those earlier runs wrote
     table = scale_table(rows)
-    write_text(
-        Path(f"{args.out}.md"),
-        f"Image size at equal training time ({profile.name} profile, seeds {sorted({row.seed for row in rows})}): "
+    caption = (
+        f"Image size at equal training time ({profile.name} profile, seeds {study_seeds(rows)}): "
         f"the random network's image AUROC (%, mean ± sd), "
         f"then each variant's gap to it, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · "
-        f"final proxy accuracy\n\n{table}\n",
+        f"final proxy accuracy"
     )
-    save_figure(scale_figure(rows), f"{args.out}.png")
-    print(table)
+    publish(args.out, f"{caption}\n\n{table}", table, scale_figure(rows))
     return 0
 
 

@@ -11,54 +11,46 @@ time, is bench/scale_study.py. About a minute per model at the CPU profile's 64 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from cplib.augment import VARIANTS
-from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.margins import margin_table, spread_table
 from cplib.experiments.measurements import Measurement
 from cplib.experiments.results import study_rows
 from cplib.experiments.table1 import TABLE1_VARIANTS, seeded_ablation
-from cplib.plots import save_figure, spread_figure
-from cplib.profiles import PROFILES, ensure_dataset, get_profile
-from cplib.staging import write_text
+from cplib.plots import spread_figure
+from cplib.study_cli import DEVICE, option, publish, refused, seeds_option, study_parser, study_seeds, study_setting
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
-    parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=VARIANTS)
-    parser.add_argument("--size", type=int, help="image size (default: the profile's)")
-    parser.add_argument("--steps", type=int, help="optimiser steps (default: the profile's)")
-    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
-    parser.add_argument("--out", default="build/table1_seeds", help="prefix of the .csv, .md and .png written")
+    parser = study_parser(
+        __doc__,
+        "build/table1_seeds",
+        seeds_option([0, 1, 2]),
+        option("--variants", nargs="+", default=list(TABLE1_VARIANTS), choices=VARIANTS),
+        option("--size", type=int, help="image size (default: the profile's)"),
+        option("--steps", type=int, help="optimiser steps (default: the profile's)"),
+        DEVICE,
+    )
     args = parser.parse_args(argv)
     changes = {name: getattr(args, name) for name in ("size", "steps") if getattr(args, name) is not None}
     csv = Path(f"{args.out}.csv")
     try:
-        root = args.data or ensure_dataset()
-        profile = get_profile(args.profile)
-        seeded_ablation(root, list_categories(root), profile, args.seeds, args.variants, args.device, csv, **changes)
+        root, profile, categories = study_setting(args)
+        seeded_ablation(root, categories, profile, args.seeds, args.variants, args.device, csv, **changes)
     except CplibError as error:
-        print(f"table1_seeds: error: {error}", file=sys.stderr)
-        return 2
+        return refused("table1_seeds", error)
     rows = study_rows(csv, Measurement)  # the whole study: this run's rows and those earlier runs wrote
     table, gaps = spread_table(rows), margin_table(rows)
     scale = f"{profile.name} profile" + "".join(f", {name} {value}" for name, value in changes.items())
-    seeds = sorted({row.seed for row in rows})
-    write_text(
-        Path(f"{args.out}.md"),
-        f"Image AUROC (%), {scale}, mean ± sd over seeds {seeds}; ↓ mean below random init\n\n{table}\n\n"
+    markdown = (
+        f"Image AUROC (%), {scale}, mean ± sd over seeds {study_seeds(rows)}; ↓ mean below random init\n\n{table}\n\n"
         f"Gap to the random network, seed by seed (AUROC points, mean ± sd; ▲/▼ beyond two sds) · "
-        f"final proxy accuracy\n\n{gaps}\n",
+        f"final proxy accuracy\n\n{gaps}"
     )
-    save_figure(spread_figure(rows), f"{args.out}.png")
-    print(table, gaps, sep="\n\n")
+    publish(args.out, markdown, f"{table}\n\n{gaps}", spread_figure(rows))
     return 0
 
 

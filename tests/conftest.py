@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from cplib.data import Split
+from cplib.synthetic import Counts, write_dataset
 
 
 class MvtecWriter:
@@ -76,3 +77,18 @@ def holes() -> Split:
     mask = torch.zeros(4, 16, 16, dtype=torch.bool)
     mask[2:, 4:8, 4:8] = True
     return Split(torch.rand(4, 3, 16, 16), torch.tensor([0, 0, 1, 1]), ["good", "good", "hole", "hole"], mask, [])
+
+
+@pytest.fixture(scope="module")
+def study_root(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A study module's data: the default dataset's categories, drawn small (10 training images, 3 good and 2 of each
+    defect to test), as the folder "default"."""
+    counts = Counts(train=10, test_good=3, test_per_defect=2)
+    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=counts))
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A study module's model cache (CPLIB_DATA_DIR): the models its tests share, such as the seeded Table 1's that a
+    study loads, are trained once."""
+    return str(tmp_path_factory.mktemp("cache"))

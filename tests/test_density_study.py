@@ -12,6 +12,7 @@ import matplotlib
 import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
+from rule_by_hand import gap_cell, verdict
 
 from cplib import __version__
 from cplib.checkpoint import cache_path, load
@@ -35,42 +36,32 @@ from cplib.metrics import image_auroc
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile, lesson_config
 from cplib.studies import density_figure
-from cplib.synthetic import Counts, write_dataset
 
 matplotlib.use("Agg")
 CATEGORIES = ("capsule", "weave")
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> str:
-    counts = Counts(train=10, test_good=3, test_per_defect=2)
-    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=counts))
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One model cache (CPLIB_DATA_DIR) for the module: the models the seeded Table 1 trains, which the study loads."""
-    return str(tmp_path_factory.mktemp("cache"))
-
-
 def test_the_study_scores_the_seeded_table1_s_3way_models_as_the_evaluation_does_and_trains_none(
-    root: str, cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study_root: str, model_cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CPLIB_DATA_DIR", cache)
+    monkeypatch.setenv("CPLIB_DATA_DIR", model_cache)
     tiny = get_profile("tiny")
-    seeded_ablation(root, CATEGORIES, tiny, [0, 1], ("3way",))  # bench/table1_seeds.py's 3-way models
+    seeded_ablation(study_root, CATEGORIES, tiny, [0, 1], ("3way",))  # bench/table1_seeds.py's 3-way models
     monkeypatch.setattr("cplib.checkpoint.train", lambda *args, **kwargs: pytest.fail("the study trained a model"))
     out = tmp_path / "densities.csv"
-    rows = density_study(root, CATEGORIES, tiny, [0, 1], out)
+    rows = density_study(study_root, CATEGORIES, tiny, [0, 1], out)
     assert [(row.seed, row.category) for row in rows] == [(s, c) for s in (0, 1) for c in CATEGORIES]
     assert read_rows(out, DensityRow) == rows
     for row in rows:
-        config = lesson_config(tiny, row.category, root, row.seed)
+        config = lesson_config(tiny, row.category, study_root, row.seed)
         assert (row.key, row.cplib, row.precision) == (row_key(config, MEASURED), __version__, config.precision)
         assert row.cpu and row.isa and row.threads > 0 and row.torch  # the machine that measured it
         model = load(cache_path(config)).model
-        assert row.gde == evaluate_model(model, config, root).auroc  # the paper's scorer, as every study measures it
-        train, test = (load_split(root, row.category, split, tiny.size, masks=False) for split in ("train", "test"))
+        # the paper's scorer, as every study measures it
+        assert row.gde == evaluate_model(model, config, study_root).auroc
+        train, test = (
+            load_split(study_root, row.category, split, tiny.size, masks=False) for split in ("train", "test")
+        )
         labels = test.labels.numpy()
         pooled, head = ([extract_features(model, s.images, head=h) for s in (train, test)] for h in (False, True))
         assert row.knn == image_auroc(labels, KNNDensity(k=5).fit(pooled[0]).score_samples(pooled[1]))
@@ -80,9 +71,9 @@ def test_the_study_scores_the_seeded_table1_s_3way_models_as_the_evaluation_does
 
 
 def test_a_stopped_study_resumes_with_the_missing_rows_only(
-    root: str, cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study_root: str, model_cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CPLIB_DATA_DIR", cache)
+    monkeypatch.setenv("CPLIB_DATA_DIR", model_cache)
     tiny, out, made = get_profile("tiny"), tmp_path / "densities.csv", []
     real = densities.measure_densities
 
@@ -94,10 +85,10 @@ def test_a_stopped_study_resumes_with_the_missing_rows_only(
 
     monkeypatch.setattr(densities, "measure_densities", stop_at_the_third)
     with pytest.raises(KeyboardInterrupt):
-        density_study(root, CATEGORIES, tiny, [0, 1], out)
+        density_study(study_root, CATEGORIES, tiny, [0, 1], out)
     assert [(row.category, row.seed) for row in read_rows(out, DensityRow)] == made == [("capsule", 0), ("weave", 0)]
     monkeypatch.setattr(densities, "measure_densities", lambda config, device=None: made.append(config) or real(config))
-    rows = density_study(root, CATEGORIES, tiny, [0, 1], out)
+    rows = density_study(study_root, CATEGORIES, tiny, [0, 1], out)
     assert [(config.category, config.seed) for config in made[2:]] == [("capsule", 1), ("weave", 1)]
     assert read_rows(out, DensityRow) == rows and len(rows) == 4
 
@@ -119,22 +110,11 @@ def test_the_paired_gaps_and_the_table_match_a_brute_force_reading() -> None:
             margin, gaps = compare_scorers(rows, "knn")[category], knn[i] - gde[i]
             assert margin.differences == pytest.approx(tuple(gaps)) and margin.mean == pytest.approx(knn[i].mean())
             assert margin.random_mean == pytest.approx(gde[i].mean())
-            assert margin.verdict == _verdict(gaps)
-            sd = gaps.std(ddof=1) if seeds > 1 else 0.0
-            mark = {"above": " ▲", "below": " ▼"}.get(margin.verdict, "")
-            assert cells[i].strip().endswith(f"· {100 * gaps.mean():+.1f} ± {100 * sd:.1f}{mark}")
+            assert margin.verdict == verdict(gaps)
+            assert cells[i].strip().endswith(f"· {gap_cell(gaps)}")
             assert cells[i].strip().startswith(f"{100 * knn[i].mean():.1f} ±")
         baseline = table[2]  # the first scorer: the baseline, with no gap to itself
         assert baseline.startswith(f"| {SCORERS[BASELINE].label} |") and baseline.count("· —") == len(CATEGORIES)
-
-
-def _verdict(gaps: np.ndarray) -> str:
-    """The course's rule, by hand."""
-    if len(gaps) < 2:
-        return "one seed: no spread"
-    if abs(gaps.mean()) <= 2 * gaps.std(ddof=1):
-        return "inside the noise"
-    return "above" if gaps.mean() > 0 else "below"
 
 
 def test_the_figure_has_one_panel_per_category_and_a_dot_per_seed() -> None:
@@ -162,11 +142,13 @@ def test_the_committed_study_is_read_only_for_the_default_data_at_the_profile_s_
     assert committed_densities(default, CATEGORIES, get_profile("cpu")) is None
 
 
-def test_the_density_study_script_writes_its_rows_table_and_figure(root: str, cache: str, tmp_path: Path) -> None:
+def test_the_density_study_script_writes_its_rows_table_and_figure(
+    study_root: str, model_cache: str, tmp_path: Path
+) -> None:
     out = tmp_path / "densities"
-    command = [sys.executable, str(REPO_ROOT / "bench" / "density_study.py"), "--data", root, "--profile", "tiny"]
+    command = [sys.executable, str(REPO_ROOT / "bench" / "density_study.py"), "--data", study_root, "--profile", "tiny"]
     command += ["--seeds", "0", "--categories", *CATEGORIES, "--out", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "CPLIB_DATA_DIR": cache})
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "CPLIB_DATA_DIR": model_cache})
     assert done.returncode == 0, done.stderr
     assert {p.name for p in tmp_path.glob("densities.*")} == {"densities.csv", "densities.md", "densities.png"}
     rows = read_rows(out.with_suffix(".csv"), DensityRow)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rule_by_hand import gap_cell, verdict
 
 from cplib.checkpoint import cache_key
 from cplib.experiments import grid
@@ -28,48 +29,39 @@ from cplib.experiments.results import read_rows, to_csv
 from cplib.experiments.table1 import TABLE1_VARIANTS, seeded_ablation
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile, lesson_config
-from cplib.synthetic import Counts, write_dataset
 
 CATEGORIES = ("capsule", "weave")
 SHARED = ("cutpaste", "3way", RANDOM_INIT)  # the rows both studies make
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> str:
-    counts = Counts(train=10, test_good=3, test_per_defect=2)
-    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=counts))
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One model cache (CPLIB_DATA_DIR) for the module: the models both studies share are trained once."""
-    return str(tmp_path_factory.mktemp("cache"))
-
-
 @pytest.mark.parametrize("name", ["cpu", "tiny"])
-def test_the_cutpaste_3way_and_random_jobs_are_the_seeded_table1_s(name: str, root: str) -> None:
+def test_the_cutpaste_3way_and_random_jobs_are_the_seeded_table1_s(name: str, study_root: str) -> None:
     """Same configs, same model-cache keys, same row keys: bench/fakes_study.py loads bench/table1_seeds.py's models and
     trains only the natural fakes; the 3-way models are the lessons'."""
     profile = get_profile(name)
-    fakes = [job for job in fakes_jobs(root, CATEGORIES, profile, [0, 1, 2], FAKES_VARIANTS) if job.variant in SHARED]
-    table1 = [job for job in grid.grid_jobs(root, CATEGORIES, profile, [0, 1, 2], TABLE1_VARIANTS)]
+    fakes = [
+        job for job in fakes_jobs(study_root, CATEGORIES, profile, [0, 1, 2], FAKES_VARIANTS) if job.variant in SHARED
+    ]
+    table1 = [job for job in grid.grid_jobs(study_root, CATEGORIES, profile, [0, 1, 2], TABLE1_VARIANTS)]
     table1 = [job for job in table1 if job.variant in SHARED]
     assert [(job.config, job.random_init, job.key) for job in fakes] == [
         (job.config, job.random_init, job.key) for job in table1
     ]
     assert [cache_key(job.config) for job in fakes] == [cache_key(job.config) for job in table1]
     three_way = [job.config for job in fakes if job.variant == "3way"]
-    assert three_way == [lesson_config(profile, c, root, seed) for c in CATEGORIES for seed in (0, 1, 2)]
-    natural = {job.config.variant for job in fakes_jobs(root, CATEGORIES, profile, [0], FAKES_VARIANTS)} - set(SHARED)
-    assert natural == set(BASELINES) and len(fakes_jobs(root, CATEGORIES, profile, [0], FAKES_VARIANTS)) == 2 * 7
+    assert three_way == [lesson_config(profile, c, study_root, seed) for c in CATEGORIES for seed in (0, 1, 2)]
+    natural = {job.config.variant for job in fakes_jobs(study_root, CATEGORIES, profile, [0], FAKES_VARIANTS)} - set(
+        SHARED
+    )
+    assert natural == set(BASELINES) and len(fakes_jobs(study_root, CATEGORIES, profile, [0], FAKES_VARIANTS)) == 2 * 7
 
 
 def test_the_study_reuses_table1_s_rows_models_and_keys_and_resumes_where_it_stopped(
-    root: str, cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study_root: str, model_cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CPLIB_DATA_DIR", cache)
+    monkeypatch.setenv("CPLIB_DATA_DIR", model_cache)
     tiny = get_profile("tiny")
-    table1 = seeded_ablation(root, ["weave"], tiny, [0], ("cutpaste", "3way"), out=tmp_path / "table1.csv")
+    table1 = seeded_ablation(study_root, ["weave"], tiny, [0], ("cutpaste", "3way"), out=tmp_path / "table1.csv")
     out, made, real = tmp_path / "fakes.csv", [], grid.run_job
 
     def stop_at_the_fourth(job, root, device):
@@ -80,12 +72,12 @@ def test_the_study_reuses_table1_s_rows_models_and_keys_and_resumes_where_it_sto
 
     monkeypatch.setattr(grid, "run_job", stop_at_the_fourth)
     with pytest.raises(KeyboardInterrupt):
-        fakes_study(root, ["weave"], tiny, [0], out)
+        fakes_study(study_root, ["weave"], tiny, [0], out)
     assert [row.variant for row in read_rows(out, Measurement)] == made == [RANDOM_INIT, "cutpaste", "seamless"]
     trained = []
     monkeypatch.setattr(grid, "run_job", lambda job, root, device: made.append(job.variant) or real(job, root, device))
     monkeypatch.setattr("cplib.checkpoint.train", _recording(trained))
-    rows = fakes_study(root, ["weave"], tiny, [0], out)
+    rows = fakes_study(study_root, ["weave"], tiny, [0], out)
     assert made[3:] == ["perlin", "3way", "3way-seamless", "3way-perlin"]  # only the missing jobs ran
     assert sorted(trained) == ["3way-perlin", "3way-seamless", "perlin"]  # 3-way came from Table 1's cache
     assert [row.variant for row in rows] == [RANDOM_INIT, *FAKES_VARIANTS]
@@ -108,11 +100,13 @@ def _recording(trained: list[str]):
     return train
 
 
-def test_the_bench_script_writes_csv_markdown_and_figure_and_a_rerun_trains_nothing(root: str, cache: str) -> None:
-    prefix = Path(cache) / "bench" / "fakes"
-    command = [sys.executable, str(REPO_ROOT / "bench" / "fakes_study.py"), "--data", root, "--profile", "tiny"]
+def test_the_bench_script_writes_csv_markdown_and_figure_and_a_rerun_trains_nothing(
+    study_root: str, model_cache: str
+) -> None:
+    prefix = Path(model_cache) / "bench" / "fakes"
+    command = [sys.executable, str(REPO_ROOT / "bench" / "fakes_study.py"), "--data", study_root, "--profile", "tiny"]
     command += ["--seeds", "0", "1", "--categories", "weave", "--out", str(prefix)]
-    environment = {**os.environ, "CPLIB_DATA_DIR": cache, "OMP_NUM_THREADS": "1"}
+    environment = {**os.environ, "CPLIB_DATA_DIR": model_cache, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=environment)
     assert done.returncode == 0, done.stderr
     rows = read_rows(prefix.with_suffix(".csv"), Measurement)
@@ -129,15 +123,6 @@ def test_the_bench_script_writes_csv_markdown_and_figure_and_a_rerun_trains_noth
 def _row(variant: str, category: str, seed: int, auroc: float, accuracy: float) -> Measurement:
     steps = 0 if variant == RANDOM_INIT else 300
     return Measurement(variant, category, seed, steps, 64, auroc, accuracy, "fp32", key=f"{variant}{category}{seed}")
-
-
-def _by_rule(gaps: np.ndarray) -> str:
-    """The course's rule, by hand."""
-    if len(gaps) < 2:
-        return "one seed: no spread"
-    if abs(gaps.mean()) <= 2 * gaps.std(ddof=1):
-        return "inside the noise"
-    return "above" if gaps.mean() > 0 else "below"
 
 
 def _cells(table: list[str], *first: str) -> list[str]:
@@ -178,10 +163,8 @@ def test_the_table_and_the_verdicts_match_a_brute_force_reading() -> None:
             for j, category in enumerate(CATEGORIES):
                 gaps = auroc[names.index(variant), j] - auroc[names.index(against), j]
                 margin = compare(rows, variant, against)[category]
-                assert margin.differences == pytest.approx(tuple(gaps)) and margin.verdict == _by_rule(gaps)
-                sd = 100 * gaps.std(ddof=1) if seeds > 1 else 0.0
-                mark = {"above": " ▲", "below": " ▼"}.get(_by_rule(gaps), "")
-                assert cells[j] == f"{100 * gaps.mean():+.1f} ± {sd:.1f}{mark}"
+                assert margin.differences == pytest.approx(tuple(gaps)) and margin.verdict == verdict(gaps)
+                assert cells[j] == gap_cell(gaps)
         if seeds > 1:  # seamless planted 5-6 points above CutPaste on every seed of the first category
             assert compare(rows, "seamless", "cutpaste")[CATEGORIES[0]].verdict == "above"
 

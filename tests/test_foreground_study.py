@@ -14,6 +14,7 @@ import matplotlib
 import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
+from rule_by_hand import gap_cell, verdict
 
 from cplib import __version__
 from cplib.checkpoint import cache_path, load
@@ -39,48 +40,37 @@ from cplib.experiments.table1 import seeded_ablation
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile, lesson_config
 from cplib.studies import comparison_figure
-from cplib.synthetic import Counts, write_dataset
 
 matplotlib.use("Agg")
 CATEGORIES = ("capsule", "weave")
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> str:
-    counts = Counts(train=10, test_good=3, test_per_defect=2)
-    return str(write_dataset(tmp_path_factory.mktemp("data") / "default", counts=counts))
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One model cache (CPLIB_DATA_DIR) for the module: the seeded Table 1's 3-way models, the study's plain ones."""
-    return str(tmp_path_factory.mktemp("cache"))
-
-
 def test_the_study_pairs_each_seeded_table1_model_with_its_foreground_aware_twin_training_only_the_twin(
-    root: str, cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study_root: str, model_cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CPLIB_DATA_DIR", cache)
+    monkeypatch.setenv("CPLIB_DATA_DIR", model_cache)
     tiny = get_profile("tiny")
-    seeded_ablation(root, CATEGORIES, tiny, [0, 1], ("3way",))  # bench/table1_seeds.py's 3-way models
+    seeded_ablation(study_root, CATEGORIES, tiny, [0, 1], ("3way",))  # bench/table1_seeds.py's 3-way models
     from cplib import checkpoint
 
     trained, real = [], checkpoint.train
     monkeypatch.setattr(checkpoint, "train", lambda config, *args: trained.append(config) or real(config, *args))
     out = tmp_path / "foreground.csv"
-    rows = foreground_study(root, CATEGORIES, tiny, [0, 1], out)
+    rows = foreground_study(study_root, CATEGORIES, tiny, [0, 1], out)
     assert [(row.seed, row.category, row.placement) for row in rows] == [
         (seed, c, placement) for seed in (0, 1) for c in CATEGORIES for placement in PLACEMENTS
     ]
-    assert trained == [lesson_config(tiny, c, root, s).with_(foreground=True) for s in (0, 1) for c in CATEGORIES]
+    assert trained == [lesson_config(tiny, c, study_root, s).with_(foreground=True) for s in (0, 1) for c in CATEGORIES]
     assert read_rows(out, ForegroundRow) == rows
     for row in rows:
-        config = foreground_config(tiny, row.category, root, row.seed, row.placement)
-        assert config == lesson_config(tiny, row.category, root, row.seed).with_(foreground=row.placement == AWARE)
+        config = foreground_config(tiny, row.category, study_root, row.seed, row.placement)
+        assert config == lesson_config(tiny, row.category, study_root, row.seed).with_(
+            foreground=row.placement == AWARE
+        )
         assert (row.key, row.cplib, row.precision) == (row_key(config, MEASURED), __version__, config.precision)
         assert (row.steps, row.size) == (tiny.steps, tiny.size) and 0 <= row.pixel_auroc <= 1
         assert row.cpu and row.isa and row.threads > 0 and row.torch  # the machine that measured it
-        assert row.image_auroc == evaluate_model(load(cache_path(config)).model, config, root).auroc
+        assert row.image_auroc == evaluate_model(load(cache_path(config)).model, config, study_root).auroc
     by = {(row.category, row.placement, row.seed): row for row in rows}
     for seed in (0, 1):  # a texture's foreground is the whole image: the same views, so the same model and values
         plain, aware = by["weave", PLAIN, seed], by["weave", AWARE, seed]
@@ -89,9 +79,9 @@ def test_the_study_pairs_each_seeded_table1_model_with_its_foreground_aware_twin
 
 
 def test_a_stopped_study_resumes_with_the_missing_rows_only(
-    root: str, cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study_root: str, model_cache: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CPLIB_DATA_DIR", cache)
+    monkeypatch.setenv("CPLIB_DATA_DIR", model_cache)
     tiny, out, made = get_profile("tiny"), tmp_path / "foreground.csv", []
     real = foreground.measure_foreground
 
@@ -103,41 +93,34 @@ def test_a_stopped_study_resumes_with_the_missing_rows_only(
 
     monkeypatch.setattr(foreground, "measure_foreground", stop_at_the_fourth)
     with pytest.raises(KeyboardInterrupt):
-        foreground_study(root, CATEGORIES, tiny, [0], out)
+        foreground_study(study_root, CATEGORIES, tiny, [0], out)
     assert len(read_rows(out, ForegroundRow)) == 3
     monkeypatch.setattr(
         foreground, "measure_foreground", lambda config, device=None: made.append(config) or real(config)
     )
-    rows = foreground_study(root, CATEGORIES, tiny, [0], out)
-    assert made[3:] == [foreground_config(tiny, "weave", root, 0, AWARE)]  # only the missing row's job ran
+    rows = foreground_study(study_root, CATEGORIES, tiny, [0], out)
+    assert made[3:] == [foreground_config(tiny, "weave", study_root, 0, AWARE)]  # only the missing row's job ran
     assert read_rows(out, ForegroundRow) == rows and len(rows) == 4
 
 
-def test_a_dataset_without_masks_has_no_pixel_auroc(root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dataset_without_masks_has_no_pixel_auroc(
+    study_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
     unmasked = tmp_path / "unmasked"
-    shutil.copytree(Path(root) / "weave", unmasked / "weave")
+    shutil.copytree(Path(study_root) / "weave", unmasked / "weave")
     shutil.rmtree(unmasked / "weave" / "ground_truth")
     row = measure_foreground(foreground_config(get_profile("tiny"), "weave", str(unmasked), 0, PLAIN))
     assert math.isnan(row.pixel_auroc) and 0 <= row.image_auroc <= 1
 
 
-def test_an_unknown_placement_is_refused(root: str) -> None:
+def test_an_unknown_placement_is_refused(study_root: str) -> None:
     with pytest.raises(ValueError, match="placement"):
-        foreground_config(get_profile("tiny"), "weave", root, 0, "aware")
+        foreground_config(get_profile("tiny"), "weave", study_root, 0, "aware")
 
 
 def _row(category: str, placement: str, seed: int, auroc: float, waste: float = 0.5) -> ForegroundRow:
     return ForegroundRow(category, placement, seed, 300, 64, waste, 0.6, auroc, 0.7, "bf16", key=f"{placement}{seed}")
-
-
-def _verdict(gaps: np.ndarray) -> str:
-    """The course's rule, by hand."""
-    if len(gaps) < 2:
-        return "one seed: no spread"
-    if abs(gaps.mean()) <= 2 * gaps.std(ddof=1):
-        return "inside the noise"
-    return "above" if gaps.mean() > 0 else "below"
 
 
 def test_the_paired_gaps_and_the_table_match_a_brute_force_reading() -> None:
@@ -150,7 +133,7 @@ def test_the_paired_gaps_and_the_table_match_a_brute_force_reading() -> None:
         rows += [_row("capsule", PLAIN, seeds, 0.1)] * extra
         margin = compare_placements(rows, "image_auroc")["capsule"]
         gaps = values[1] - values[0]
-        assert margin.differences == pytest.approx(tuple(gaps)) and margin.verdict == _verdict(gaps)
+        assert margin.differences == pytest.approx(tuple(gaps)) and margin.verdict == verdict(gaps)
         plain = [*values[0], *[0.1] * extra]
         assert (margin.mean, margin.random_mean) == pytest.approx((values[1].mean(), np.mean(plain)))
         table = foreground_table(rows).splitlines()
@@ -158,12 +141,8 @@ def test_the_paired_gaps_and_the_table_match_a_brute_force_reading() -> None:
         assert table[2].startswith(f"| capsule | plain | {seeds + extra} | ")
         assert table[3].startswith(f"| capsule | foreground-aware | {seeds} | 0.500 ± 0.000 | 0.600 ± 0.000 | ")
         assert f"| {values[1].mean():.3f} ± " in table[3]
-        sd = gaps.std(ddof=1) if seeds > 1 else 0.0
-        mark = {"above": " ▲", "below": " ▼"}.get(margin.verdict, "")
         gap_cells = table[-1].strip("|").split("|")
-        assert (
-            gap_cells[1 + MEASURES.index("image_auroc")].strip() == f"{100 * gaps.mean():+.1f} ± {100 * sd:.1f}{mark}"
-        )
+        assert gap_cells[1 + MEASURES.index("image_auroc")].strip() == gap_cell(gaps)
 
 
 def test_a_category_without_pairs_gets_a_dash() -> None:
@@ -202,11 +181,20 @@ def test_the_committed_study_is_read_only_for_the_default_data_at_the_profile_s_
     assert committed_foreground(default, CATEGORIES, get_profile("cpu")) is None
 
 
-def test_the_foreground_study_script_writes_its_rows_table_and_figure(root: str, cache: str, tmp_path: Path) -> None:
+def test_the_foreground_study_script_writes_its_rows_table_and_figure(
+    study_root: str, model_cache: str, tmp_path: Path
+) -> None:
     out = tmp_path / "foreground"
-    command = [sys.executable, str(REPO_ROOT / "bench" / "foreground_study.py"), "--data", root, "--profile", "tiny"]
+    command = [
+        sys.executable,
+        str(REPO_ROOT / "bench" / "foreground_study.py"),
+        "--data",
+        study_root,
+        "--profile",
+        "tiny",
+    ]
     command += ["--seeds", "0", "--categories", *CATEGORIES, "--out", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "CPLIB_DATA_DIR": cache})
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "CPLIB_DATA_DIR": model_cache})
     assert done.returncode == 0, done.stderr
     assert {p.name for p in tmp_path.glob("foreground.*")} == {"foreground.csv", "foreground.md", "foreground.png"}
     rows = read_rows(out.with_suffix(".csv"), ForegroundRow)

@@ -20,7 +20,7 @@ import cplib.experiments
 PACKAGE = Path(cplib.__file__).parent
 EXPERIMENTS_DIR = Path(cplib.experiments.__file__).parent
 TEACHING_AIDS = frozenset({"plots", "widgets", "studies"})
-COMMAND_LINE = frozenset({"cli", "__main__"})
+COMMAND_LINE = frozenset({"cli", "__main__", "study_cli"})
 UI_LIBRARIES = ("matplotlib", "ipywidgets", "IPython")
 METHOD_MODULES = sorted(
     info.name

@@ -29,17 +29,7 @@ from cplib.experiments.recipes import (
 from cplib.experiments.results import read_rows, row_key
 from cplib.paths import REPO_ROOT
 from cplib.profiles import get_profile
-from cplib.synthetic import Counts, write_dataset
 from cplib.train import TrainConfig, build_model, build_optimiser
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(
-        write_dataset(
-            tmp_path_factory.mktemp("data") / "default", counts=Counts(train=10, test_good=3, test_per_defect=2)
-        )
-    )
 
 
 def _learning_rates(config: TrainConfig) -> list[float]:
@@ -98,15 +88,15 @@ def test_impossible_recipes_are_refused(changes: dict, named: str) -> None:
         TrainConfig(steps=200, **changes)
 
 
-def test_every_field_but_the_folder_keys_the_model_cache(root: str, tmp_path: Path) -> None:
+def test_every_field_but_the_folder_keys_the_model_cache(study_root: str, tmp_path: Path) -> None:
     """Each recipe lever, and any other field, trains a new model; the folder's path does not, where a copy of the
     data holds the same files (the key is what the data holds, so a moved or re-written dataset keeps its models)."""
-    config = TrainConfig(category="weave", data_root=root, size=32)
+    config = TrainConfig(category="weave", data_root=study_root, size=32)
     changes = {"optimiser": "adamw", "schedule": "onecycle", "warmup": 1, "bn_momentum": 0.3, "holdout": 0.2, "seed": 1}
     keys = {cache_key(config.with_(**{name: value})) for name, value in changes.items()}
     assert len(keys) == len(changes) and cache_key(config) not in keys
     copy = tmp_path / "copy"
-    shutil.copytree(root, copy)
+    shutil.copytree(study_root, copy)
     assert cache_key(config.with_(data_root=str(copy))) == cache_key(config)
     next((copy / "weave" / "train" / "good").glob("*.png")).write_bytes(b"\x89PNG edited")
     assert cache_key(config.with_(data_root=str(copy))) != cache_key(config)
@@ -124,7 +114,7 @@ def test_held_out_accuracy_of_a_constant_guess_is_one_over_the_classes(variant: 
 
 
 def test_the_study_trains_each_recipe_with_its_holdout_and_resumes_from_its_rows(
-    root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    study_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One row per recipe, written as it is measured and keyed on what made it; the model behind each was trained
     without the held-out share its accuracy is measured on; a second run finds every row and trains nothing."""
@@ -132,20 +122,20 @@ def test_the_study_trains_each_recipe_with_its_holdout_and_resumes_from_its_rows
     tiny = get_profile("tiny")
     recipes = ("paper", "AdamW 1e-3", "64 images, half the steps")
     out = tmp_path / "recipes.csv"
-    rows = recipe_study(root, ["weave"], tiny, [0], recipes, out)
+    rows = recipe_study(study_root, ["weave"], tiny, [0], recipes, out)
     assert [row.recipe for row in rows] == list(recipes)
     assert [(row.steps, row.batch) for row in rows] == [(4, 4), (4, 4), (2, 64)]
     assert read_rows(out, RecipeRow) == rows
     for row in rows:
-        config = recipe_config(tiny, row.recipe, "weave", root, 0)
+        config = recipe_config(tiny, row.recipe, "weave", study_root, 0)
         assert row.key == row_key(config, MEASURED) and row.cplib == __version__
         trained = load(cache_path(config))
         assert trained.config.holdout == 0.2
-        images = load_split(root, "weave", "train", 32).images
+        images = load_split(study_root, "weave", "train", 32).images
         held_out = images[holdout_split(len(images), 0.2, 0)[0]]
         assert row.heldout_accuracy == heldout_proxy_accuracy(trained.model, held_out, config, 0)
     monkeypatch.setattr("cplib.checkpoint.train", lambda *args, **kwargs: pytest.fail("a row present was made again"))
-    assert recipe_study(root, ["weave"], tiny, [0], recipes, out) == rows
+    assert recipe_study(study_root, ["weave"], tiny, [0], recipes, out) == rows
 
 
 def test_a_recipe_screened_out_on_fewer_seeds_is_not_chosen_on_them() -> None:
@@ -189,14 +179,14 @@ def test_the_choice_and_the_table_follow_the_held_out_accuracy_only() -> None:
         )
 
 
-def test_the_recipe_study_script_writes_its_table_figure_and_rows(root: str, tmp_path: Path) -> None:
+def test_the_recipe_study_script_writes_its_table_figure_and_rows(study_root: str, tmp_path: Path) -> None:
     out = tmp_path / "recipes"
     done = subprocess.run(
         [
             sys.executable,
             str(REPO_ROOT / "bench" / "recipe_study.py"),
             "--data",
-            root,
+            study_root,
             "--profile",
             "tiny",
             "--seeds",

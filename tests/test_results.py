@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cplib.experiments.measurements import MadeBy
 from cplib.experiments.results import append_row, from_csv, read_rows, run_jobs, study_rows, to_csv
 
 
@@ -30,6 +31,14 @@ class Later:
 
     def cell(self) -> str:
         return self.name
+
+
+@dataclass(frozen=True)
+class Made(MadeBy):
+    """A row type whose fields that say what made it come from a base."""
+
+    name: str
+    value: float
 
 
 def test_rows_round_trip_through_csv_text_with_commas_and_quotes() -> None:
@@ -96,3 +105,11 @@ def test_a_file_written_before_rows_had_keys_loads_and_a_study_reruns_its_rows(t
     for header in ("value,name", "name", "name,value,key"):  # another order; a field without a default; a gap
         with pytest.raises(ValueError, match="not a Later CSV"):
             from_csv(f"{header}\n", Later)
+
+
+def test_the_fields_a_row_shares_for_what_made_it_are_its_last_columns_and_may_be_missing() -> None:
+    row = Made("a", 1.0, cpu="x", threads=2, key="k")
+    assert to_csv([row]).splitlines() == ["name,value,cpu,isa,threads,torch,cplib,key", "a,1.0,x,,2,,,k"]
+    assert from_csv(to_csv([row]), Made) == [row] and from_csv("name,value\na,1.0\n", Made) == [Made("a", 1.0)]
+    with pytest.raises(ValueError, match="not a Made CSV"):
+        from_csv("cpu,isa,threads,torch,cplib,key,name,value\n", Made)

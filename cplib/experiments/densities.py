@@ -30,7 +30,7 @@ from ..paths import COMMITTED_RESULTS
 from ..profiles import Profile, lesson_config
 from ..train import TrainConfig
 from .margins import Margin, gap_cell, mean_sd, paired_margins, spread_cell
-from .measurements import made_by
+from .measurements import MadeBy, made_by
 from .results import Job, committed_rows, row_key, run_jobs
 
 COMMITTED_DENSITIES = COMMITTED_RESULTS / "densities.csv"  # written by bench/density_study.py
@@ -59,10 +59,10 @@ MEASURED = "densities: image AUROC of each scorer, the head's recovered share of
 
 
 @dataclass(frozen=True)
-class DensityRow:
+class DensityRow(MadeBy):
     """One model: its category, seed and scale, each scorer's test image AUROC (a column per SCORERS key), and the
     share of the pooled features' deviation the head recovers on normal and on defective test images; with what made
-    it, as `measurements.Measurement` records it (the machine's signature, the cplib version, the row's key)."""
+    it (`measurements.MadeBy`)."""
 
     category: str
     seed: int
@@ -76,12 +76,6 @@ class DensityRow:
     head_normal: float
     head_defective: float
     precision: str
-    cpu: str = ""
-    isa: str = ""
-    threads: int = 0
-    torch: str = ""
-    cplib: str = ""
-    key: str = ""
 
     def cell(self) -> tuple[str, int, int, int, str]:
         """What the row measured, whatever its values (`results.study_rows`)."""

@@ -27,7 +27,7 @@ from ..paths import COMMITTED_RESULTS
 from ..profiles import Profile, lesson_config
 from ..train import TrainConfig, final_accuracy
 from .margins import Margin, gap_cell, mean_sd, paired_margins
-from .measurements import made_by
+from .measurements import MadeBy, made_by
 from .results import Job, committed_rows, row_key, run_jobs
 
 COMMITTED_FOREGROUND = COMMITTED_RESULTS / "foreground.csv"  # written by bench/foreground_study.py
@@ -44,12 +44,11 @@ MEASURED = "foreground: wasted 3-way views, final proxy accuracy, image AUROC, G
 
 
 @dataclass(frozen=True)
-class ForegroundRow:
+class ForegroundRow(MadeBy):
     """One model: its category, placement (PLACEMENTS), seed and scale; the share of its 3-way views wasted (off the
     object or invisible: `cplib.foreground.views_waste` on every training image with the seed's draws), its final proxy
     accuracy (the mean of its last training steps), its test image AUROC and the pixel AUROC of its GradCAM maps (NaN
-    without masks); with what made it, as `measurements.Measurement` records it (the machine's signature, the cplib
-    version, the row's key)."""
+    without masks); with what made it (`measurements.MadeBy`)."""
 
     category: str
     placement: str
@@ -61,12 +60,6 @@ class ForegroundRow:
     image_auroc: float
     pixel_auroc: float
     precision: str
-    cpu: str = ""
-    isa: str = ""
-    threads: int = 0
-    torch: str = ""
-    cplib: str = ""
-    key: str = ""
 
     def cell(self) -> tuple[str, str, int, int, int, str]:
         """What the row measured, whatever its values (`results.study_rows`)."""

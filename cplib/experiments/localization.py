@@ -24,9 +24,9 @@ from ..paths import COMMITTED_RESULTS
 from ..precision import inference_precision
 from ..profiles import Profile, resolve_device
 from ..train import TrainConfig, build_model, final_accuracy
-from .machines import check_reproduction, cross_machine_spread, recorded_signature, signature
+from .machines import check_reproduction, cross_machine_spread, recorded_signature
 from .margins import Margin, gap_cell, mean_sd, paired_margin
-from .measurements import RANDOM_INIT
+from .measurements import RANDOM_INIT, MadeBy, made_on
 from .results import committed_rows, row_key, run_jobs
 
 TRAINED = "trained"
@@ -34,8 +34,9 @@ COMMITTED_LOCALIZATION = COMMITTED_RESULTS / "localization.csv"  # written by be
 
 
 @dataclass(frozen=True)
-class LocalizationRow:
-    """One network and density on one category: pixel AUROC, AUPRO, image AUROC (map maximum), and what made them.
+class LocalizationRow(MadeBy):
+    """One network and density on one category: pixel AUROC, AUPRO, image AUROC (map maximum), and what made them
+    (`measurements.MadeBy`).
 
     proxy_accuracy is the trained patch model's final 3-way accuracy (chance 1/3), on both networks' rows: it says
     whether the task the training could add was learned at all. Pixel metrics are NaN on data without masks.
@@ -55,12 +56,6 @@ class LocalizationRow:
     precision: str
     seed: int
     scoring_precision: str = ""
-    cpu: str = ""
-    isa: str = ""
-    threads: int = 0
-    torch: str = ""
-    cplib: str = ""
-    key: str = ""
 
     def setting(self) -> tuple[str, str, str, int, int, int, int, str, int]:
         """What made the row but the precision it was scored in: category, network, density, scale, training
@@ -128,7 +123,7 @@ def to_rows(trained: Trained, compared: dict[str, dict[str, Localization]], stri
     from `localization_keys`."""
     config, accuracy = trained.config, final_accuracy(trained.history.accuracy)
     device = model_device(trained.model)
-    scoring, made = scoring_precision(config, device), signature(config.precision, device)
+    scoring, made = scoring_precision(config, device), made_on(config.precision, device)
     return [
         LocalizationRow(
             config.category,
@@ -145,11 +140,8 @@ def to_rows(trained: Trained, compared: dict[str, dict[str, Localization]], stri
             config.precision,
             config.seed,
             scoring,
-            made.cpu,
-            made.isa,
-            made.threads,
-            made.torch,
-            __version__,
+            **made,
+            cplib=__version__,
         )
         for network, densities in compared.items()
         for density, result in densities.items()

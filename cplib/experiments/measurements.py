@@ -20,11 +20,25 @@ MEASURED = "image AUROC and final proxy accuracy of the trained model"
 MEASURED_RANDOM = "image AUROC of the untrained network"
 
 
+@dataclass(frozen=True, kw_only=True)
+class MadeBy:
+    """What made a result row: the signature of the machine that measured it (cpu, isa, threads, torch:
+    `machines.Signature`, whose precision the row holds among its own fields), the cplib version and the row's key
+    (`results.row_key`). Keyword-only, so that they follow the row's own fields in its constructor and in its CSV
+    (`results.columns`); rows written before they existed read them as empty."""
+
+    cpu: str = ""
+    isa: str = ""
+    threads: int = 0
+    torch: str = ""
+    cplib: str = ""
+    key: str = ""
+
+
 @dataclass(frozen=True)
-class Measurement:
-    """One model's image AUROC and final proxy accuracy (NaN for the untrained network), with what made it: the
-    signature of the machine that measured it (cpu, isa, threads, torch: `machines.Signature`, with `precision`), the
-    cplib version and its key (`results.row_key`). Rows written before those fields existed read them as empty."""
+class Measurement(MadeBy):
+    """One model's image AUROC and final proxy accuracy (NaN for the untrained network), with what made it
+    (`MadeBy`)."""
 
     variant: str
     category: str
@@ -34,23 +48,23 @@ class Measurement:
     auroc: float
     proxy_accuracy: float
     precision: str
-    cpu: str = ""
-    isa: str = ""
-    threads: int = 0
-    torch: str = ""
-    cplib: str = ""
-    key: str = ""
 
     def cell(self) -> tuple[str, str, int, int, int, str]:
         """What the row measured, whatever its values: a table holds one row of each (`results.study_rows`)."""
         return self.variant, self.category, self.seed, self.steps, self.size, self.precision
 
 
+def made_on(precision: str, device: str | torch.device) -> dict[str, object]:
+    """The fields of a row (`MadeBy`) that say which machine made it: this machine's signature at `precision` on
+    `device`."""
+    made = signature(precision, device)
+    return {"cpu": made.cpu, "isa": made.isa, "threads": made.threads, "torch": made.torch}
+
+
 def made_by(config: TrainConfig, measured: str, device: str | torch.device) -> dict[str, object]:
-    """The fields of a row that say what made it: this machine's signature on `device`, the cplib version and the
-    row's key (`results.stamp` of the config and `measured`)."""
-    made = signature(config.precision, device)
-    return {"cpu": made.cpu, "isa": made.isa, "threads": made.threads, "torch": made.torch, **stamp(config, measured)}
+    """The fields of a row (`MadeBy`) that say what made it: this machine's signature on `device` (`made_on`), the
+    cplib version and the row's key (`results.stamp` of the config and `measured`)."""
+    return {**made_on(config.precision, device), **stamp(config, measured)}
 
 
 def measure(config: TrainConfig, root: str, device: str | None = None) -> Measurement:

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, Field, fields
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,16 @@ from ..staging import write_text
 from ..train import TrainConfig
 
 
+def columns(kind: type) -> list[Field[Any]]:
+    """A row dataclass's fields in its constructor's order, the columns of its CSV: keyword-only ones (a base's, such
+    as `measurements.MadeBy`) after the others."""
+    return sorted(fields(kind), key=lambda field: field.kw_only)
+
+
 def to_csv(rows: Sequence[Any]) -> str:
-    """Result rows (instances of one dataclass, e.g. Measurement) as CSV text, one per line, for plotting, diffing and
-    committing; a value holding a comma is quoted."""
-    names = [field.name for field in fields(rows[0])]
+    """Result rows (instances of one dataclass, e.g. Measurement) as CSV text, one per line, in its `columns`, for
+    plotting, diffing and committing; a value holding a comma is quoted."""
+    names = [field.name for field in columns(type(rows[0]))]
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerows([names, *([getattr(row, name) for name in names] for row in rows)])
@@ -43,8 +49,8 @@ def from_csv(text: str, kind: type) -> list[Any]:
     read with those fields at their defaults; any other header is refused.
     """
     header, *lines = csv.reader(io.StringIO(text.strip()))
-    kinds = {field.name: field.type for field in fields(kind)}
-    later = [field.name for field in fields(kind)[len(header) :]]
+    kinds = {field.name: field.type for field in columns(kind)}
+    later = list(kinds)[len(header) :]
     if header != list(kinds)[: len(header)] or any(name in _required(kind) for name in later):
         raise ValueError(f"not a {kind.__name__} CSV: header {','.join(header)!r}, expected {','.join(kinds)}")
     convert = {"int": int, "float": float, "str": str}
