@@ -12,42 +12,35 @@ About 50 min a seed on 2 cores:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from cplib.data import list_categories
 from cplib.errors import CplibError
 from cplib.experiments.measurements import Measurement
 from cplib.experiments.results import study_rows
 from cplib.experiments.training_curve import curve_table, training_curve
-from cplib.plots import curve_figure, save_figure
-from cplib.profiles import PROFILES, ensure_dataset, get_profile
-from cplib.staging import write_text
+from cplib.plots import curve_figure
+from cplib.study_cli import DEVICE, option, publish, refused, seeds_option, study_parser, study_setting
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="MVTec-layout root (default: $CPLIB_DATASET or the default dataset)")
-    parser.add_argument("--profile", choices=list(PROFILES), help="default: $CPLIB_PROFILE or cpu")
-    parser.add_argument("--steps", type=int, nargs="+", default=[100, 300, 1000, 2000])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--device", help="auto (CUDA where present), cpu, cuda, cuda:N (default: $CPLIB_DEVICE, auto)")
-    parser.add_argument("--out", default="build/training_curve", help="prefix of the .csv, .md and .png written")
+    parser = study_parser(
+        __doc__,
+        "build/training_curve",
+        option("--steps", type=int, nargs="+", default=[100, 300, 1000, 2000]),
+        seeds_option([0]),
+        DEVICE,
+    )
     args = parser.parse_args(argv)
     csv = Path(f"{args.out}.csv")
     try:
-        root = args.data or ensure_dataset()
-        profile = get_profile(args.profile)
-        training_curve(root, list_categories(root), profile, sorted(args.steps), args.seeds, args.device, csv)
+        root, profile, categories = study_setting(args)
+        training_curve(root, categories, profile, sorted(args.steps), args.seeds, args.device, csv)
     except CplibError as error:
-        print(f"training_curve: error: {error}", file=sys.stderr)
-        return 2
+        return refused("training_curve", error)
     rows = study_rows(csv, Measurement)  # the whole study: this run's rows and those earlier runs wrote
     table = curve_table(rows)
-    write_text(Path(f"{args.out}.md"), table + "\n")
-    save_figure(curve_figure(rows), f"{args.out}.png")
-    print(table)
+    publish(args.out, table, table, curve_figure(rows))
     return 0
 
 
