@@ -336,8 +336,10 @@ def embedding_figure(panels: Mapping[str, Mapping[str, Embedding]], size: float 
     """A grid of t-SNE panels, panels[row][column] (e.g. model → category), in the style of the paper's Figure 3."""
     rows = list(panels)
     columns = list(dict.fromkeys(column for row in panels.values() for column in row))
+    legend_rows = 1 if len(columns) > 2 else 2  # one row of five entries needs three panels' width
+    legend_height = 0.3 * legend_rows + 0.2  # inches
     figure, axes = plt.subplots(
-        len(rows), len(columns), figsize=(size * len(columns), size * len(rows) + 0.6), squeeze=False
+        len(rows), len(columns), figsize=(size * len(columns), size * len(rows) + legend_height), squeeze=False
     )
     for i, row in enumerate(rows):
         for j, column in enumerate(columns):
@@ -345,8 +347,8 @@ def embedding_figure(panels: Mapping[str, Mapping[str, Embedding]], size: float 
                 plot_embedding(axes[i, j], panels[row][column], f"{column} · {row}")
             else:
                 axes[i, j].axis("off")
-    figure.legend(handles=legend_handles(), loc="lower center", ncol=len(GROUPS), frameon=False)
-    figure.tight_layout(rect=(0, 0.06, 1, 1))
+    figure.legend(handles=legend_handles(), loc="lower center", ncol=-(-len(GROUPS) // legend_rows), frameon=False)
+    figure.tight_layout(rect=(0, legend_height / figure.get_figheight(), 1, 1))
     return figure
 
 
