@@ -374,7 +374,7 @@ def spread_figure(rows: Sequence[Measurement]) -> Figure:
         level = np.mean([row.auroc for row in rows if (row.variant, row.category) == (RANDOM_INIT, category)])
         axis.hlines(level, i - 0.45, i + 0.45, colors="black", linestyles="--", label=RANDOM_INIT if i == 0 else None)
     axis.set(xticks=range(len(categories)), xticklabels=categories, ylabel="image AUROC", ylim=(0.4, 1.0))
-    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the bars, never on them
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)  # beside the bars
     figure.tight_layout()
     return figure
 
