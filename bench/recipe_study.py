@@ -10,6 +10,11 @@ recipe:
     .venv/bin/python bench/recipe_study.py --seeds 0 1 2 --out bench/results/recipes
     env $(.venv/bin/python -m cplib.experiments.machines threads-1) \
         .venv/bin/python bench/recipe_study.py --seeds 0 --out build/recipes-1
+
+`--steps` measures another training length. At the cpu profile the lesson recipe's models of a length are the training
+curve's (bench/training_curve.py), so after the curve this reads their held-out proxy accuracy from the model cache:
+
+    .venv/bin/python bench/recipe_study.py --recipes "AdamW 1e-3, warm-up, decay 0.05" --steps 2000 --out build/r2000
 """
 
 from __future__ import annotations
@@ -37,12 +42,14 @@ from cplib.study_cli import (
 
 def main(argv: list[str] | None = None) -> int:
     recipes = option("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
-    parser = study_parser(__doc__, "build/recipes", seeds_option([0, 1, 2]), CATEGORIES, recipes, DEVICE)
+    steps = option("--steps", type=int, help="optimiser steps per model (default: the profile's)")
+    parser = study_parser(__doc__, "build/recipes", seeds_option([0, 1, 2]), CATEGORIES, recipes, steps, DEVICE)
     args = parser.parse_args(argv)
     csv = Path(f"{args.out}.csv")
     try:
         root, profile, categories = study_setting(args)
-        recipe_study(root, categories, profile, args.seeds, args.recipes, csv, resolve_device(args.device, profile))
+        device = resolve_device(args.device, profile)
+        recipe_study(root, categories, profile, args.seeds, args.recipes, csv, device, args.steps)
     except CplibError as error:
         return refused("recipe_study", error)
     rows = read_rows(csv, RecipeRow)  # the whole study: this run's rows and those earlier runs wrote

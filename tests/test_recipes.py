@@ -249,3 +249,19 @@ def test_the_lessons_train_with_the_committed_studys_choice_and_the_paper_profil
     assert get_profile("paper").recipe == "paper"
     paper = get_profile("paper").config("3way", "weave", data_root="unused")
     assert (paper.optimiser, paper.lr, paper.schedule, paper.warmup) == ("sgd", 0.03, "cosine", 0)
+
+
+def test_at_another_length_the_lesson_recipe_s_row_measures_the_training_curve_s_model(
+    study_root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `steps` the study trains that many (each recipe its share of them); at the cpu profile the lesson recipe's
+    model of a length is the one the training curve trained (the profile holds out the study's share), so the study
+    reads the curve's models from the cache and adds their held-out proxy accuracy."""
+    cpu = get_profile("cpu")
+    for steps in (1000, 2000):
+        curve = cpu.config("3way", "weave", data_root=study_root, seed=1, steps=steps)
+        assert recipe_config(cpu, cpu.recipe, "weave", study_root, 1, steps=steps) == curve
+    monkeypatch.setenv("CPLIB_DATA_DIR", str(tmp_path))
+    recipes = ("paper", "64 images, half the steps")
+    rows = recipe_study(study_root, ["weave"], get_profile("tiny"), [0], recipes, steps=6)
+    assert [row.steps for row in rows] == [6, 3]

@@ -50,11 +50,12 @@ class RecipeRow:
 
 
 def recipe_config(
-    profile: Profile, recipe: str, category: str, root: str, seed: int, variant: str = "3way"
+    profile: Profile, recipe: str, category: str, root: str, seed: int, variant: str = "3way", steps: int | None = None
 ) -> TrainConfig:
     """The TrainConfig of a recipe (a name in `cplib.profiles.RECIPES`) at the profile's scale, holding out HOLDOUT of
-    the training normals."""
-    return profile.config(variant, category, data_root=root, seed=seed, holdout=HOLDOUT, recipe=recipe)
+    the training normals, for the profile's steps or `steps`."""
+    length = {"steps": steps} if steps else {}
+    return profile.config(variant, category, data_root=root, seed=seed, holdout=HOLDOUT, recipe=recipe, **length)
 
 
 def measure_recipe(name: str, config: TrainConfig, device: str | None = None) -> RecipeRow:
@@ -101,15 +102,17 @@ def recipe_study(
     recipes: Sequence[str] = tuple(RECIPES),
     out: str | Path | None = None,
     device: str | None = None,
+    steps: int | None = None,
 ) -> list[RecipeRow]:
-    """Every recipe on every category for every seed (3-way models from the cache, else trained); with `out` (a CSV),
-    each row is written as its model is measured and the rows already there are kept, so a stopped study resumes."""
+    """Every recipe on every category for every seed (3-way models from the cache, else trained), for the profile's
+    steps or `steps`; with `out` (a CSV), each row is written as its model is measured and the rows already there are
+    kept, so a stopped study resumes."""
     jobs = [
         (row_key(config, MEASURED), functools.partial(measure_recipe, name, config, device))
         for seed in seeds
         for category in categories
         for name in recipes
-        for config in [recipe_config(profile, name, category, root, seed)]
+        for config in [recipe_config(profile, name, category, root, seed, steps=steps)]
     ]
     if out is None:
         return [make() for _, make in jobs]
