@@ -54,8 +54,8 @@ def recipe_config(
 ) -> TrainConfig:
     """The TrainConfig of a recipe (a name in `cplib.profiles.RECIPES`) at the profile's scale, holding out HOLDOUT of
     the training normals, for the profile's steps or `steps`."""
-    length = {"steps": steps} if steps else {}
-    return profile.config(variant, category, data_root=root, seed=seed, holdout=HOLDOUT, recipe=recipe, **length)
+    steps = steps or profile.steps
+    return profile.config(variant, category, data_root=root, seed=seed, holdout=HOLDOUT, recipe=recipe, steps=steps)
 
 
 def measure_recipe(name: str, config: TrainConfig, device: str | None = None) -> RecipeRow:
