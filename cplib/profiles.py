@@ -19,6 +19,7 @@ from .localize import LocalizationSettings
 from .precision import auto_precision
 from .train import DEFAULT_CATEGORY, TrainConfig
 
+_ADAMW_WARM_DECAYED: dict[str, object] = {"optimiser": "adamw", "lr": 1e-3, "weight_decay": 0.05, "warmup_share": 0.1}
 RECIPES: dict[str, dict[str, object]] = {
     "paper": {},
     "warm-up, peak 0.1": {"lr": 0.1, "warmup_share": 0.1},
@@ -27,14 +28,22 @@ RECIPES: dict[str, dict[str, object]] = {
     "AdamW 1e-3": {"optimiser": "adamw", "lr": 1e-3, "weight_decay": 1e-4},
     "AdamW 3e-3": {"optimiser": "adamw", "lr": 3e-3, "weight_decay": 1e-4},
     "AdamW 1e-3, warm-up": {"optimiser": "adamw", "lr": 1e-3, "weight_decay": 1e-4, "warmup_share": 0.1},
-    "AdamW 1e-3, warm-up, decay 0.05": {"optimiser": "adamw", "lr": 1e-3, "weight_decay": 0.05, "warmup_share": 0.1},
+    "AdamW 1e-3, warm-up, decay 0.05": _ADAMW_WARM_DECAYED,
     "AdamW 2e-3, warm-up, decay 0.05": {"optimiser": "adamw", "lr": 2e-3, "weight_decay": 0.05, "warmup_share": 0.1},
     "64 images, half the steps": {"batch": 64, "steps_share": 0.5},
+    "AdamW 1e-3, warm-up, decay 0.05, 64 images": {**_ADAMW_WARM_DECAYED, "batch": 64},
+    "AdamW 1e-3, warm-up, decay 0.05, wider pre-augmentation": {
+        **_ADAMW_WARM_DECAYED,
+        "pre_shift": 0.25,
+        "pre_jitter": 0.3,
+    },
 }
 """Named optimiser settings, as changes to the paper's (SGD 0.03, momentum 0.9, weight decay 3e-5, one cosine cycle:
 TrainConfig's defaults); "steps_share" scales the run's steps (as many images seen with a larger batch), "warmup_share"
-is the share of them spent warming up. The recipe study (`cplib.experiments.recipes`) compares them; `--recipe` on the
-command line picks one."""
+is the share of them spent warming up. The last two are the lesson recipe with twice the images per step, or with
+pre-augmentation shifting up to a quarter of the side under stronger colour jitter: levers against overfitting a
+category's few training images. The recipe study (`cplib.experiments.recipes`) compares them; `--recipe` on the command
+line picks one."""
 
 PAPER_RECIPE = {name: TrainConfig.__dataclass_fields__[name].default for name in ("optimiser", "lr", "momentum",
     "weight_decay", "schedule", "warmup", "bn_momentum")}  # fmt: skip

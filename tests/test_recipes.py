@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from cplib.experiments.recipes import (
     RecipeRow,
     chosen_recipe,
     recipe_config,
+    recipe_means,
     recipe_study,
     recipe_table,
 )
@@ -149,6 +151,24 @@ def test_a_recipe_screened_out_on_fewer_seeds_is_not_chosen_on_them() -> None:
     assert chosen_recipe(rows[:2]) == "screened"
 
 
+def test_recipe_means_are_each_recipe_and_category_s_mean_over_whichever_seeds_it_has() -> None:
+    draws = np.random.default_rng(5)
+    row = RecipeRow("x", "c", 0, 2, 300, 32, 0.5, 0.5, 0.5, 0.5, "0", "k")
+    for _ in range(50):
+        cells = [(r, c, s) for r in "ab" for c in "xyz" for s in range(4) if draws.uniform() < 0.7]
+        rows = [
+            replace(row, recipe=r, category=c, seed=s, heldout_accuracy=draws.uniform(), train_accuracy=draws.uniform())
+            for r, c, s in cells
+        ]
+        assert recipe_means(rows) == recipe_means(rows, "heldout_accuracy")
+        for measure in ("heldout_accuracy", "train_accuracy"):
+            means = recipe_means(rows, measure)
+            assert set(means) == {(r, c) for r, c, _ in cells}
+            for (recipe, category), mean in means.items():
+                of = [getattr(x, measure) for x in rows if (x.recipe, x.category) == (recipe, category)]
+                assert math.isclose(mean, sum(of) / len(of))
+
+
 def test_the_choice_and_the_table_follow_the_held_out_accuracy_only() -> None:
     draws = np.random.default_rng(2)
     for _ in range(50):
@@ -211,8 +231,6 @@ def test_the_recipe_study_script_writes_its_table_figure_and_rows(study_root: st
 def test_a_recipe_sets_its_fields_over_the_papers_whatever_the_profile_uses() -> None:
     """Every named recipe: its own fields as RECIPES says, the paper's optimiser settings for the rest, the profile's
     steps scaled by steps_share; and naming "paper" on a profile whose own recipe is AdamW gives SGD back."""
-    from dataclasses import replace
-
     from cplib.cli import _config, build_parser
     from cplib.profiles import PAPER_RECIPE, RECIPES
 

@@ -131,6 +131,14 @@ def chosen_recipe(rows: Sequence[RecipeRow]) -> str:
     return max(finalists, key=lambda name: float(np.mean(list(finalists[name].values()))))
 
 
+def recipe_means(rows: Sequence[RecipeRow], measure: str = "heldout_accuracy") -> dict[tuple[str, str], float]:
+    """The mean over seeds of a RecipeRow field (the held-out proxy accuracy unless named) per (recipe, category)."""
+    measured: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        measured.setdefault((row.recipe, row.category), []).append(getattr(row, measure))
+    return {key: float(np.mean(values)) for key, values in measured.items()}
+
+
 def recipe_table(rows: Sequence[RecipeRow]) -> str:
     """Markdown: per recipe, held-out proxy accuracy per category (mean ± sd over seeds), then the image AUROC gap to
     the random network (points, mean ± sd), reported beside the choice (in bold)."""
