@@ -291,9 +291,15 @@ def test_the_results_page_pastes_each_committed_result_table_unchanged(result: P
     assert tables and all(table.strip() in page for table in tables), f"paste {result.name} into docs/results.md again"
 
 
-def test_the_readme_holds_the_headline_of_the_committed_studies() -> None:
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_readme_holds_the_headline_of_the_committed_studies(
+    precision: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a CPU with native bfloat16 or without (CPLIB_PRECISION stands in for either): the headline names the recipe
+    the committed rows record, not one this CPU's precision would pick."""
     from cplib.experiments.headline import committed_headline
 
+    monkeypatch.setenv("CPLIB_PRECISION", precision)
     assert committed_headline() in README.read_text(), (
         "paste `python -m cplib.experiments.headline` into README.md again"
     )

@@ -21,11 +21,17 @@ RECIPE_NAMES = {LESSON_RECIPE: "lesson recipe", "paper": "paper's SGD"}
 
 
 def recipe_name(rows: Sequence[Measurement], profile: Profile, root: str) -> str:
-    """Which recipe trained the rows' models (`table1.made_with`): the lesson recipe or the paper's SGD."""
+    """Which recipe trained the rows' models (`table1.made_with`): the lesson recipe or the paper's SGD, at the
+    precision each row records, whatever this CPU's own."""
     trained = [row for row in rows if row.variant != RANDOM_INIT]
     for recipe, name in RECIPE_NAMES.items():
         made = (
-            made_with(row, profile.config(row.variant, row.category, recipe=recipe, data_root=root, steps=row.steps))
+            made_with(
+                row,
+                profile.config(
+                    row.variant, row.category, recipe=recipe, data_root=root, steps=row.steps, precision=row.precision
+                ),
+            )
             for row in trained
         )
         if all(made):
