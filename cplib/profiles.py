@@ -29,7 +29,7 @@ RECIPES: dict[str, dict[str, object]] = {
     "AdamW 3e-3": {"optimiser": "adamw", "lr": 3e-3, "weight_decay": 1e-4},
     "AdamW 1e-3, warm-up": {"optimiser": "adamw", "lr": 1e-3, "weight_decay": 1e-4, "warmup_share": 0.1},
     "AdamW 1e-3, warm-up, decay 0.05": _ADAMW_WARM_DECAYED,
-    "AdamW 2e-3, warm-up, decay 0.05": {"optimiser": "adamw", "lr": 2e-3, "weight_decay": 0.05, "warmup_share": 0.1},
+    "AdamW 2e-3, warm-up, decay 0.05": {**_ADAMW_WARM_DECAYED, "lr": 2e-3},
     "64 images, half the steps": {"batch": 64, "steps_share": 0.5},
     "AdamW 1e-3, warm-up, decay 0.05, 64 images": {**_ADAMW_WARM_DECAYED, "batch": 64},
     "AdamW 1e-3, warm-up, decay 0.05, wider pre-augmentation": {
