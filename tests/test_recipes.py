@@ -199,6 +199,27 @@ def test_the_choice_and_the_table_follow_the_held_out_accuracy_only() -> None:
         )
 
 
+def test_the_machine_table_puts_each_model_beside_its_native_twin_only() -> None:
+    """Over random runs: one line per model whose (recipe, category, seed, steps) the native run has, with both AUROCs
+    and the distance between them; a model without a twin (another length here) is left out."""
+    from cplib.experiments.recipes import machine_table
+
+    draws = np.random.default_rng(9)
+    row = RecipeRow("x", "c", 0, 2, 300, 32, 0.5, 0.5, 0.5, 0.5, "0", "k")
+    for _ in range(20):
+        cells = [(r, c, s) for r in "ab" for c in "xy" for s in range(3)]
+        native = [replace(row, recipe=r, category=c, seed=s, auroc=draws.uniform()) for r, c, s in cells]
+        here = [replace(twin, auroc=draws.uniform(), heldout_accuracy=draws.uniform()) for twin in native]
+        here += [replace(here[0], steps=1000)]
+        lines = machine_table(here, native).splitlines()[2:]
+        assert len(lines) == len(native)
+        for line, mine, twin in zip(lines, here, native):
+            cells_of_line = [cell.strip() for cell in line.strip("|").split("|")]
+            assert cells_of_line[:3] == [mine.recipe, mine.category, str(mine.seed)]
+            assert cells_of_line[4] == f"{mine.auroc:.3f} / {twin.auroc:.3f}"
+            assert float(cells_of_line[5]) == pytest.approx(abs(mine.auroc - twin.auroc), abs=5e-4)
+
+
 def test_the_recipe_study_script_writes_its_table_figure_and_rows(study_root: str, tmp_path: Path) -> None:
     out = tmp_path / "recipes"
     done = subprocess.run(
@@ -226,6 +247,11 @@ def test_the_recipe_study_script_writes_its_table_figure_and_rows(study_root: st
     assert (out.with_suffix(".csv")).read_text().count(
         "\n"
     ) == 1 + 2 * 3  # two recipes on three categories, and the header
+    again = [*done.args[:-1], str(tmp_path / "again"), "--against", str(out.with_suffix(".csv"))]
+    rerun = subprocess.run(again, capture_output=True, text=True, env={**os.environ, "CPLIB_DATA_DIR": str(tmp_path)})
+    assert rerun.returncode == 0, rerun.stderr
+    compared = (tmp_path / "again.md").read_text().split("Against the native run")[1]
+    assert compared.count("| 0.000 |") == 2 * 3  # the same models, from the cache: each its own twin
 
 
 def test_a_recipe_sets_its_fields_over_the_papers_whatever_the_profile_uses() -> None:

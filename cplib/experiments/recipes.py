@@ -154,6 +154,24 @@ def recipe_table(rows: Sequence[RecipeRow]) -> str:
     return "\n".join(lines)
 
 
+def machine_table(rows: Sequence[RecipeRow], native: Sequence[RecipeRow]) -> str:
+    """Markdown: each model of a study run on another machine (an emulation, `cplib.experiments.machines`) beside the
+    native run's model of the same recipe, category, seed and length: held-out proxy accuracy and image AUROC on both,
+    and how far the machine moved the AUROC."""
+    natives = {(row.recipe, row.category, row.seed, row.steps): row for row in native}
+    lines = [
+        "| recipe | category | seed | held-out acc. here / native | image AUROC here / native | AUROC moved |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        twin = natives.get((row.recipe, row.category, row.seed, row.steps))
+        if twin is not None:
+            accuracy = f"{row.heldout_accuracy:.2f} / {twin.heldout_accuracy:.2f}"
+            auroc = f"{row.auroc:.3f} / {twin.auroc:.3f} | {abs(row.auroc - twin.auroc):.3f}"
+            lines.append(f"| {row.recipe} | {row.category} | {row.seed} | {accuracy} | {auroc} |")
+    return "\n".join(lines)
+
+
 def _mean_sd(values: Sequence[float], form: str) -> str:
     sd = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
     return form.format(float(np.mean(values))) + ("" if math.isnan(sd) else " ± " + form.format(sd).lstrip("+"))
