@@ -13,6 +13,8 @@ IMAGE_AUROC_TABLE1 = {
     "3way": {"all": 95.2, "texture": 97.0, "object": 94.3},
 }
 UNION_IMAGE_AUROC = 94.3
+# Mean image AUROC on MVTec AD by the strength of the pasted pixels' colour jitter (the paper's ablation; it uses 0.1).
+PATCH_JITTER_IMAGE_AUROC = {0.0: 94.9, 0.1: 95.2, 0.2: 95.5, 0.3: 95.5}
 
 IMAGE_AUROC_3WAY = {
     "carpet": 93.1,

@@ -469,6 +469,37 @@ def recipe_figure(rows: Sequence[RecipeRow]) -> Figure:
     return figure
 
 
+def lever_figure(
+    rows: Sequence[RecipeRow], settings: Mapping[str, float], lever: str, paper: Mapping[float, float] | None = None
+) -> Figure:
+    """A method parameter's study (recipes that differ in one setting, `settings`: recipe → value): per category, the
+    held-out proxy accuracy and the image AUROC gap to the random network (points) against the value, mean ± sd over
+    seeds; with `paper`, the paper's mean image AUROC against the same values in a third panel."""
+    categories = list(dict.fromkeys(row.category for row in rows))
+    measures = {
+        "held-out proxy accuracy": lambda row: row.heldout_accuracy,
+        "image AUROC gap to the\nrandom network, points": lambda row: 100 * (row.auroc - row.random_auroc),
+    }
+    panels, values = len(measures) + (paper is not None), sorted(set(settings.values()))
+    figure, axes = plt.subplots(1, panels, figsize=(4 * panels, 3.3))
+    for axis, (title, measure) in zip(axes, measures.items()):
+        for category in categories:
+            of = [
+                [measure(row) for row in rows if row.category == category and settings[row.recipe] == v] for v in values
+            ]
+            errors = [np.std(v, ddof=1) if len(v) > 1 else 0 for v in of]
+            axis.errorbar(values, [np.mean(v) for v in of], yerr=errors, marker="o", capsize=3, label=category)
+        axis.set_xlabel(lever)
+        axis.set_title(title, fontsize=10)
+    axes[0].legend(fontsize=8)
+    if paper is not None:
+        axes[-1].plot(list(paper), list(paper.values()), marker="s", color="black")
+        axes[-1].set_xlabel(lever)
+        axes[-1].set_title("the paper: MVTec AD\nmean image AUROC, %", fontsize=10)
+    figure.tight_layout()
+    return figure
+
+
 # ---------------------------------------------------------------- what a detector's numbers look like
 
 

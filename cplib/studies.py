@@ -87,6 +87,21 @@ def recognised_by_contrast(
     return bins
 
 
+FAINT = CONTRAST_EDGES[1]
+
+
+def faint_ceiling(views: ProxyViews, below: float = FAINT) -> tuple[dict[int, float], float]:
+    """Per anomalous class, the share of its views whose contrast lies below `below` (0.03 by default: next to
+    invisible, and almost never recognised by the lesson models, notebook 03); and the proxy accuracy of a classifier
+    that recognises every view but those: 1 − faint anomalous views / all views. The draws alone set both, not the
+    model."""
+    faint = (views.labels > 0) & (views.contrast < below)
+    shares = {
+        int(label): float(faint[views.labels == label].mean()) for label in np.unique(views.labels[views.labels > 0])
+    }
+    return shares, 1.0 - float(faint.mean())
+
+
 def comparison_figure(rows: Sequence[ForegroundRow]) -> Figure:
     """One panel per measure: every seed's value (dots) and the mean ± standard deviation (bar), for plain and
     foreground-aware training on each category (`cplib.experiments.foreground`)."""

@@ -108,3 +108,26 @@ def test_fakes_beside_defect_draws_each_fake_of_each_image_and_outlines_what_cha
     outlined = [[bool(axis.collections) for axis in line] for line in axes]
     assert outlined == [[False, True, True, True], [False, True, True, False]]
     assert figure._suptitle.get_text() == "weave"
+
+
+def test_lever_figure_draws_each_categorys_means_over_seeds_against_the_setting() -> None:
+    from cplib.experiments.recipes import RecipeRow
+    from cplib.plots import lever_figure
+
+    draws = np.random.default_rng(8)
+    settings = {"low": 0.0, "mid": 0.1, "high": 0.3}
+    rows = [
+        RecipeRow(name, category, seed, 2, 300, 32, *draws.uniform(0.3, 1, 2), *draws.uniform(0.5, 1, 2), "x", "k")
+        for name in ("high", "low", "mid")
+        for category in ("a", "b")
+        for seed in range(3)
+    ]
+    figure = lever_figure(rows, settings, "jitter", paper={0.0: 94.9, 0.3: 95.5})
+    for axis, measure in zip(figure.axes, (lambda r: r.heldout_accuracy, lambda r: 100 * (r.auroc - r.random_auroc))):
+        for line, category in zip((bars.lines[0] for bars in axis.containers), ("a", "b"), strict=True):
+            expected = [
+                np.mean([measure(r) for r in rows if (r.category, r.recipe) == (category, n)]) for n in settings
+            ]
+            assert list(line.get_xdata()) == [0.0, 0.1, 0.3]
+            assert list(line.get_ydata()) == pytest.approx(expected)
+    assert list(figure.axes[2].get_lines()[0].get_ydata()) == [94.9, 95.5]

@@ -136,3 +136,24 @@ def test_views_are_binned_by_contrast_and_counted_as_recognised_against_a_loop()
         ]
         assert count == len(members)
         assert share == pytest.approx(np.mean([predicted[i] == 2 for i in members])) if members else np.isnan(share)
+
+
+def test_the_faint_ceiling_counts_the_views_below_the_contrast_against_a_loop() -> None:
+    """Over random views: each anomalous class's share of views below the contrast, and the accuracy left when every
+    other view is recognised, counted view by view."""
+    from cplib.evaluate import ProxyViews
+    from cplib.studies import faint_ceiling
+
+    draws = np.random.default_rng(11)
+    for _ in range(20):
+        labels = draws.integers(0, 3, 200)
+        contrast = np.where(labels == 0, 0.0, draws.uniform(0, 0.2, 200))
+        views = ProxyViews(labels, draws.integers(0, 3, 200), (labels > 0) * 7, contrast)
+        below = float(draws.uniform(0.01, 0.1))
+        shares, ceiling = faint_ceiling(views, below)
+        for label in (1, 2):
+            members = [i for i in range(200) if labels[i] == label]
+            assert shares[label] == pytest.approx(sum(contrast[i] < below for i in members) / len(members))
+        recognisable = [i for i in range(200) if labels[i] == 0 or contrast[i] >= below]
+        assert ceiling == pytest.approx(len(recognisable) / 200)
+        assert 0 not in shares  # normal views change nothing: they are not counted as faint
