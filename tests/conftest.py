@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -11,6 +12,13 @@ from PIL import Image
 
 from cplib.data import Split
 from cplib.synthetic import Counts, write_dataset
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Every test's matplotlib figures close when it ends (pyplot keeps them open and warns past 20)."""
+    yield
+    plt.close("all")
 
 
 class MvtecWriter:
