@@ -24,7 +24,7 @@ from .model import CutPasteNet
 from .paper import PIXEL_AUROC_MEAN, PIXEL_AUROC_PATCH_3WAY
 from .patches import Geometry, check_images, dense_features
 from .precision import IMAGE_PRECISION, inference_precision
-from .train import TrainConfig, build_model, proxy_batch
+from .train import TrainConfig, build_model, proxy_batch, training_foreground
 
 # ---------------------------------------------------------------- image level: the image model's pooled features
 
@@ -74,15 +74,16 @@ class ProxyViews:
 
 @torch.no_grad()
 def proxy_views(model: CutPasteNet, images: Tensor, config: TrainConfig, seed: int = 0, rounds: int = 4) -> ProxyViews:
-    """The proxy task on views of normal images, drawn as training draws them (`proxy_batch`), in eval mode, `rounds`
-    draws per image."""
+    """The proxy task on views of normal images, drawn as training draws them (`proxy_batch`, on the training
+    foreground for a foreground-aware config), in eval mode, `rounds` draws per image."""
     model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
+    foreground = training_foreground(config)
     parts: list[tuple[Tensor, ...]] = []
     for _ in range(rounds):
         for chunk in torch.split(images, config.batch):
-            inputs, labels, masks = proxy_batch(chunk, config, generator)
+            inputs, labels, masks = proxy_batch(chunk, config, generator, foreground)
             _, logits = model(inputs.to(device))
             normals = inputs[: len(chunk)].repeat(len(inputs) // len(chunk), 1, 1, 1)
             change = (inputs - normals).abs().amax(dim=1, keepdim=True) * masks

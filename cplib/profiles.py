@@ -41,14 +41,15 @@ RECIPES: dict[str, dict[str, object]] = {
         f"AdamW 1e-3, warm-up, decay 0.05, patch jitter {jitter}": {**_ADAMW_WARM_DECAYED, "jitter": jitter}
         for jitter in (0.0, 0.2, 0.3)
     },
+    "AdamW 1e-3, warm-up, decay 0.05, foreground-aware": {**_ADAMW_WARM_DECAYED, "foreground": True},
 }
 """Named optimiser settings, as changes to the paper's (SGD 0.03, momentum 0.9, weight decay 3e-5, one cosine cycle:
 TrainConfig's defaults); "steps_share" scales the run's steps (as many images seen with a larger batch), "warmup_share"
 is the share of them spent warming up. The lesson recipe with twice the images per step, or with pre-augmentation
 shifting up to a quarter of the side under stronger colour jitter, are levers against overfitting a category's few
 training images; with the pasted pixels' colour jitter at another of the paper's ablated strengths (0.1 by default),
-a lever on how visible the pasted patch is. The recipe study (`cplib.experiments.recipes`) compares them; `--recipe` on
-the command line picks one."""
+a lever on how visible the pasted patch is; foreground-aware, every paste on the object (notebook 08). The recipe study
+(`cplib.experiments.recipes`) compares them; `--recipe` on the command line picks one."""
 
 PAPER_RECIPE = {name: TrainConfig.__dataclass_fields__[name].default for name in ("optimiser", "lr", "momentum",
     "weight_decay", "schedule", "warmup", "bn_momentum")}  # fmt: skip

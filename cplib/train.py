@@ -219,7 +219,8 @@ def train(config: TrainConfig, device: str = "cpu", progress: bool = True) -> tu
     """
     images = load_split(config.resolved_root(), config.category, "train", config.size).images
     images = images[holdout_split(len(images), config.holdout, config.seed)[1]]
-    foreground = estimate_foreground(images).to(device) if config.foreground else None
+    foreground = training_foreground(config, images)
+    foreground = foreground.to(device) if foreground is not None else None
     model = build_model(config).to(device)
     optimiser, schedule = build_optimiser(model, config)
     generator = torch.Generator().manual_seed(config.seed)
@@ -255,6 +256,17 @@ def source_batches(count: int, batch: int, generator: torch.Generator) -> Iterat
             order = torch.cat([order, torch.randperm(count, generator=generator)])
         yield order[:batch]
         order = order[batch:]
+
+
+def training_foreground(config: TrainConfig, images: torch.Tensor | None = None) -> torch.Tensor | None:
+    """The mask a foreground-aware config places every paste on, estimated from the training images its encoder sees
+    (`images`, else loaded as `train` loads them); None unless `config.foreground`."""
+    if not config.foreground:
+        return None
+    if images is None:
+        images = load_split(config.resolved_root(), config.category, "train", config.size).images
+        images = images[holdout_split(len(images), config.holdout, config.seed)[1]]
+    return estimate_foreground(images)
 
 
 def proxy_batch(

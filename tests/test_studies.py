@@ -157,3 +157,29 @@ def test_the_faint_ceiling_counts_the_views_below_the_contrast_against_a_loop() 
         recognisable = [i for i in range(200) if labels[i] == 0 or contrast[i] >= below]
         assert ceiling == pytest.approx(len(recognisable) / 200)
         assert 0 not in shares  # normal views change nothing: they are not counted as faint
+
+
+def test_a_foreground_aware_configs_held_out_views_are_pasted_on_its_training_foreground(study_root: str) -> None:
+    """proxy_views draws as training draws: for a foreground-aware config, on the mask estimated from the training
+    images the encoder sees (the same views as proxy_batch replayed with that mask, not those drawn without it)."""
+    import torch
+
+    from cplib.data import load_split
+    from cplib.evaluate import proxy_views
+    from cplib.profiles import get_profile
+    from cplib.train import build_model, proxy_batch, training_foreground
+
+    config = get_profile("tiny").config("3way", "capsule", data_root=study_root, holdout=0.2).with_(foreground=True)
+    mask = training_foreground(config)
+    assert mask is not None and 0 < mask.float().mean() < 0.9  # the capsule is an object on a background
+    assert training_foreground(config.with_(foreground=False)) is None
+    images = load_split(study_root, "capsule", "train", config.size).images
+    views = proxy_views(build_model(config), images, config, seed=2, rounds=4)
+    replayed = {}
+    for name, foreground in (("on the mask", mask), ("anywhere", None)):
+        generator, changed = torch.Generator().manual_seed(2), []
+        for _ in range(4):
+            for chunk in torch.split(images, config.batch):
+                changed += proxy_batch(chunk, config, generator, foreground)[2].flatten(1).sum(1).tolist()
+        replayed[name] = changed
+    assert views.changed.tolist() == replayed["on the mask"] != replayed["anywhere"]
